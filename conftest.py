@@ -1,0 +1,18 @@
+"""Root test configuration.
+
+Airflow reads its configuration at import time, so before anything imports airflow we point
+AIRFLOW_HOME at a throwaway folder, the DAGs folder at dags/, and switch examples off
+(../shared/research/stack-feasibility.md §2).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="mm-airflow-")
+os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ.setdefault("MARKET_MONITOR_THREADS", "2")

@@ -1,0 +1,98 @@
+"""The indicator catalogue: one SQL file plus one metadata file per indicator.
+
+`indicators/<family>/<name>.yml` holds the id, names, policy reference, formula and thresholds;
+`indicators/<family>/<name>.sql` computes it for one run date. Thresholds can be overridden
+without code changes in HOME/config.yml:
+
+    indicators:
+      price.cn_reference_7d:
+        rpi_threshold: 1.05
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+FAMILIES_ORDER = ("price", "collusion", "discrimination", "complaints", "integrity", "credit")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    family: str
+    name_zh: str
+    name_en: str
+    policy_ref: str
+    mart: str
+    entity_type: str
+    sql: str
+    metadata: dict = field(repr=False)
+
+    @property
+    def work_table(self) -> str:
+        """Name of the table holding this indicator's output for the run (work schema)."""
+        return "ind__" + self.id.replace(".", "__")
+
+    def parameters(self, overrides: dict | None = None) -> dict:
+        """Threshold and parameter values, with HOME/config.yml overrides applied."""
+        values = {}
+        for section in ("thresholds", "parameters"):
+            for name, spec in (self.metadata.get(section) or {}).items():
+                values[name] = spec["value"] if isinstance(spec, dict) else spec
+        for name, value in ((overrides or {}).get(self.id) or {}).items():
+            if name not in values:
+                raise KeyError(f"config overrides unknown parameter {name!r} of indicator {self.id}")
+            values[name] = value
+        return values
+
+
+def _family_dirs():
+    root = resources.files("indicators")
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir() and entry.name not in ("marts", "__pycache__"):
+            yield entry
+
+
+def load_catalogue() -> list[Indicator]:
+    """Every indicator shipped, in a stable order (family order, then id)."""
+    found = []
+    for family_dir in _family_dirs():
+        for meta_file in sorted(family_dir.iterdir(), key=lambda e: e.name):
+            if not meta_file.name.endswith(".yml"):
+                continue
+            meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+            sql_file = family_dir / (meta_file.name[: -len(".yml")] + ".sql")
+            found.append(
+                Indicator(
+                    id=meta["id"],
+                    family=meta["family"],
+                    name_zh=meta["name_zh"],
+                    name_en=meta["name_en"],
+                    policy_ref=meta["policy_ref"],
+                    mart=meta["mart"],
+                    entity_type=meta["entity_type"],
+                    sql=sql_file.read_text(encoding="utf-8"),
+                    metadata=meta,
+                )
+            )
+    order = {f: i for i, f in enumerate(FAMILIES_ORDER)}
+    found.sort(key=lambda ind: (order.get(ind.family, 99), ind.id))
+    ids = [ind.id for ind in found]
+    if len(ids) != len(set(ids)):
+        raise RuntimeError(f"duplicate indicator ids: {ids}")
+    return found
+
+
+def mart_sql(mart: str) -> str:
+    return (resources.files("indicators") / "marts" / f"{mart}.sql").read_text(encoding="utf-8")
+
+
+def load_overrides(config_file: Path) -> dict:
+    if not config_file.exists():
+        return {}
+    data = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    return data.get("indicators") or {}

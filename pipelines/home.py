@@ -1,0 +1,73 @@
+"""The home folder: all state of one deployment (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "MARKET_MONITOR_HOME"
+DEFAULT_HOME = "./var"
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def resolve(cls, cli_value: str | os.PathLike | None = None) -> "Home":
+        """`--home`, else $MARKET_MONITOR_HOME, else ./var (CONTRACT §1)."""
+        chosen = cli_value or os.environ.get(HOME_ENV) or DEFAULT_HOME
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def marts(self) -> Path:
+        return self.root / "marts"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def quality(self) -> Path:
+        return self.root / "quality"
+
+    @property
+    def config_file(self) -> Path:
+        """Optional overrides of indicator thresholds and run settings (YAML)."""
+        return self.root / "config.yml"
+
+    def landing_dir(self, source: str, business_date) -> Path:
+        return self.landing / source / str(business_date)
+
+    def quarantine_dir(self, source: str, business_date) -> Path:
+        return self.quarantine / source / str(business_date)
+
+    def mart_dir(self, mart: str) -> Path:
+        return self.marts / mart
+
+    def ensure(self) -> "Home":
+        for path in (self.landing, self.marts, self.quarantine, self.reports, self.quality):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def inside(self, path: os.PathLike | str) -> Path:
+        """Resolve `path` and refuse it unless it stays inside the home folder."""
+        from pipelines.errors import UserError
+
+        resolved = Path(path).resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            raise UserError(f"path {path} leaves the home folder {self.root}; refused")
+        return resolved

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture
+def real_data() -> Path:
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real public datasets not found at {REAL_DATA} (they live in ../shared/data/real)")
+    return REAL_DATA
+
+
+@pytest.fixture
+def mem_warehouse() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse with every migration applied (for SQL unit tests)."""
+    from warehouse.migrate import apply_migrations
+
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    con.execute("CREATE TABLE IF NOT EXISTS staging.dim_merchant (platform VARCHAR, shop_id VARCHAR, uscc VARCHAR, region_code VARCHAR)")  # TEMP until 002 defines it
+    yield con
+    con.close()

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.demo import sample_days, sample_landing
+
+
+def lay_sample(home: Path) -> list:
+    shutil.copytree(sample_landing(), home / "landing", dirs_exist_ok=True)
+    return sample_days()
+
+
+@pytest.fixture(scope="session")
+def cli_home(tmp_path_factory):
+    """A home with every sample day run through the CLI, as `market-monitor demo` does."""
+    from pipelines.cli import main
+
+    home = tmp_path_factory.mktemp("cli-home")
+    days = lay_sample(home)
+    assert main(["demo", "--home", str(home), "--quiet"]) == 0
+    return home, days

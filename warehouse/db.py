@@ -1,0 +1,79 @@
+"""Opening the DuckDB warehouse: one writer at a time, readers read-only.
+
+DuckDB allows one read-write process per file and fails at once (no waiting) when another process
+holds it. We translate that into a message naming the holder and optionally wait a bounded time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.errors import WarehouseBusy
+
+# DuckDB settings chosen on purpose (docs/BENCHMARKS.md explains the figures):
+# - threads: all cores; the daily job is the only heavy thing on the box.
+# - preserve_insertion_order=false lets DuckDB stream large INSERT/COPY without buffering order
+#   (every mart is written with an explicit ORDER BY where order matters for byte-identical output).
+DEFAULT_SETTINGS = {
+    "preserve_insertion_order": "false",
+}
+
+_PID_RE = re.compile(r"\(PID (\d+)\)")
+
+
+def _settings(home_root: Path) -> dict:
+    settings = dict(DEFAULT_SETTINGS)
+    settings["memory_limit"] = os.environ.get("MARKET_MONITOR_MEMORY_LIMIT", "4GB")
+    threads = os.environ.get("MARKET_MONITOR_THREADS")
+    if threads:
+        settings["threads"] = threads
+    return settings
+
+
+def _translate_lock_error(db_path: Path, exc: Exception) -> WarehouseBusy:
+    text = str(exc)
+    match = _PID_RE.search(text)
+    holder = f"process {match.group(1)}" if match else "another process"
+    return WarehouseBusy(
+        f"the warehouse {db_path} is in use by {holder} (one writer at a time). "
+        "Wait for that run to finish, or stop it, then try again."
+    )
+
+
+def connect_writer(db_path: Path, wait_seconds: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write; wait up to `wait_seconds` for another writer to finish."""
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    while True:
+        try:
+            con = duckdb.connect(str(db_path), config=_settings(db_path.parent))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise _translate_lock_error(db_path, exc) from None
+            time.sleep(0.5)
+    temp_dir = db_path.parent / ".duckdb_tmp"
+    con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
+    from warehouse.migrate import apply_migrations
+
+    apply_migrations(con)
+    return con
+
+
+def connect_reader(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only (any number of readers; not while a writer holds it)."""
+    db_path = Path(db_path)
+    try:
+        return duckdb.connect(str(db_path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise _translate_lock_error(db_path, exc) from None
+        raise
