@@ -23,6 +23,5 @@ def mem_warehouse() -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect(":memory:")
     apply_migrations(con)
-    con.execute("CREATE TABLE IF NOT EXISTS staging.dim_merchant (platform VARCHAR, shop_id VARCHAR, uscc VARCHAR, region_code VARCHAR)")  # TEMP until 002 defines it
     yield con
     con.close()

@@ -29,7 +29,8 @@ promotions_today AS (
     GROUP BY shop_id, sku_id, promo_start
 ),
 first_seen AS (
-    -- A promotion is a new lead only on the first day it is seen (no repeated flags for a running promotion).
+    -- Kept as evidence: a running promotion is flagged each day it is seen, with the same flag_id
+    -- (indicator, promotion, window start), so the bulletin can tell new leads from continuing ones.
     SELECT shop_id, sku_id, promo_start, min(observed_date) AS first_seen_date
     FROM promotion_observations
     GROUP BY shop_id, sku_id, promo_start
@@ -113,7 +114,7 @@ SELECT
     round(rpi, 4)                                          AS value,
     $rpi_threshold::DOUBLE                                 AS threshold,
     CASE WHEN promo_price >= cn_basis_price THEN 'high' ELSE 'medium' END AS severity,
-    violates AND first_seen_date = $run_date             AS flagged,
+    violates                                               AS flagged,  -- every day the promotion is seen
     json_object(
         'shown_reference_price', reference_price_shown,
         'promo_price', promo_price,

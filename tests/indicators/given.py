@@ -7,11 +7,14 @@ import itertools
 _seq = itertools.count(1)
 
 
-def merchant(con, shop_id, uscc="91210100MA0TEST00X", platform="tmall", region_code="210100"):
-    # TODO(lead): insert through staging.registry once the ingestion migration defines dim_merchant
+def merchant(con, shop_id, uscc="91210100MA0TEST00X", platform="tmall", region_code="210100",
+             shop_name=None, company_name=None, day="2026-01-01"):
+    """A register row (staging.dim_merchant is the latest register row per shop)."""
     con.execute(
-        "INSERT INTO staging.dim_merchant (platform, shop_id, uscc, region_code) VALUES (?, ?, ?, ?)",
-        [platform, shop_id, uscc, region_code],
+        "INSERT INTO staging.registry (platform, shop_id, shop_name, uscc, uscc_valid, company_name, region_code,"
+        " _business_date, _file_name, _sha256, _row) VALUES (?, ?, ?, ?, true, ?, ?, ?, 'given.csv', 'sha', ?)",
+        [platform, shop_id, shop_name or shop_id, uscc, company_name or f"{shop_id}有限公司", region_code, day,
+         next(_seq)],
     )
 
 

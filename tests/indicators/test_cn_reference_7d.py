@@ -130,15 +130,16 @@ def test_used_items_and_other_currencies_never_flag(mem_warehouse, indicator):
     assert result(con, indicator) == []
 
 
-def test_a_running_promotion_is_a_new_lead_only_on_its_first_day(mem_warehouse, indicator):
+def test_a_running_promotion_is_flagged_each_day_as_the_same_lead(mem_warehouse, indicator):
     con = mem_warehouse
     trade(con, "2026-11-05 10:00:00", "S1", "K1", 50)
     observation(con, "2026-11-10", "S1", "K1", 60, reference_price=200, promo_start=PROMO_START)
     observation(con, "2026-11-11", "S1", "K1", 60, reference_price=200, promo_start=PROMO_START)
     [first] = result(con, indicator, run_date=date(2026, 11, 10))
     [second] = result(con, indicator, run_date=date(2026, 11, 11))
-    assert first["flagged"] and first["violates"]
-    assert second["violates"] and not second["flagged"]
+    assert first["flagged"] and second["flagged"]
+    assert first["entity_id"] == second["entity_id"] and first["window_start"] == second["window_start"]
+    assert first["first_seen_date"] == second["first_seen_date"] == date(2026, 11, 10)
 
 
 def test_later_data_does_not_change_an_earlier_date(mem_warehouse, indicator):

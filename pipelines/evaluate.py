@@ -1,0 +1,215 @@
+"""Accuracy of published flags and tiers against a generated province's ground truth (issue 4).
+
+    table = evaluate(home, truth)        # truth = the generator's OUT folder (or its ground_truth.csv)
+    print(format_evaluation(table))
+
+Matching rule (docs/GENERATOR.md):
+- a planted row is *detected* when some flag with the same `indicator_id` matches its entity and
+  its dates overlap: [window_start, window_end] ∩ [first_date, last_date] ≠ ∅;
+- entity match: collusion cells (planted row without shop_id) match on sku_id + region_code; rows
+  with both shop_id and sku_id match on shop_id + sku_id; otherwise on shop_id;
+- precision = flags of that id matching some planted row of that id / all flags of that id;
+- false_flags_on_clean = flags of that id whose entity carries no planted anomaly of any kind
+  (no planted shop_id, and for cell flags no planted sku_id+region_code cell);
+- tier accuracy = share of expected_tiers.csv enterprises whose tier in the latest
+  merchant_credit_tiers partition is equal (missing = wrong);
+- pii_leaks = (file, value) for every planted_pii.txt value found (as written, or as its digits
+  when it has ≥ 11) in the text of HOME/marts (all string columns of every parquet file) and
+  HOME/reports (html/json/csv/txt).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import unicodedata
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+INDICATOR_IDS = [
+    "price.cn_reference_7d", "price.eu_prior_30d", "price.pre_promo_runup", "price.phantom_reference",
+    "price.spike_mad", "price.sustained_below_market", "collusion.variance_screen",
+    "collusion.cover_distance", "collusion.parallelism", "discrimination.paired_probe",
+    "discrimination.loyalty_premium", "complaints.rate_posterior", "complaints.untimely_response",
+    "complaints.surge", "integrity.concentrate_rate", "integrity.rating_burst",
+    "integrity.answer_latency", "integrity.buyer_concentration",
+]
+FLAG_COLS = ["indicator_id", "shop_id", "sku_id", "region_code", "window_start", "window_end", "entity_id"]
+
+
+def _truth_dir(truth: Path) -> Path:
+    truth = Path(truth)
+    return truth.parent if truth.is_file() else truth
+
+
+def _read_mart(home: Path, mart: str) -> tuple[pa.Table | None, str | None]:
+    root = Path(home) / "marts" / mart
+    parts = sorted(p for p in root.glob("dt=*") if p.is_dir()) if root.exists() else []
+    tables = []
+    for p in parts:
+        for f in sorted(p.glob("*.parquet")):
+            if f.name.startswith((".", "_")):
+                continue
+            t = pq.read_table(f)
+            t = t.append_column("_dt", pa.array([p.name[3:]] * t.num_rows, pa.string())) \
+                if "_dt" not in t.column_names else t
+            tables.append(t)
+    if not tables:
+        return None, None
+    return pa.concat_tables(tables, promote_options="permissive"), parts[-1].name[3:]
+
+
+def _date(v) -> dt.date | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return dt.date.fromisoformat(str(v)[:10])
+
+
+def _s(v) -> str:
+    return "" if v is None else str(v)
+
+
+def _flag_rows(table: pa.Table | None) -> list[dict]:
+    if table is None:
+        return []
+    cols = {c: table.column(c).to_pylist() if c in table.column_names else [None] * table.num_rows
+            for c in FLAG_COLS}
+    return [{c: cols[c][i] for c in FLAG_COLS} for i in range(table.num_rows)]
+
+
+def _matches(flag: dict, row: dict) -> bool:
+    if row["shop_id"]:
+        if _s(flag["shop_id"]) != row["shop_id"]:
+            return False
+        if row["sku_id"] and _s(flag["sku_id"]) and _s(flag["sku_id"]) != row["sku_id"]:
+            return False
+    else:
+        sku, reg = _s(flag["sku_id"]), _s(flag["region_code"])
+        if not sku and flag.get("entity_id"):
+            parts = str(flag["entity_id"]).split(":")
+            sku, reg = parts[0], parts[1] if len(parts) > 1 else ""
+        if sku != row["sku_id"] or reg != row["region_code"]:
+            return False
+    ws = _date(flag["window_start"]) or _date(flag["window_end"])
+    we = _date(flag["window_end"]) or ws
+    if ws is None:
+        return True
+    return ws <= row["last"] and we >= row["first"]
+
+
+def evaluate(home: Path, truth: Path) -> dict:
+    tdir = _truth_dir(truth)
+    with open(tdir / "ground_truth.csv", encoding="utf-8") as fh:
+        truth_rows = [dict(r) for r in csv.DictReader(fh)]
+    for r in truth_rows:
+        r["first"] = _date(r["first_date"])
+        r["last"] = _date(r["last_date"])
+    planted_shops = {r["shop_id"] for r in truth_rows if r["shop_id"]}
+    planted_cells = {(r["sku_id"], r["region_code"]) for r in truth_rows if not r["shop_id"]}
+    flags_table, _ = _read_mart(home, "indicator_flags")
+    flags = _flag_rows(flags_table)
+    ids = list(INDICATOR_IDS) + sorted({f["indicator_id"] for f in flags} - set(INDICATOR_IDS))
+    per: dict[str, dict] = {}
+    for ind in ids:
+        rows = [r for r in truth_rows if r["indicator_id"] == ind]
+        fl = [f for f in flags if f["indicator_id"] == ind]
+        detected = sum(1 for r in rows if any(_matches(f, r) for f in fl))
+        matched = sum(1 for f in fl if any(_matches(f, r) for r in rows))
+
+        def clean(f):
+            if _s(f["shop_id"]):
+                return _s(f["shop_id"]) not in planted_shops
+            sku, reg = _s(f["sku_id"]), _s(f["region_code"])
+            if not sku and f.get("entity_id"):
+                p = str(f["entity_id"]).split(":")
+                sku, reg = p[0], p[1] if len(p) > 1 else ""
+            return (sku, reg) not in planted_cells
+        per[ind] = {
+            "planted": len(rows), "detected": detected,
+            "recall": (detected / len(rows)) if rows else None,
+            "flags": len(fl), "matched_flags": matched,
+            "false_flags_on_clean": sum(1 for f in fl if clean(f)),
+            "precision": (matched / len(fl)) if fl else None,
+        }
+    # tiers
+    tiers_table, latest = _read_mart(home, "merchant_credit_tiers")
+    expected = []
+    exp_path = tdir / "expected_tiers.csv"
+    if exp_path.exists():
+        with open(exp_path, encoding="utf-8") as fh:
+            expected = [dict(r) for r in csv.DictReader(fh)]
+    published = {}
+    if tiers_table is not None:
+        dts = tiers_table.column("_dt").to_pylist()
+        for u, t, d in zip(tiers_table.column("uscc").to_pylist(), tiers_table.column("tier").to_pylist(), dts):
+            if d == latest:
+                published[u] = t
+    equal = sum(1 for r in expected if published.get(r["uscc"]) == r["expected_tier"])
+    tier = {"enterprises": len(expected), "published": len(published), "equal": equal,
+            "accuracy": (equal / len(expected)) if expected and tiers_table is not None else None,
+            "latest_dt": latest}
+    return {"indicators": per, "tiers": tier, "pii_leaks": scan_pii(home, tdir / "planted_pii.txt"),
+            "flags_total": len(flags)}
+
+
+def _digits(s: str) -> str:
+    return re.sub(r"\D", "", unicodedata.normalize("NFKC", s))
+
+
+def scan_pii(home: Path, pii_file: Path) -> list[tuple[str, str]]:
+    if not Path(pii_file).exists():
+        return []
+    values = [v for v in Path(pii_file).read_text(encoding="utf-8").splitlines() if v.strip()]
+    home = Path(home)
+    texts: list[tuple[str, str]] = []
+    for sub in ("marts", "reports"):
+        root = home / sub
+        if not root.exists():
+            continue
+        for f in sorted(root.rglob("*")):
+            if not f.is_file():
+                continue
+            if f.suffix == ".parquet":
+                t = pq.read_table(f)
+                chunks = []
+                for name in t.column_names:
+                    col = t.column(name)
+                    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                        chunks.extend(v for v in col.to_pylist() if v)
+                texts.append((str(f.relative_to(home)), "\n".join(chunks)))
+            elif f.suffix in (".html", ".json", ".csv", ".txt", ".md"):
+                texts.append((str(f.relative_to(home)), f.read_text(encoding="utf-8", errors="replace")))
+    leaks = []
+    for name, text in texts:
+        folded = unicodedata.normalize("NFKC", text)
+        # digit runs, allowing the space/hyphen separators used to split phone numbers
+        runs = [re.sub(r"[ \-]", "", m) for m in re.findall(r"\d[\d \-]{9,}\d", folded)]
+        for v in values:
+            dv = _digits(v)
+            if v in text or unicodedata.normalize("NFKC", v) in folded or (len(dv) >= 11 and any(dv in r for r in runs)):
+                leaks.append((name, v))
+    return leaks
+
+
+def format_evaluation(table: dict) -> str:
+    def pct(x):
+        return "   -  " if x is None else f"{100 * x:5.1f}%"
+    lines = [f"{'indicator_id':34} {'planted':>7} {'detected':>8} {'recall':>7} {'flags':>6} "
+             f"{'clean_fp':>8} {'precision':>9}"]
+    for ind, r in table["indicators"].items():
+        lines.append(f"{ind:34} {r['planted']:7d} {r['detected']:8d} {pct(r['recall']):>7} {r['flags']:6d} "
+                     f"{r['false_flags_on_clean']:8d} {pct(r['precision']):>9}")
+    t = table["tiers"]
+    lines.append("")
+    lines.append(f"tiers: {t['equal']}/{t['enterprises']} equal ({pct(t['accuracy']).strip()}), "
+                 f"latest dt {t['latest_dt'] or '-'}")
+    leaks = table["pii_leaks"]
+    lines.append(f"pii leaks: {len(leaks)}" + "".join(f"\n  {f}: {v}" for f, v in leaks[:20]))
+    return "\n".join(lines)

@@ -1,0 +1,352 @@
+"""The static world of the synthetic province: cities, platforms, SKUs, enterprises, shops, listings,
+and the planted anomalies (which shops/SKUs/cells misbehave, how and when).
+
+Everything here is drawn once from `default_rng([seed, 0])`; the day loop (`province.py`) uses one
+generator per simulated day, so the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .ids import gtin13, make_uscc
+
+CITIES = [  # 行政区划代码, name, relative size (shops)
+    ("210100", "沈阳市", 9), ("210200", "大连市", 8), ("210300", "鞍山市", 3), ("210400", "抚顺市", 2),
+    ("210500", "本溪市", 1.5), ("210600", "丹东市", 2), ("210700", "锦州市", 2.5), ("210800", "营口市", 2.5),
+    ("210900", "阜新市", 1.5), ("211000", "辽阳市", 1.5), ("211100", "盘锦市", 1.5), ("211200", "铁岭市", 1.5),
+    ("211300", "朝阳市", 1.5), ("211400", "葫芦岛市", 2),
+]
+CITY_CODES = np.array([c[0] for c in CITIES])
+CITY_NAMES = np.array([c[1] for c in CITIES])
+CITY_SHORT = np.array([c[1][:2] for c in CITIES])
+# districts whose codes python-stdnum accepts for persons born 1988-2003 (for planted RIC numbers)
+RIC_DISTRICTS = ["210102", "210202", "210302", "210402", "210502", "210602", "210702", "210802",
+                 "210902", "211002", "211102", "211202", "211302"]
+
+PLATFORMS = [("tmall", "天猫", "TM"), ("jd", "京东", "JD"), ("pdd", "拼多多", "PD"),
+             ("meituan_youxuan", "美团优选", "MT"), ("douyin", "抖音电商", "DY")]
+PLATFORM_IDS = np.array([p[0] for p in PLATFORMS])
+PLATFORM_NAMES = np.array([p[1] for p in PLATFORMS])
+
+CATEGORIES = [  # Chinese name, English, price level (CNY), product nouns
+    ("粮油副食", "grocery", 40, ["大米", "花生油", "挂面", "酱油", "小米"]),
+    ("家用电器", "appliances", 900, ["电饭煲", "空气炸锅", "吸尘器", "电热水壶", "微波炉"]),
+    ("母婴用品", "baby", 160, ["纸尿裤", "奶粉", "湿巾", "奶瓶", "婴儿推车"]),
+    ("美妆个护", "beauty", 120, ["面霜", "洗发水", "防晒霜", "口红", "牙膏"]),
+    ("数码配件", "electronics", 150, ["充电宝", "耳机", "数据线", "鼠标", "键盘"]),
+    ("服装鞋帽", "fashion", 220, ["羽绒服", "运动鞋", "保暖内衣", "围巾", "棉帽"]),
+    ("生鲜果蔬", "fresh", 35, ["苹果", "大樱桃", "海参", "草莓", "鲜虾"]),
+    ("家居日用", "housewares", 60, ["抽纸", "洗衣液", "保温杯", "收纳箱", "拖把"]),
+]
+BRANDS = ["辽宝", "盛京", "滨海", "北方", "鑫源", "华润", "东港", "金州", "千山", "鸭绿江", "渤海", "北镇"]
+NAME_PARTS_A = ["盛达", "恒信", "鑫隆", "华泰", "金鼎", "瑞丰", "宏远", "佳禾", "永顺", "福源", "德润", "兴旺",
+                "广汇", "诚信", "天成", "嘉禾", "联众", "顺发", "万家", "百川"]
+NAME_PARTS_B = ["商贸", "电子商务", "贸易", "食品", "科技", "百货", "农业", "日用品"]
+SHOP_SUFFIX = ["旗舰店", "专营店", "官方店", "优选店", "生活馆", "直营店"]
+
+# planted anomaly kinds -> indicator ids they plant (a behaviour may legitimately break two rules)
+PLANT_KINDS = {
+    "cn7": ["price.cn_reference_7d"],
+    "eu30": ["price.eu_prior_30d"],
+    "runup": ["price.pre_promo_runup", "price.eu_prior_30d"],
+    "phantom": ["price.phantom_reference"],
+    "spike": ["price.spike_mad"],
+    "below": ["price.sustained_below_market"],
+    "variance": ["collusion.variance_screen"],
+    "cover": ["collusion.cover_distance"],
+    "parallel": ["collusion.parallelism"],
+    "probe": ["discrimination.paired_probe"],
+    "loyalty": ["discrimination.loyalty_premium"],
+    "rate": ["complaints.rate_posterior"],
+    "untimely": ["complaints.untimely_response"],
+    "surge": ["complaints.surge"],
+    "brush": ["integrity.concentrate_rate"],
+    "burst": ["integrity.rating_burst"],
+    "latency": ["integrity.answer_latency"],
+    "buyerconc": ["integrity.buyer_concentration"],
+}
+CELL_KINDS = {"variance": 5, "cover": 5, "parallel": 4}   # shops per planted market cell
+N_PER_KIND = 3
+HISTORY_DAYS = 35          # days of history carried by the first drop
+PHANTOM_HISTORY_DAYS = 100  # the phantom-reference shops' strike-through history reaches further back
+MARKUP_SD = 0.08           # cross-seller price dispersion (MAD ~ 0.054 of the price)
+
+
+@dataclass
+class Plant:
+    kind: str
+    idx: int                       # 0..N_PER_KIND-1
+    shops: list                    # shop indices
+    sku: int
+    region: int                    # city index
+    t0: int                        # key day (promo start, spike day, surge day, burst day ...)
+    first: int                     # behaviour window (day offsets from start)
+    last: int
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    start: dt.date
+    days: int
+    scale: float
+    seed: int
+    # SKUs
+    sku_id: np.ndarray = None
+    sku_cat: np.ndarray = None
+    sku_name: np.ndarray = None
+    sku_base: np.ndarray = None
+    # enterprises
+    ent_uscc: np.ndarray = None
+    ent_name: np.ndarray = None
+    ent_city: np.ndarray = None
+    ent_est: np.ndarray = None      # datetime64[D]
+    # shops
+    shop_id: np.ndarray = None
+    shop_name: np.ndarray = None
+    shop_ent: np.ndarray = None
+    shop_plat: np.ndarray = None
+    shop_city: np.ndarray = None
+    shop_open: np.ndarray = None    # day offset the shop appears (<= -HISTORY_DAYS for old shops)
+    shop_pop: np.ndarray = None
+    shop_cmult: np.ndarray = None   # complaint-rate multiplier (over-dispersion between shops)
+    shop_plant: np.ndarray = None   # '' or plant kind
+    # listings
+    l_shop: np.ndarray = None
+    l_sku: np.ndarray = None
+    l_markup: np.ndarray = None
+    l_rate: np.ndarray = None       # generic orders/day
+    l_campaign: np.ndarray = None   # joins platform campaigns
+    l_promos: np.ndarray = None     # may run ordinary promotions
+    l_probe: np.ndarray = None      # paired-probe panel
+    l_sched: np.ndarray = None      # -1 or row in the schedule (planted price paths)
+    plants: list = field(default_factory=list)
+    popular_shops: np.ndarray = None
+    trap_single_shop: int = -1
+
+
+def _pick(rng, n, weights):
+    w = np.asarray(weights, float)
+    return rng.choice(len(w), size=n, p=w / w.sum())
+
+
+def key_days(days: int) -> list[int]:
+    """Three key days spread over the generated window (all within it, whatever `days` is)."""
+    if days <= 1:
+        return [0, 0, 0]
+    return [min(days - 1, 1 + (i * (days - 2)) // 3) for i in range(N_PER_KIND)]
+
+
+def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
+    rng = np.random.default_rng([seed, 0])
+    w = World(start=start, days=days, scale=scale, seed=seed)
+    H = HISTORY_DAYS
+
+    # --- SKUs -------------------------------------------------------------------------------
+    n_sku = max(40, int(round(400 * scale ** 0.5)))
+    cat = rng.integers(0, len(CATEGORIES), n_sku)
+    cat[: len(CATEGORIES)] = np.arange(len(CATEGORIES))
+    level = np.array([c[2] for c in CATEGORIES], float)[cat]
+    w.sku_base = np.round(level * rng.lognormal(0, 0.45, n_sku), 1) + 0.9
+    bodies = np.char.add("69", np.char.zfill(rng.integers(0, 10**10, n_sku).astype(str), 10))
+    w.sku_id = gtin13(bodies)
+    nouns = np.array([c[3] for c in CATEGORIES], dtype=object)
+    noun_pick = rng.integers(0, 5, n_sku)
+    noun = np.array([nouns[c][k] for c, k in zip(cat, noun_pick)])
+    brand = np.array(BRANDS)[rng.integers(0, len(BRANDS), n_sku)]
+    w.sku_name = np.char.add(np.char.add(brand, noun), np.char.add(" ", np.char.add(
+        np.char.zfill((np.arange(n_sku) % 97 + 1).astype(str), 2), "型")))
+    w.sku_cat = cat
+    sku_pop = 1.0 / (np.arange(n_sku) + 4.0)
+    sku_pop = sku_pop[rng.permutation(n_sku)]
+
+    # --- background enterprises and shops ---------------------------------------------------
+    n_bg = max(90, int(round(700 * scale)))
+    city_w = np.array([c[2] for c in CITIES], float)
+    shops_per_ent = _pick(rng, n_bg, [0.7, 0.2, 0.1]) + 1
+    shops_per_ent = shops_per_ent[np.cumsum(shops_per_ent) <= n_bg]
+    n_ent_bg = len(shops_per_ent)
+    ent_city = _pick(rng, n_ent_bg, city_w)
+    shop_ent = np.repeat(np.arange(n_ent_bg), shops_per_ent)
+    n_shop_bg = len(shop_ent)
+    shop_plat = rng.integers(0, len(PLATFORMS), n_shop_bg)
+    shop_open = np.full(n_shop_bg, -H - 400)
+    new = rng.random(n_shop_bg) < 0.04
+    shop_open[new] = rng.integers(1, max(2, days), new.sum()) if days > 1 else 0
+    shop_pop = rng.lognormal(0, 0.9, n_shop_bg)
+    shop_pop[new] *= 0.05   # new shops: few orders
+    shop_cmult = rng.gamma(2.0, 0.5, n_shop_bg)   # negative-binomial style over-dispersion
+
+    ents = {"city": list(ent_city)}
+    shops = {"ent": list(shop_ent), "plat": list(shop_plat), "open": list(shop_open), "pop": list(shop_pop),
+             "cmult": list(shop_cmult), "plant": [""] * n_shop_bg}
+
+    # listings for background shops: Gumbel top-k on SKU popularity, in batches of shops
+    k = int(np.clip(round(70000 * scale / n_shop_bg), 6, n_sku // 2))
+    logp = np.log(sku_pop)
+    l_shop, l_sku = [], []
+    for b0 in range(0, n_shop_bg, 2000):
+        b1 = min(n_shop_bg, b0 + 2000)
+        keys = logp[None, :] + rng.gumbel(size=(b1 - b0, n_sku))
+        top = np.argpartition(-keys, k, axis=1)[:, :k]
+        top.sort(axis=1)
+        l_shop.append(np.repeat(np.arange(b0, b1), k))
+        l_sku.append(top.ravel())
+    l_shop = np.concatenate(l_shop)
+    l_sku = np.concatenate(l_sku)
+    shop_city_bg = ent_city[shop_ent]
+
+    # --- planted anomalies ------------------------------------------------------------------
+    kd = key_days(days)
+    last = days - 1
+    order_by_pop = np.argsort(-sku_pop, kind="stable")
+    big_cities = [0, 1, 2, 6, 7, 13]
+    extra_l_shop, extra_l_sku = [], []
+    excluded_cells = set()
+    plants: list[Plant] = []
+
+    def new_shop(city, plat, pop, kind, ent=None):
+        if ent is None:
+            ents["city"].append(city)
+            ent = len(ents["city"]) - 1
+        shops["ent"].append(ent)
+        shops["plat"].append(plat)
+        shops["open"].append(-PHANTOM_HISTORY_DAYS - 400)
+        shops["pop"].append(pop)
+        shops["cmult"].append(1.0)
+        shops["plant"].append(kind)
+        return len(shops["ent"]) - 1
+
+    used_cells = set()
+    sku_cursor = 0
+    for kind in PLANT_KINDS:
+        for i in range(N_PER_KIND):
+            # popular SKUs (many sellers) in big cities, a distinct (sku, city) cell per plant
+            while True:
+                sku = int(order_by_pop[sku_cursor % min(n_sku, 30)])
+                city = big_cities[(sku_cursor // 3) % len(big_cities)]
+                sku_cursor += 1
+                if (sku, city) not in used_cells:
+                    break
+            used_cells.add((sku, city))
+            t0 = kd[i]
+            p = Plant(kind=kind, idx=i, shops=[], sku=sku, region=city, t0=t0, first=-H, last=last)
+            if kind in CELL_KINDS:
+                excluded_cells.add((sku, city))
+                for j in range(CELL_KINDS[kind]):
+                    p.shops.append(new_shop(city, j % len(PLATFORMS), 1.0, kind))
+            else:
+                p.shops.append(new_shop(city, (i + len(plants)) % len(PLATFORMS), 1.0, kind))
+            # behaviour windows
+            if kind == "cn7":
+                p.first, p.last = t0 - 7, min(last, t0 + 3)
+            elif kind in ("eu30",):
+                p.first, p.last = t0 - 25, min(last, t0 + 3)
+            elif kind == "runup":
+                p.first, p.last = t0 - 10, min(last, t0 + 3)
+            elif kind == "phantom":
+                p.first = -PHANTOM_HISTORY_DAYS
+            elif kind == "spike":
+                p.first, p.last = t0, min(last, t0 + 2)
+            elif kind == "loyalty":
+                p.first, p.last = t0, min(last, t0 + 2)
+            elif kind == "surge":
+                p.first, p.last = t0, min(last, t0 + 1)
+            elif kind == "brush":
+                p.first = p.last = t0
+            elif kind == "burst":
+                p.first, p.last = t0 - 6, t0
+            if kind == "below":
+                # enough peers in the cell for a 10th percentile
+                peers = np.flatnonzero((shop_city_bg == city) & (shop_open < 0))[:10]
+                extra_l_shop.append(peers)
+                extra_l_sku.append(np.full(len(peers), sku))
+            plants.append(p)
+    # a few enterprises own two planted shops of different kinds (many flags -> tier C)
+    for a, b in [("spike", "brush"), ("cn7", "latency"), ("probe", "buyerconc")]:
+        pa_ = next(p for p in plants if p.kind == a and p.idx == 2)
+        pb_ = next(p for p in plants if p.kind == b and p.idx == 2)
+        ent_a = shops["ent"][pa_.shops[0]]
+        shops["ent"][pb_.shops[0]] = ent_a
+        pb_.region = pa_.region   # a shop is registered in its enterprise's city
+    # trap: a brand-new shop with a single order and a single complaint
+    trap = new_shop(int(_pick(rng, 1, city_w)[0]), 2, 0.0, "trap_single")
+    shops["open"][trap] = min(2, last)
+    w.trap_single_shop = trap
+
+    # --- assemble enterprises / shops --------------------------------------------------------
+    ent_city = np.array(ents["city"])
+    n_ent = len(ent_city)
+    w.ent_city = ent_city
+    w.ent_uscc = make_uscc(rng, CITY_CODES[ent_city])
+    a = np.array(NAME_PARTS_A)[rng.integers(0, len(NAME_PARTS_A), n_ent)]
+    b = np.array(NAME_PARTS_B)[rng.integers(0, len(NAME_PARTS_B), n_ent)]
+    serial = np.char.zfill((np.arange(n_ent) + 1).astype(str), 4)
+    w.ent_name = np.char.add(np.char.add(np.char.add(CITY_NAMES[ent_city], a), np.char.add(b, serial)),
+                             "有限公司")
+    w.ent_est = (np.datetime64("2008-01-01") + rng.integers(0, 5000, n_ent)).astype("datetime64[D]")
+    w.shop_ent = np.array(shops["ent"])
+    w.shop_plat = np.array(shops["plat"])
+    w.shop_city = ent_city[w.shop_ent]
+    w.shop_open = np.array(shops["open"])
+    w.shop_pop = np.array(shops["pop"], float)
+    w.shop_cmult = np.array(shops["cmult"], float)
+    w.shop_plant = np.array(shops["plant"], dtype=object)
+    n_shop = len(w.shop_ent)
+    prefix = np.array([p[2] for p in PLATFORMS])[w.shop_plat]
+    w.shop_id = np.char.add(prefix, np.char.zfill((np.arange(n_shop) + 100001).astype(str), 6))
+    suffix = np.array(SHOP_SUFFIX)[rng.integers(0, len(SHOP_SUFFIX), n_shop)]
+    short = np.char.add(CITY_SHORT[w.shop_city], a[w.shop_ent])
+    w.shop_name = np.char.add(np.char.add(short, np.char.zfill((np.arange(n_shop) % 1000).astype(str), 3)),
+                              suffix)
+    w.popular_shops = np.argsort(-np.where(w.shop_plant == "", w.shop_pop, 0), kind="stable")[:3]
+
+    # --- listings ----------------------------------------------------------------------------
+    if extra_l_shop:
+        l_shop = np.concatenate([l_shop] + extra_l_shop)
+        l_sku = np.concatenate([l_sku] + extra_l_sku)
+    # drop duplicates and background listings in the planted collusion cells
+    key = l_shop.astype(np.int64) * (n_sku + 1) + l_sku
+    _, first_idx = np.unique(key, return_index=True)
+    first_idx.sort()
+    l_shop, l_sku = l_shop[first_idx], l_sku[first_idx]
+    if excluded_cells:
+        cells = np.array(sorted(excluded_cells))
+        cell_key = l_sku.astype(np.int64) * 100 + w.shop_city[l_shop]
+        ex_key = cells[:, 0].astype(np.int64) * 100 + cells[:, 1]
+        keep = ~np.isin(cell_key, ex_key)
+        l_shop, l_sku = l_shop[keep], l_sku[keep]
+    n_bg_l = len(l_shop)
+    pl_shop = np.array([s for p in plants for s in p.shops] + [trap])
+    pl_sku = np.array([p.sku for p in plants for _ in p.shops] + [int(order_by_pop[0])])
+    w.l_shop = np.concatenate([l_shop, pl_shop])
+    w.l_sku = np.concatenate([l_sku, pl_sku])
+    L = len(w.l_shop)
+    w.l_markup = np.clip(rng.normal(1.0, MARKUP_SD, L), 0.75, 1.3)
+    order_budget = max(150.0, 5000.0 * scale)
+    raw = w.shop_pop[w.l_shop] * sku_pop[w.l_sku]
+    bgmask = np.arange(L) < n_bg_l
+    w.l_rate = np.where(bgmask, raw / raw[bgmask].sum() * order_budget, 0.0)
+    w.l_campaign = bgmask & (rng.random(L) < 0.7)
+    w.l_promos = bgmask.copy()
+    w.l_probe = bgmask & (rng.random(L) < 0.03)
+    w.l_sched = np.full(L, -1)
+    # per-plant listing rows, markups and generic order rates
+    pos = n_bg_l
+    for p in plants:
+        p.params["listings"] = list(range(pos, pos + len(p.shops)))
+        pos += len(p.shops)
+        rate = {"cn7": 4, "eu30": 4, "runup": 3, "phantom": 3, "spike": 3, "below": 1, "variance": 2,
+                "cover": 2, "parallel": 2, "probe": 3, "loyalty": 6, "rate": 8, "untimely": 16,
+                "surge": 20, "brush": 6, "burst": 6, "latency": 8, "buyerconc": 5}[p.kind]
+        for li in p.params["listings"]:
+            w.l_rate[li] = rate
+            w.l_markup[li] = 1.0
+        if p.kind == "probe":
+            w.l_probe[p.params["listings"]] = True
+    w.plants = plants
+    return w
