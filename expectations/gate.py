@@ -1,23 +1,41 @@
 """The quality gate: validate each table's batch for the run date with its GX suite.
 
 Write–audit–publish: the run's candidate partitions sit in work.mart__<mart>; a mart is published
-only when its own blocking expectations and those of the staging tables it depends on pass.
+only when its own blocking expectations, those of the staging tables it depends on and those of
+suites marked BLOCKS = "all" (the ledger identities) pass (pipelines/daily.py:publish).
+
+Batches are DataFrames taken from DuckDB with only the columns the suite's expectations name
+(GX cannot validate DuckDB through SQLAlchemy here). With a home, validation runs in a GX file
+context rooted in HOME/quality, so suites, validation results and Data Docs live there; without
+one (unit tests), in a cached ephemeral context.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from expectations.suites import BLOCKING, load_suites
+from expectations.suites import BLOCKING, SEVERITIES, Suite, load_suites, source_table
 
 log = logging.getLogger(__name__)
+
+DATASOURCE = "market_monitor"
+BATCH_DEFINITION = "whole"
+NOTES = {
+    BLOCKING: "blocking: a failure stops publication of the partition (the previous one stays)",
+    "warning": "warning: a failure is recorded and shown, the partition is still published",
+}
+# files whose rows are in staging (skipped_same_file keeps the earlier ledger row)
+DATA_OUTCOMES = ("loaded", "replaced")
 
 
 @dataclass
@@ -38,6 +56,9 @@ class SuiteOutcome:
     table_name: str
     rows: int
     results: list[ExpectationOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    validation: object = field(default=None, repr=False, compare=False)  # the GX result
+    result_key: object = field(default=None, repr=False, compare=False)  # where HOME/quality/gx stored it
 
     @property
     def blocking_failures(self) -> list[ExpectationOutcome]:
@@ -52,64 +73,250 @@ class SuiteOutcome:
         return not self.blocking_failures
 
 
-@lru_cache(maxsize=1)
-def _context():
-    import great_expectations as gx
+# --------------------------------------------------------------------------- GX contexts
+
+def _quiet(context):
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("market_monitor")
-    asset = source.add_dataframe_asset("batch")
-    return context, asset.add_batch_definition_whole_dataframe("whole")
+    return context
 
+
+@lru_cache(maxsize=1)
+def _ephemeral():
+    import great_expectations as gx
+
+    return _quiet(gx.get_context(mode="ephemeral"))
+
+
+def file_context(quality_root: Path):
+    """The GX file context of a home: HOME/quality/gx/ (suites, results, Data Docs)."""
+    import great_expectations as gx
+
+    quality_root = Path(quality_root)
+    quality_root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(quality_root))
+    _quiet(context)
+    return context
+
+
+def _batch_definition(context, suite_name: str):
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError):
+        source = context.data_sources.add_pandas(DATASOURCE)
+    try:
+        asset = source.get_asset(suite_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(suite_name)
+    try:
+        return asset.get_batch_definition(BATCH_DEFINITION)
+    except (KeyError, LookupError, ValueError):
+        return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+
+
+# --------------------------------------------------------------------------- results
 
 def _observed(result) -> str | None:
     res = result.result or {}
-    for key in ("observed_value", "unexpected_count"):
-        if key in res:
-            value = res[key]
-            if key == "unexpected_count":
-                sample = res.get("partial_unexpected_list") or []
-                return json.dumps({"unexpected_count": value, "sample": [str(v) for v in sample[:5]]},
-                                  ensure_ascii=False)
-            return str(value)
+    if "observed_value" in res:
+        return str(res["observed_value"])
+    if "unexpected_count" in res:
+        sample = res.get("partial_unexpected_list") or []
+        return json.dumps({"unexpected_count": res["unexpected_count"],
+                           "unexpected_percent": round(float(res.get("unexpected_percent") or 0), 4),
+                           "sample": [str(v) for v in sample[:5]]}, ensure_ascii=False)
     return None
 
 
-def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: dict | None = None) -> SuiteOutcome:
-    import great_expectations as gx
+def _expected(kwargs: dict) -> str:
+    """What the expectation asked for, short (value sets cut), for messages and the results table."""
+    shown = {}
+    for key, value in kwargs.items():
+        if key in ("column", "column_list", "column_A", "column_B", "batch_id", "result_format") or value is None:
+            continue
+        if isinstance(value, (list, tuple, set)) and len(value) > 8:
+            value = [*list(value)[:8], "…"]
+        shown[key] = value if isinstance(value, (int, float, bool, str, list)) else str(value)
+    return json.dumps(shown, ensure_ascii=False, default=str)
 
+
+def _columns_named(pairs) -> set[str] | None:
+    """The columns the expectations name; None (= all) when one filters rows with a condition."""
+    cols: set[str] = set()
+    for expectation, _ in pairs:
+        if getattr(expectation, "row_condition", None):
+            return None
+        for attr in ("column", "column_A", "column_B"):
+            value = getattr(expectation, attr, None)
+            if isinstance(value, str):
+                cols.add(value)
+        cols.update(getattr(expectation, "column_list", None) or [])
+    return cols
+
+
+def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: dict | None = None, *,
+                   gx_context=None, run_id: str | None = None, pairs=None) -> SuiteOutcome:
+    """Validate one batch with its suite. With `gx_context` (the home's file context) the result is
+    stored there for Data Docs; without, nothing is stored (unit tests of suites)."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    t0 = time.perf_counter()
     spec = load_suites()[suite_name]
-    table = spec.table
-    pairs = spec.build(run_date, context or {})
-    _, batch_definition = _context()
-    suite = gx.ExpectationSuite(name=suite_name)
+    if pairs is None:
+        pairs = spec.build(run_date, context or {})
+    skipped = 0
+    if len(df) == 0:  # column checks are vacuous on no rows; GX costs ~30 ms per expectation anyway
+        table_level = [(e, sev) for e, sev in pairs if _columns_named([(e, sev)]) == set()]
+        skipped = len(pairs) - len(table_level)
+        pairs = table_level
+    expectations = []
     for expectation, severity in pairs:
+        if severity not in SEVERITIES:
+            raise ValueError(f"suite {suite_name}: severity must be one of {SEVERITIES}, not {severity!r}")
         expectation.meta = {"severity": severity}
-        suite.add_expectation(expectation)
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+        expectation.notes = NOTES[severity]
+        expectations.append(expectation)
+    # Validation always runs in the ephemeral context: a file context re-reads its YAML config for
+    # every store access, which made the gate ~4x slower. The result is then stored in the home's
+    # file context (HOME/quality/gx), which is all Data Docs need.
+    ctx = _ephemeral()
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations,
+                                meta={"table": spec.table, "run_date": run_date.isoformat()})
+    batch = _batch_definition(ctx, suite_name).get_batch(batch_parameters={"dataframe": df})
     validation = batch.validate(suite)
-    outcome = SuiteOutcome(suite=suite_name, table_name=table, rows=len(df))
+    key = None
+    if gx_context is not None and expectations:
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        identifier = RunIdentifier(run_name=run_id or f"{run_date.isoformat()}__adhoc",
+                                   run_time=datetime.now(timezone.utc))
+        validation.meta["run_id"] = identifier
+        validation.meta["validation_time"] = identifier.run_time
+        validation.meta["batch_parameters"] = {"run_date": run_date.isoformat(), "table": spec.table}
+        key = ValidationResultIdentifier(expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+                                         run_id=identifier, batch_identifier=f"{DATASOURCE}-{suite_name}")
+        gx_context.validation_results_store.set(key, validation)
+    outcome = SuiteOutcome(suite=suite_name, table_name=spec.table, rows=len(df), validation=validation,
+                           result_key=key)
     for result in validation.results:
         cfg = result.expectation_config
         severity = (cfg.meta or {}).get("severity", BLOCKING)
         kwargs = cfg.kwargs or {}
         column = kwargs.get("column") or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None)
-        error = (result.exception_info or {}).get("exception_message") if result.exception_info else None
+        if column is None and "column_A" in kwargs:
+            column = f"{kwargs['column_A']},{kwargs['column_B']}"
+        error = None
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            error = "error: " + str(result.exception_info.get("exception_message"))[:500]
         outcome.results.append(ExpectationOutcome(
-            suite=suite_name, table_name=table, expectation=cfg.type, column_name=column,
+            suite=suite_name, table_name=spec.table, expectation=cfg.type, column_name=column,
             severity=severity, success=bool(result.success), observed_value=_observed(result),
-            details=error,
+            details=error or "expected " + _expected(kwargs),
         ))
+    if skipped:
+        outcome.results.append(ExpectationOutcome(
+            suite=suite_name, table_name=spec.table, expectation="empty_batch", column_name=None,
+            severity="warning", success=True, observed_value="0",
+            details=f"no rows for {run_date}: {skipped} column checks hold vacuously and were not run"))
+    outcome.seconds = round(time.perf_counter() - t0, 3)
     return outcome
 
 
-def batch_frame(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date) -> pd.DataFrame:
-    spec = load_suites()[suite_name]
+# --------------------------------------------------------------------------- batches
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _base_sql(spec: Suite) -> str:
+    if spec.batch_sql:
+        return spec.batch_sql
     schema, name = spec.table.split(".")
-    sql = f'SELECT * FROM "{schema}"."{name}" WHERE "{spec.date_column}" = $d'  # identifiers from suite modules only
-    return con.execute(sql, {"d": run_date}).df()
+    # identifiers come from suite modules only; the date is a bound parameter
+    return f"SELECT * FROM {_q(schema)}.{_q(name)} WHERE {_q(spec.date_column)} = $run_date"  # noqa: S608 - identifiers from suite modules, quoted with _q; the date is bound
+
+
+def batch_frame(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date,
+                columns: set[str] | None = None) -> pd.DataFrame:
+    """The suite's batch for the run date; only `columns` (those the expectations name) when given."""
+    spec = load_suites()[suite_name]
+    sql = _base_sql(spec)
+    if columns is not None:
+        available = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) AS b LIMIT 0", {"run_date": run_date}).description]  # noqa: S608 - suite SQL from code, date bound
+        keep = [c for c in available if c in columns] or available[:1]
+        sql = f"SELECT {', '.join(_q(c) for c in keep)} FROM ({sql}) AS b"  # noqa: S608 - column names quoted with _q
+    return con.execute(sql, {"run_date": run_date}).df()
+
+
+def _table_matches(table, name: str) -> bool:
+    """Does the landed file `name` go to `table` (first table of the source whose pattern matches)?"""
+    from pipelines.ingest.metadata import load_source
+
+    low = name.lower().rsplit("/", 1)[-1]
+    for t in load_source(table.source).tables:
+        if any(fnmatch.fnmatch(low, p.lower()) for p in t.file_patterns):
+            return t.table == table.table
+    return False
+
+
+def suite_context(con: duckdb.DuckDBPyConnection, spec: Suite, run_date: date) -> dict:
+    """What a suite's bounds need: for a staging table, the day's data files and its row bounds."""
+    if not spec.source:
+        return {}
+    table = source_table(spec.source, spec.table.split(".", 1)[1])
+    names = con.execute(
+        "SELECT file_name FROM meta.ingestion_ledger WHERE source = $s AND business_date = $d "
+        "AND list_contains($outcomes, outcome)",
+        {"s": spec.source, "d": run_date, "outcomes": list(DATA_OUTCOMES)},
+    ).fetchall()
+    return {"files": sum(1 for (n,) in names if _table_matches(table, n)), "row_bounds": dict(table.row_bounds)}
+
+
+def _failed_to_read(spec: Suite, exc: Exception) -> SuiteOutcome:
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return SuiteOutcome(spec.name, spec.table, 0, [ExpectationOutcome(
+        spec.name, spec.table, "batch_readable", None, BLOCKING, False, None,
+        f"error: the batch could not be read from {spec.table}: {first}")])
+
+
+def default_suites() -> list[str]:
+    """Every staging and meta suite, and the suite of every mart in the catalogue (a suite whose mart
+    is not built is not run; a mart without a suite is blocked by publish)."""
+    from indicators.compute import mart_catalogue
+
+    marts = mart_catalogue()["marts"]
+    return [n for n in load_suites() if not n.startswith("mart.") or n.split(".", 1)[1] in marts]
+
+
+def run_gate(con: duckdb.DuckDBPyConnection, run_date: date, suite_names=None, *, home=None,
+             run_id: str | None = None, gx_context=None) -> dict[str, SuiteOutcome]:
+    """Validate every suite's batch for `run_date`. With `home` (or `gx_context`), in HOME/quality's
+    GX file context, which stores suites and validation results for Data Docs."""
+    suites = load_suites()
+    if gx_context is None and home is not None:
+        gx_context = file_context(home.quality)
+    outcomes = {}
+    for name in suite_names or default_suites():
+        spec = suites[name]
+        t0 = time.perf_counter()
+        context = suite_context(con, spec, run_date)
+        pairs = spec.build(run_date, context)
+        try:
+            df = batch_frame(con, name, run_date, _columns_named(pairs))
+        except duckdb.Error as exc:  # e.g. a mart whose work table was not built: fail closed
+            outcomes[name] = _failed_to_read(spec, exc)
+            continue
+        o = validate_frame(name, df, run_date, context, gx_context=gx_context, run_id=run_id, pairs=pairs)
+        o.seconds = round(time.perf_counter() - t0, 3)
+        outcomes[name] = o
+        log.info("quality %s: %d rows, %d blocking failures, %d warnings in %.2f s",
+                 name, o.rows, len(o.blocking_failures), len(o.warnings), o.seconds)
+    return outcomes
 
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date, outcomes: list[SuiteOutcome]) -> None:
@@ -122,14 +329,3 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date, outcomes
     con.execute("DELETE FROM meta.quality_results WHERE run_id = $r", {"r": run_id})
     if rows:
         con.executemany("INSERT INTO meta.quality_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def run_gate(con: duckdb.DuckDBPyConnection, run_date: date, suite_names=None) -> dict[str, SuiteOutcome]:
-    outcomes = {}
-    for name in suite_names or load_suites():
-        df = batch_frame(con, name, run_date)
-        outcomes[name] = validate_frame(name, df, run_date)
-        o = outcomes[name]
-        log.info("quality %s: %d rows, %d blocking failures, %d warnings",
-                 name, o.rows, len(o.blocking_failures), len(o.warnings))
-    return outcomes

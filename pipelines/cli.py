@@ -37,12 +37,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", help="home folder (default: $MARKET_MONITOR_HOME, else ./var)")
-    common.add_argument("--quiet", "-q", action="store_true", help="only errors")
-    common.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    def options(defaults):
+        # The subcommands' copies default to SUPPRESS so `market-monitor --quiet run …` is not reset
+        # to False by the subparser (argparse copies subparser defaults over the parent's values).
+        p = argparse.ArgumentParser(add_help=False)
+        p.add_argument("--home", default=None if defaults else argparse.SUPPRESS,
+                       help="home folder (default: $MARKET_MONITOR_HOME, else ./var)")
+        p.add_argument("--quiet", "-q", action="store_true", default=False if defaults else argparse.SUPPRESS,
+                       help="no progress, only warnings and errors")
+        p.add_argument("--verbose", "-v", action="store_true", default=False if defaults else argparse.SUPPRESS,
+                       help="debug logging (plain lines, no progress bar)")
+        return p
 
-    parser = _Parser(prog="market-monitor", description=__doc__.splitlines()[0], parents=[common])
+    common = options(defaults=False)
+    parser = _Parser(prog="market-monitor", description=__doc__.splitlines()[0], parents=[options(defaults=True)])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("demo", parents=[common], help="lay the bundled sample province into a fresh home and run every day")
@@ -95,24 +103,45 @@ def _say(args, text: str) -> None:
         print(text, flush=True)
 
 
+def _progress(args, total, label):
+    """A bar on a terminal (stderr), plain log lines otherwise; nothing with --quiet."""
+    from pipelines.progress import Progress
+
+    return Progress(total, label, stream=sys.stderr, quiet=args.quiet, verbose=args.verbose)
+
+
+def _run_days(args, home: Home, days, label: str, wait: float = 0.0):
+    """run_day for each date with one progress bar over all their stages; yields each result."""
+    from pipelines.daily import STAGES, run_day
+    from pipelines.progress import stage_progress, terminal_logging
+
+    days = list(days)
+    with _progress(args, len(days) * len(STAGES), label) as bar, stage_progress(bar), terminal_logging(bar):
+        for day in days:
+            result = run_day(home, day, wait_seconds=wait)
+            yield result, bar
+
+
 # --------------------------------------------------------------------------- commands
 
 def cmd_run(args, home: Home) -> int:
-    from pipelines.daily import run_day
-
-    result = run_day(home, args.date, wait_seconds=args.wait)
-    _summarise(args, home, result)
-    result.raise_for_outcome()
+    for result, _ in _run_days(args, home, [args.date], f"run {args.date}", wait=args.wait):
+        _summarise(args, home, result)
+        result.raise_for_outcome()
     return 0
 
 
-def _summarise(args, home: Home, result) -> None:
+def _summary_line(result) -> str:
     pub = result.publish
     leads = result.bulletin.leads_today if result.bulletin else 0
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
-    _say(args, f"{result.run_date}: {leads} leads; published "
-               f"{', '.join(f'{m} ({n})' for m, n in pub.published.items()) or 'nothing'}"
-               f"{'; BLOCKED ' + ', '.join(pub.blocked) if pub.blocked else ''} [{timing}]")
+    return (f"{result.run_date}: {leads} leads; published "
+            f"{', '.join(f'{m} ({n})' for m, n in pub.published.items()) or 'nothing'}"
+            f"{'; BLOCKED ' + ', '.join(pub.blocked) if pub.blocked else ''} [{timing}]")
+
+
+def _summarise(args, home: Home, result) -> None:
+    _say(args, _summary_line(result))
 
 
 def _dates(start: date, end: date):
@@ -127,12 +156,13 @@ def _dates(start: date, end: date):
 def cmd_backfill(args, home: Home) -> int:
     """Runs each date in order. Resumable: a rerun skips files already loaded and republishes whole
     partitions, so restarting after a failure just continues."""
-    from pipelines.daily import run_day
-
     worst = 0
-    for day in _dates(args.start, args.end):
-        result = run_day(home, day, wait_seconds=args.wait)
-        _summarise(args, home, result)
+    days = list(_dates(args.start, args.end))
+    for result, bar in _run_days(args, home, days, f"backfill {args.start}…{args.end}", wait=args.wait):
+        if bar.bar:
+            bar.message(_summary_line(result))
+        else:
+            _summarise(args, home, result)
         try:
             result.raise_for_outcome()
         except MarketMonitorError as exc:
@@ -142,7 +172,6 @@ def cmd_backfill(args, home: Home) -> int:
 
 
 def cmd_demo(args, home: Home) -> int:
-    from pipelines.daily import run_day
     from pipelines.demo import sample_days, sample_landing
 
     home.ensure()
@@ -159,16 +188,18 @@ def cmd_demo(args, home: Home) -> int:
     _say(args, f"market-monitor demo: sample province laid into {home.landing}; running {len(days)} days "
                f"{days[0]} … {days[-1]}")
     last = None
-    for day in days:
-        last = run_day(home, day)
-        _summarise(args, home, last)
+    for last, bar in _run_days(args, home, days, f"demo {days[0]}…{days[-1]}"):
+        if bar.bar:
+            bar.message(_summary_line(last))
+        else:
+            _summarise(args, home, last)
     last.raise_for_outcome()
     _say(args, "")
     _say(args, f"Done in {time.perf_counter() - started:.0f} s.")
     _say(args, f"  marts (hive-partitioned parquet): {home.marts}")
     _say(args, f"  warehouse (DuckDB, read-only for analysts): {home.db_path}")
     _say(args, f"  bulletin: {last.bulletin.path}")
-    _say(args, f"  data quality: {home.quality / 'results' / days[-1].isoformat() / 'index.html'}")
+    _say(args, f"  data quality (Data Docs): {home.quality / 'index.html'}")
     _say(args, "A first query to try:")
     home_flag = "" if os.environ.get("MARKET_MONITOR_HOME") == str(home.root) else f" --home {home.root}"
     _say(args, "  " + FIRST_QUERY.replace("market-monitor query", f"market-monitor query{home_flag}", 1))
@@ -178,25 +209,55 @@ def cmd_demo(args, home: Home) -> int:
 def cmd_fetch(args, home: Home) -> int:
     from pipelines.fetch import fetch
 
-    paths = fetch(home.ensure(), args.source, args.date, url=args.url)
+    with _progress(args, 1, f"fetch {args.source} {args.date}") as bar:
+        paths = fetch(home.ensure(), args.source, args.date, url=args.url)
+        bar.advance(note=f"{len(paths)} file(s)")
     for path in paths:
         _say(args, f"fetched {path}")
     return 0
 
 
 def cmd_generate(args, home: Home) -> int:
+    import contextlib
+    import inspect
     from pathlib import Path
 
     from pipelines.generate import generate
 
-    kwargs = {"scale": args.scale, "quiet": args.quiet}
+    kwargs = {"scale": args.scale}
     if args.seed is not None:
         kwargs["seed"] = args.seed
     if args.days < 1:
         raise UserError("generate: --days must be at least 1")
-    summary = generate(Path(args.out), args.start, args.days, **kwargs)
+    with _progress(args, args.days, f"generate {args.days} day(s)") as bar:
+        if "progress" in inspect.signature(generate).parameters:
+            kwargs |= {"quiet": True, "progress": lambda *a, **k: bar.advance(note=" ".join(map(str, a)))}
+            summary = generate(Path(args.out), args.start, args.days, **kwargs)
+        else:
+            # the generator prints one "  <day>: done" line per day when not quiet: one step each
+            kwargs["quiet"] = args.quiet
+            with contextlib.redirect_stdout(_LineSteps(bar)):
+                summary = generate(Path(args.out), args.start, args.days, **kwargs)
     _say(args, f"generated {args.days} day(s) into {args.out}: {summary}")
     return 0
+
+
+class _LineSteps:
+    """A stdout stand-in: each printed line is one progress step (its text is the step's note)."""
+
+    def __init__(self, bar):
+        self.bar, self._pending = bar, ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            if line.strip():
+                self.bar.advance(note=line.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def cmd_evaluate(args, home: Home) -> int:

@@ -23,6 +23,7 @@ import duckdb
 from indicators.compute import compute_day, mart_catalogue, pipeline_version, quote_ident
 from indicators.registry import load_overrides
 from pipelines.errors import QualityGateFailed, RunError, UserError
+from pipelines.faults import fault_point
 from pipelines.home import Home
 from warehouse.db import connect_writer
 
@@ -84,17 +85,26 @@ def ingest(home: Home, run_date: date, run_id: str, con=None, triggered_by: str 
 def compute(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli") -> dict:
     overrides = load_overrides(home.config_file)
     with writer(home, con) as c, stage_record(c, run_id, run_date, "compute", triggered_by):
-        return compute_day(c, run_date, overrides)
+        counts = compute_day(c, run_date, overrides)
+        fault_point("compute.done")
+        return counts
 
 
 def gate(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
-    from expectations.gate import record, run_gate
-    from expectations.report import write_results
+    """Audit: validate every staging table's and every candidate mart's batch for D with its GX
+    suite, store the results in meta.quality_results and HOME/quality/ (JSON, HTML, Data Docs)."""
+    from expectations.gate import file_context, record, run_gate
+    from expectations.report import build_data_docs, write_results
 
     with writer(home, con) as c, stage_record(c, run_id, run_date, "gate", triggered_by):
-        outcomes = run_gate(c, run_date)
+        gx_context = file_context(home.quality)
+        outcomes = run_gate(c, run_date, run_id=run_id, gx_context=gx_context)
         record(c, run_id, run_date, list(outcomes.values()))
         write_results(home, run_date, run_id, outcomes)
+        try:
+            build_data_docs(home, run_id, gx_context, outcomes)
+        except Exception as exc:  # presentation only: the results are stored; never block on rendering
+            log.warning("Data Docs for %s could not be built: %s", run_date, exc)
         return outcomes
 
 
@@ -106,38 +116,56 @@ class PublishResult:
 
 def _blocking_failures(con, run_id: str) -> dict[str, list[str]]:
     rows = con.execute(
-        "SELECT suite, expectation, coalesce(column_name, ''), coalesce(observed_value, '') "
+        "SELECT suite, expectation, coalesce(column_name, ''), coalesce(observed_value, ''), coalesce(details, '') "
         "FROM meta.quality_results WHERE run_id = $r AND severity = 'blocking' AND NOT success "
         "ORDER BY suite, expectation, column_name",
         {"r": run_id},
     ).fetchall()
     failures: dict[str, list[str]] = {}
-    for suite, expectation, column, observed in rows:
-        failures.setdefault(suite, []).append(f"{suite}: {expectation}({column}) observed {observed}".strip())
+    for suite, expectation, column, observed, details in rows:
+        msg = f"{suite}: {expectation}({column}) observed {observed or '-'}"
+        if details:
+            msg += f"; {details}"
+        failures.setdefault(suite, []).append(msg)
     return failures
 
 
+def _suites_blocking_every_mart() -> set[str]:
+    from expectations.suites import load_suites
+
+    return {name for name, s in load_suites().items() if s.blocks == "all"}
+
+
 def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli") -> PublishResult:
-    """Publish every mart whose blocking checks (its own and its staging inputs') passed."""
+    """Publish every mart whose blocking checks passed: its own suite, the suites of the staging
+    tables it depends on, and the suites that guard every mart (the ledger identities). A blocked
+    mart keeps its previous partition; its candidate batch and validation go to
+    HOME/quarantine/mart.<mart>/<D>/ and an alert is recorded. A mart without a suite is blocked."""
     from pipelines.publish import publish_partition, update_manifest
 
     catalogue = mart_catalogue()
     result = PublishResult()
     with writer(home, con) as c, stage_record(c, run_id, run_date, "publish", triggered_by):
-        gated = c.execute("SELECT count(*) FROM meta.quality_results WHERE run_id = $r", {"r": run_id}).fetchall()
-        if gated[0][0] == 0:
+        validated = {s for (s,) in c.execute(
+            "SELECT DISTINCT suite FROM meta.quality_results WHERE run_id = $r", {"r": run_id}).fetchall()}
+        if not validated:
             raise RunError(f"publish for {run_date}: no quality results for run {run_id}; run the gate first")
         failures = _blocking_failures(c, run_id)
+        guards = sorted(_suites_blocking_every_mart())
         for mart, spec in catalogue["marts"].items():
             schema_version = int(spec["schema_version"])
-            suites = [f"mart.{mart}"] + [f"staging.{t}" for t in spec.get("depends_on", [])]
+            own = f"mart.{mart}"
+            suites = [own] + [f"staging.{t}" for t in spec.get("depends_on", [])] + guards
             failed = [msg for s in suites for msg in failures.get(s, [])]
-            table = c.execute(f"SELECT * FROM work.{quote_ident('mart__' + mart)} ORDER BY ALL").to_arrow_table()
+            if own not in validated:
+                failed.insert(0, f"{own}: no quality suite ran for this mart "
+                                 f"(add expectations/suites/mart_{mart}.py); not published unaudited")
             if failed:
                 result.blocked[mart] = failed
-                _quarantine_batch(home, mart, run_date, run_id, table, failed)
+                _quarantine_batch(c, home, mart, run_date, run_id, suites, failed)
                 log.error("mart %s for %s NOT published: %s", mart, run_date, "; ".join(failed))
                 continue
+            table = _candidate(c, mart)
             mart_dir = home.mart_dir(mart)
             rows, digest = publish_partition(mart_dir, run_date, table)
             update_manifest(mart_dir, mart, schema_version, pipeline_version(),
@@ -151,15 +179,48 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
     return result
 
 
-def _quarantine_batch(home: Home, mart: str, run_date: date, run_id: str, table, failed: list[str]) -> None:
+def _candidate(con, mart: str):
+    """The run's candidate partition of `mart` (work.mart__<mart>; the name comes from the catalogue)."""
+    return con.sql(f"SELECT * FROM work.{quote_ident('mart__' + mart)} ORDER BY ALL").to_arrow_table()  # noqa: S608 - mart name from the catalogue, quote_ident - mart name from the catalogue, quote_ident
+
+
+def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, suites: list[str],
+                      failed: list[str]) -> None:
+    """The failing candidate batch and its validation result, beside the sources' quarantine, and an
+    alert row. The published partition is not touched."""
     import pyarrow.parquet as pq
+
+    from expectations.report import data_docs_index
 
     folder = home.quarantine_dir(f"mart.{mart}", run_date)
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / "batch.parquet")
+    try:
+        table = _candidate(con, mart)
+        tmp = folder / ".batch.parquet.tmp"
+        pq.write_table(table, tmp)
+        tmp.replace(folder / "batch.parquet")
+    except duckdb.Error as exc:  # the candidate was never built
+        (folder / "batch.parquet").unlink(missing_ok=True)
+        log.error("mart %s for %s: no candidate batch to quarantine (%s)", mart, run_date, exc)
+    cur = con.execute(
+        "SELECT suite, table_name, expectation, column_name, severity, success, observed_value, details "
+        "FROM meta.quality_results WHERE run_id = $r AND list_contains($s, suite) "
+        "ORDER BY suite, success, severity, expectation, column_name",
+        {"r": run_id, "s": suites},
+    )
+    cols = [d[0] for d in cur.description]
+    results = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
     (folder / "validation.json").write_text(
-        json.dumps({"mart": mart, "dt": run_date.isoformat(), "run_id": run_id, "failed_checks": failed},
-                   ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        json.dumps({"mart": mart, "dt": run_date.isoformat(), "run_id": run_id, "published": False,
+                    "failed_checks": failed, "suites": suites, "results": results,
+                    "data_docs": str(data_docs_index(home)),
+                    "day_results": str(home.quality / "results" / run_date.isoformat() / "index.html")},
+                   ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    con.execute(
+        "INSERT INTO meta.alerts VALUES ($t, NULL, 'publish', $d, $m)",
+        {"t": datetime.now().replace(microsecond=0), "d": run_date,
+         "m": f"mart {mart} for {run_date} not published (run {run_id}): " + "; ".join(failed)[:1800]},
+    )
 
 
 def report(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
@@ -187,10 +248,13 @@ class DayResult:
             raise QualityGateFailed(
                 f"run {self.run_date}: quality gate blocked {len(self.publish.blocked)} mart(s); the previous "
                 "partitions stay published:\n" + "\n".join(lines))
-        problems = self.ingest.problems() if self.ingest is not None else []
-        if problems:
-            raise UserError(f"run {self.run_date}: some input was rejected (the rest was published):\n  "
-                            + "\n  ".join(problems))
+        # Quarantined rows are reported (status, ledger, quarantine files) but do not fail the run;
+        # a rejected file does: the user must fix it (exit 2).
+        rejected = self.ingest.rejected if self.ingest is not None else []
+        problems = [p for p in self.ingest.problems() if any(e.file_name in p for e in rejected)] if rejected else []
+        if rejected:
+            raise UserError(f"run {self.run_date}: {len(rejected)} file(s) rejected (the rest was published):\n  "
+                            + "\n  ".join(problems or [e.file_name for e in rejected]))
 
 
 def run_day(home: Home, run_date: date, con=None, wait_seconds: float = 0.0,
@@ -201,7 +265,11 @@ def run_day(home: Home, run_date: date, con=None, wait_seconds: float = 0.0,
         for stage in STAGES:
             t0 = time.perf_counter()
             fn = globals()[stage]
-            value = fn(home, run_date, run_id, con=c, triggered_by=triggered_by)
+            try:
+                value = fn(home, run_date, run_id, con=c, triggered_by=triggered_by)
+            except OSError as exc:  # e.g. a full disk: say which stage, keep the traceback out
+                raise RunError(f"run {run_date}: stage {stage} failed: {exc}; the previously published "
+                               "partitions stay as they were") from exc
             result.seconds[stage] = round(time.perf_counter() - t0, 3)
             if stage == "ingest":
                 result.ingest = value

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import re
 
-FULLWIDTH_FROM = "０１２３４５６７８９＋－（）＠．"
-FULLWIDTH_TO = "0123456789+-()@."
+# Full-width digits, letters and the symbols that occur inside numbers and addresses fold to ASCII
+# first, so ＡＢＣ＠ｑｑ．ｃｏｍ and １３８… are masked like their ASCII twins. Chinese punctuation
+# (，：；！？) is left as written.
+_FW_RANGES = [(0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)]
+FULLWIDTH_FROM = "".join(chr(c) for a, b in _FW_RANGES for c in range(a, b + 1)) + "＋－（）＠．＿\u3000"
+FULLWIDTH_TO = "".join(chr(c - 0xFEE0) for a, b in _FW_RANGES for c in range(a, b + 1)) + "+-()@._ "
 _FOLD = str.maketrans(FULLWIDTH_FROM, FULLWIDTH_TO)
 
 # (name, pattern, replacement). Order matters: longer numbers first. Each pattern starts with
@@ -25,12 +29,13 @@ PATTERNS: list[tuple[str, str, str]] = [
     ("email", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "[邮箱]"),
     (
         "resident_id",
-        r"(^|[^0-9A-Za-z])[1-9][0-9]{5}(18|19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]",
+        # also written in groups: 110101 19900307 4514, 110101-19900307-4514
+        r"(^|[^0-9A-Za-z])[1-9][0-9]{5}[ -]?(18|19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[ -]?[0-9]{3}[0-9Xx]",
         r"\1[身份证号]",
     ),
     ("bank_card", r"(^|[^0-9A-Za-z])[0-9]{4}([ -]?[0-9]{4}){2}([ -]?[0-9]){4,7}", r"\1[银行卡号]"),
     ("mobile", r"(^|[^0-9A-Za-z])(\+?86[ -]?)?1[3-9][0-9]([ -]?[0-9]){8}", r"\1[手机号]"),
-    ("landline", r"(^|[^0-9A-Za-z])(\(0[0-9]{2,3}\)|0[0-9]{2,3})[ -]?[0-9]{7,8}", r"\1[电话]"),
+    ("landline", r"(^|[^0-9A-Za-z])(\(0[0-9]{2,3}\)|0[0-9]{2,3})[ -]?[0-9]{3,4}[ -]?[0-9]{4}", r"\1[电话]"),
 ]
 
 _COMPILED = [(name, re.compile(p), r) for name, p, r in PATTERNS]

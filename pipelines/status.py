@@ -20,7 +20,7 @@ def status_text(home: Home) -> str:
         return f"no warehouse yet at {home.db_path}: run `market-monitor demo` or `market-monitor run --date D`"
     try:
         con = duckdb.connect(str(home.db_path), read_only=True)
-    except duckdb.IOException:
+    except (duckdb.IOException, duckdb.ConnectionException):
         return f"the warehouse {home.db_path} is in use by a running job; try again when it finishes"
     try:
         parts = [f"home: {home.root}"]
@@ -51,7 +51,7 @@ def status_text(home: Home) -> str:
         parts.append(_section(con, "published partitions (latest 10)", """
             SELECT mart, dt, rows, schema_version, published_at FROM meta.published_partitions
             ORDER BY dt DESC, mart LIMIT 10"""))
-        parts.append(f"\nquality results and validation details: {home.quality / 'results'}")
+        parts.append(f"\ndata quality (Data Docs and daily results): {home.quality / 'index.html'}")
         return "\n".join(parts)
     finally:
         con.close()

@@ -1,16 +1,29 @@
+"""Olist orders: order ids unique, purchase time not after D, lifecycle after purchase.
+
+Generic checks come from pipelines/sources/olist.yml (expectations.suites.staging_expectations).
+"""
+
 import great_expectations.expectations as gxe
 
-from expectations.suites import BLOCKING, day_bounds
+from expectations.suites import WARNING, staging_expectations
 
 SUITE = "staging.olist_orders"
 TABLE = "staging.olist_orders"
 DATE_COLUMN = "_business_date"
+SOURCE = "olist"
+ORDER_STATUSES = ["created", "approved", "invoiced", "processing", "shipped", "delivered", "canceled",
+                  "unavailable"]
 
 
 def expectations(run_date, context=None):
-    _, end = day_bounds(run_date)
-    return [
-        (gxe.ExpectColumnValuesToNotBeNull(column="order_id"), BLOCKING),
-        (gxe.ExpectColumnValuesToBeUnique(column="order_id"), BLOCKING),
-        (gxe.ExpectColumnValuesToBeBetween(column="order_purchase_timestamp", max_value=end), BLOCKING),
+    pairs = staging_expectations(SOURCE, "olist_orders", run_date, context)
+    pairs += [
+        (gxe.ExpectColumnValuesToBeInSet(column="order_status", value_set=ORDER_STATUSES), WARNING),
+        (gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="order_approved_at", column_B="order_purchase_timestamp", or_equal=True,
+            ignore_row_if="either_value_is_missing"), WARNING),
+        (gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="order_delivered_customer_date", column_B="order_purchase_timestamp", or_equal=True,
+            ignore_row_if="either_value_is_missing"), WARNING),
     ]
+    return pairs

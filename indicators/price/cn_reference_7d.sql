@@ -21,7 +21,7 @@ promotions_today AS (
         any_value(platform)                          AS platform,
         any_value(region_code)                       AS region_code,
         max(reference_price)                         AS reference_price_shown,
-        arg_max(price, reference_price)              AS promo_price,
+        arg_max(price, (reference_price, price))              AS promo_price,
         bool_or(coalesce(basis_disclosed, false))    AS basis_disclosed,
         list(DISTINCT observation_id ORDER BY observation_id) AS observation_ids
     FROM promotion_observations

@@ -13,7 +13,7 @@ import pytest
 from stdnum.cn import uscc
 
 from pipelines.ingest import ingest_day, sqlfuncs
-from tests.ingest.conftest import accounting, land, real, snapshot
+from tests.ingest.conftest import accounting, land, real
 
 D = dt.date(2024, 6, 3)
 GOOD = "913101131334484310"  # valid (Shanghai register)

@@ -1,0 +1,22 @@
+import great_expectations.expectations as gxe
+
+from expectations.suites import BLOCKING, WARNING
+
+SUITE = "mart.price_anomalies"
+TABLE = "work.mart__price_anomalies"
+DATE_COLUMN = "dt"
+
+
+def expectations(run_date, context=None):
+    flags = ["flag_spike_mad", "flag_pre_promo_runup", "flag_phantom_reference", "flag_sustained_below_market"]
+    return [
+        (gxe.ExpectColumnValuesToNotBeNull(column="listing_id"), BLOCKING),
+        (gxe.ExpectColumnValuesToBeUnique(column="listing_id"), BLOCKING),
+        (gxe.ExpectColumnValuesToBeBetween(column="offered_price", min_value=0, strict_min=True), BLOCKING),
+        (gxe.ExpectColumnValuesToBeBetween(column="n_sellers", min_value=1), BLOCKING),
+        (gxe.ExpectColumnValuesToBeInSet(column="scale_used", value_set=["mad", "meanad", "no_dispersion"]), BLOCKING),
+        (gxe.ExpectColumnValuesToBeBetween(column="reference_shown_share_90d", min_value=0, max_value=1), BLOCKING),
+        (gxe.ExpectColumnValuesToBeBetween(column="below_share", min_value=0, max_value=1), BLOCKING),
+        *[(gxe.ExpectColumnValuesToNotBeNull(column=f), BLOCKING) for f in flags],
+        (gxe.ExpectColumnValuesToBeBetween(column="runup", min_value=0.2, max_value=5), WARNING),
+    ]

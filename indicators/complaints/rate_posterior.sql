@@ -1,0 +1,249 @@
+-- complaints.rate_posterior: complaint rate per 10,000 orders, Wilson interval and empirical-Bayes
+-- beta-binomial posterior per merchant and month (month to date of $run_date).
+-- One row per merchant with orders or complaints in the month to date (12315 shops and enterprises,
+-- CFPB companies); the month's fitted prior per platform is carried on every row.
+-- Attribution: a complaint counts in the month of its 登记日期 (CFPB: Date received); the exposure is the
+-- shop's orders purchased in the same month up to the run date (12315 rows carry no order id).
+-- Parameters: $run_date, $min_exposure, $min_complaints, $posterior_ratio_threshold, $wilson_z,
+-- $fit_prior, $prior_min_shops, $prior_min_strength, $prior_max_strength, $default_prior_mean, $default_prior_strength.
+-- Every source row is restricted to dates <= $run_date (loaded by then, and dated by then).
+WITH bounds AS (
+    SELECT $run_date::DATE AS run_date, date_trunc('month', $run_date::DATE)::DATE AS month_start
+),
+registry_asof AS (
+    -- the merchant register as known on the run date (latest row per shop loaded by then)
+    SELECT platform, shop_id, uscc, region_code
+    FROM staging.registry
+    WHERE _business_date <= $run_date
+    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+),
+uscc_single_shop AS (
+    SELECT uscc, any_value(shop_id) AS shop_id
+    FROM registry_asof WHERE uscc IS NOT NULL
+    GROUP BY uscc HAVING count(*) = 1
+),
+latest_12315 AS (
+    SELECT *
+    FROM staging.complaints_12315
+    WHERE _business_date <= $run_date AND registered_date <= $run_date
+    QUALIFY row_number() OVER (PARTITION BY complaint_no ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+),
+resolved_12315 AS (
+    -- CONTRACT §3: a complaint joins its shop by 店铺编号, else by 被投诉人统一社会信用代码 (when that
+    -- code has exactly one shop in the register); otherwise it stays at enterprise level (volume only)
+    SELECT c.complaint_no, c.registered_date, c.complaint_category, c.respondent_uscc, c.region_code AS complaint_region,
+           coalesce(nullif(trim(c.shop_id), ''), u.shop_id) AS shop_id
+    FROM latest_12315 AS c
+    LEFT JOIN uscc_single_shop AS u ON u.uscc = c.respondent_uscc
+),
+complaints_mtd AS (
+    SELECT 'complaints_12315' AS source,
+           CASE WHEN c.shop_id IS NOT NULL THEN 'shop' ELSE 'enterprise' END AS entity_type,
+           coalesce(c.shop_id, c.respondent_uscc, 'unattributed') AS entity_id,
+           r.platform, c.shop_id, coalesce(r.uscc, c.respondent_uscc) AS uscc, NULL::VARCHAR AS company,
+           coalesce(r.region_code, c.complaint_region) AS region_code,
+           c.complaint_no AS complaint_id, c.registered_date AS complaint_date,
+           coalesce(nullif(trim(c.complaint_category), ''), '未分类') AS category
+    FROM resolved_12315 AS c
+    CROSS JOIN bounds AS b
+    LEFT JOIN registry_asof AS r ON r.shop_id = c.shop_id
+    WHERE c.registered_date >= b.month_start
+    UNION ALL
+    SELECT 'cfpb_complaints', 'company', f.company, NULL, NULL, NULL, f.company, NULL,
+           f.complaint_id, f.date_received, coalesce(nullif(trim(f.issue), ''), 'Unspecified')
+    FROM (
+        SELECT * FROM staging.cfpb_complaints
+        WHERE _business_date <= $run_date AND date_received <= $run_date
+        QUALIFY row_number() OVER (PARTITION BY complaint_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    ) AS f
+    CROSS JOIN bounds AS b
+    WHERE f.date_received >= b.month_start
+),
+complaint_counts AS (
+    SELECT source, entity_type, entity_id,
+           any_value(platform) AS platform, any_value(shop_id) AS shop_id, any_value(uscc) AS uscc,
+           any_value(company) AS company, mode(region_code) AS region_code,
+           count(*) AS complaints,
+           list(complaint_id ORDER BY complaint_id)[1:20] AS complaint_ids
+    FROM complaints_mtd
+    GROUP BY source, entity_type, entity_id
+),
+category_counts AS (
+    SELECT source, entity_type, entity_id,
+           list({'category': category, 'complaints': n} ORDER BY n DESC, category) AS categories
+    FROM (SELECT source, entity_type, entity_id, category, count(*) AS n FROM complaints_mtd GROUP BY ALL)
+    GROUP BY ALL
+),
+latest_orders AS (
+    SELECT order_id, order_purchase_timestamp
+    FROM staging.olist_orders
+    WHERE _business_date <= $run_date
+    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+),
+shop_day_orders AS (
+    -- orders purchased from the shop in the month to date (an order with items of two shops counts for both)
+    SELECT i.seller_id AS shop_id, o.order_purchase_timestamp::DATE AS day, count(DISTINCT i.order_id) AS orders
+    FROM staging.olist_order_items AS i
+    JOIN latest_orders AS o USING (order_id)
+    CROSS JOIN bounds AS b
+    WHERE i._business_date <= $run_date
+      AND o.order_purchase_timestamp >= b.month_start
+      AND o.order_purchase_timestamp < b.run_date + INTERVAL 1 DAY
+    GROUP BY ALL
+),
+exposure AS (
+    SELECT shop_id, sum(orders) AS orders FROM shop_day_orders GROUP BY shop_id
+),
+shop_day_complaints AS (
+    SELECT entity_id AS shop_id, any_value(platform) AS platform, complaint_date AS day, count(*) AS complaints
+    FROM complaints_mtd
+    WHERE source = 'complaints_12315' AND entity_type = 'shop'
+    GROUP BY entity_id, complaint_date
+),
+platform_raw_rate AS (
+    -- the platform's pooled raw rate of the month to date (for the daily cap only)
+    SELECT coalesce(r.platform, 'unknown') AS platform_key,
+           sum(c.complaints) / nullif(sum(e.orders), 0)::DOUBLE AS raw_rate
+    FROM exposure AS e
+    LEFT JOIN registry_asof AS r ON r.shop_id = e.shop_id
+    LEFT JOIN (SELECT shop_id, sum(complaints) AS complaints FROM shop_day_complaints GROUP BY shop_id) AS c
+           ON c.shop_id = e.shop_id
+    GROUP BY ALL
+),
+capped AS (
+    -- the rate models measure the sustained level: each day's complaints count at most
+    -- max(daily_cap_min, ceil(daily_cap_factor x platform raw rate x the day's orders)); one-day surges are
+    -- complaints.surge's job
+    SELECT c.shop_id,
+           sum(least(c.complaints,
+                     greatest($daily_cap_min::DOUBLE,
+                              ceil($daily_cap_factor * coalesce(p.raw_rate, 0) * coalesce(o.orders, 0))))) AS k_capped
+    FROM shop_day_complaints AS c
+    LEFT JOIN registry_asof AS r ON r.shop_id = c.shop_id
+    LEFT JOIN platform_raw_rate AS p ON p.platform_key = coalesce(r.platform, 'unknown')
+    LEFT JOIN shop_day_orders AS o ON o.shop_id = c.shop_id AND o.day = c.day
+    GROUP BY c.shop_id
+),
+merchants AS (
+    SELECT coalesce(c.source, 'complaints_12315') AS source,
+           coalesce(c.entity_type, 'shop') AS entity_type,
+           coalesce(c.entity_id, e.shop_id) AS entity_id,
+           coalesce(c.platform, r.platform) AS platform,
+           coalesce(c.shop_id, e.shop_id) AS shop_id,
+           coalesce(c.uscc, r.uscc) AS uscc,
+           c.company,
+           coalesce(r.region_code, c.region_code) AS region_code,
+           coalesce(c.complaints, 0) AS complaints,
+           e.orders,
+           coalesce(c.complaint_ids, []) AS complaint_ids,
+           cp.k_capped
+    FROM complaint_counts AS c
+    FULL OUTER JOIN exposure AS e ON c.entity_type = 'shop' AND c.entity_id = e.shop_id
+    LEFT JOIN registry_asof AS r ON r.shop_id = coalesce(c.shop_id, e.shop_id)
+    LEFT JOIN capped AS cp ON cp.shop_id = coalesce(c.shop_id, e.shop_id) AND coalesce(c.entity_type, 'shop') = 'shop'
+),
+rated AS (
+    SELECT *,
+           coalesce(platform, 'unknown') AS platform_key,
+           least(coalesce(k_capped, complaints), orders)::DOUBLE AS k,   -- daily-capped, and never above the orders
+           least(complaints, orders)::DOUBLE AS k_raw,
+           orders::DOUBLE AS n,
+           coalesce(orders >= $min_exposure, false) AS exposure_gate_passed
+    FROM merchants
+),
+prior_input AS (
+    -- method of moments on the merchants with the minimum exposure
+    SELECT platform_key, k, n, k / n AS p FROM rated WHERE orders >= $min_exposure
+),
+moments AS (
+    SELECT platform_key, count(*) AS shops, sum(k) / sum(n) AS m, var_samp(p) AS v_obs, avg(1 / n) AS mean_inv_n
+    FROM prior_input GROUP BY platform_key
+    UNION ALL
+    SELECT '*all*', count(*), sum(k) / sum(n), var_samp(p), avg(1 / n) FROM prior_input
+),
+fits AS (
+    -- between-merchant variance = observed variance of k/n minus the binomial noise m(1-m)·mean(1/n);
+    -- strength α+β = m(1-m)/variance - 1, bounded to [min, max]; no excess variance -> the cap (maximal pooling)
+    SELECT platform_key, shops, m,
+           v_obs - m * (1 - m) * mean_inv_n AS v_between,
+           CASE WHEN v_obs - m * (1 - m) * mean_inv_n > 0
+                THEN least(greatest(m * (1 - m) / (v_obs - m * (1 - m) * mean_inv_n) - 1, $prior_min_strength::DOUBLE), $prior_max_strength::DOUBLE)
+                ELSE $prior_max_strength::DOUBLE END AS strength
+    FROM moments
+    WHERE shops >= $prior_min_shops AND m > 0 AND $fit_prior
+),
+with_prior AS (
+    SELECT r.*,
+           coalesce(fp.m, fa.m, $default_prior_mean::DOUBLE) AS prior_mean,
+           coalesce(fp.strength, fa.strength, $default_prior_strength::DOUBLE) AS prior_strength,
+           CASE WHEN fp.m IS NOT NULL THEN 'platform_month'
+                WHEN fa.m IS NOT NULL THEN 'all_platforms_month'
+                ELSE 'default' END AS prior_source,
+           coalesce(fp.shops, fa.shops, 0) AS prior_shops
+    FROM rated AS r
+    LEFT JOIN fits AS fp ON fp.platform_key = r.platform_key
+    LEFT JOIN (SELECT * FROM fits WHERE platform_key = '*all*') AS fa ON true
+),
+scored AS (
+    SELECT *,
+           prior_mean * prior_strength AS prior_alpha,
+           (1 - prior_mean) * prior_strength AS prior_beta,
+           CASE WHEN n > 0 THEN complaints / n END AS raw_rate,
+           CASE WHEN n > 0 THEN (prior_mean * prior_strength + k) / (prior_strength + n) END AS posterior_rate,
+           CASE WHEN n > 0 THEN
+               ((k_raw / n) + $wilson_z * $wilson_z / (2 * n)
+                - $wilson_z * sqrt((k_raw / n) * (1 - k_raw / n) / n + $wilson_z * $wilson_z / (4 * n * n)))
+               / (1 + $wilson_z * $wilson_z / n) END AS wilson_low,
+           CASE WHEN n > 0 THEN
+               ((k_raw / n) + $wilson_z * $wilson_z / (2 * n)
+                + $wilson_z * sqrt((k_raw / n) * (1 - k_raw / n) / n + $wilson_z * $wilson_z / (4 * n * n)))
+               / (1 + $wilson_z * $wilson_z / n) END AS wilson_high
+    FROM with_prior
+),
+shares AS (
+    SELECT *,
+           complaints / nullif(sum(complaints) OVER (PARTITION BY source, platform_key), 0) AS complaint_share,
+           CASE WHEN exposure_gate_passed AND source = 'complaints_12315' THEN
+               rank() OVER (PARTITION BY source, platform_key, exposure_gate_passed ORDER BY posterior_rate DESC)
+           END AS posterior_rank,
+           posterior_rate / nullif(prior_mean, 0) AS posterior_ratio
+    FROM scored
+),
+judged AS (
+    SELECT *,
+           coalesce(exposure_gate_passed AND complaints >= $min_complaints
+                    AND posterior_ratio >= $posterior_ratio_threshold, false) AS violates
+    FROM shares
+)
+SELECT
+    entity_type, entity_id, platform, shop_id, uscc, NULL::VARCHAR AS sku_id, region_code,
+    b.month_start                                      AS window_start,
+    b.run_date                                         AS window_end,
+    round(posterior_ratio, 4)                          AS value,
+    $posterior_ratio_threshold::DOUBLE                 AS threshold,
+    CASE WHEN posterior_ratio >= 2 * $posterior_ratio_threshold THEN 'high' ELSE 'medium' END AS severity,
+    violates                                           AS flagged,
+    json_object(
+        'month', strftime(b.month_start, '%Y-%m'),
+        'complaints', complaints,
+        'complaints_after_daily_cap', k,
+        'orders', orders,
+        'raw_rate_per_10k', round(10000 * raw_rate, 2),
+        'posterior_rate_per_10k', round(10000 * posterior_rate, 2),
+        'prior_rate_per_10k', round(10000 * prior_mean, 2),
+        'prior_alpha', round(prior_mean * prior_strength, 4),
+        'prior_beta', round((1 - prior_mean) * prior_strength, 4),
+        'prior_source', prior_source,
+        'wilson_low_per_10k', round(10000 * wilson_low, 2),
+        'wilson_high_per_10k', round(10000 * wilson_high, 2),
+        'complaint_ids', complaint_ids
+    )::VARCHAR                                         AS evidence,
+    -- mart detail columns
+    source, company, b.month_start AS month, complaints, k AS complaints_capped, orders, complaint_share,
+    raw_rate, wilson_low, wilson_high, posterior_rate, posterior_ratio, posterior_rank, exposure_gate_passed,
+    prior_mean, prior_strength, prior_alpha, prior_beta, prior_source, prior_shops,
+    cc.categories, violates
+FROM judged
+CROSS JOIN bounds AS b
+LEFT JOIN category_counts AS cc USING (source, entity_type, entity_id)
+ORDER BY source, entity_id

@@ -1,0 +1,118 @@
+-- complaints.untimely_response: share of complaints not answered in time, per merchant, over the
+-- trailing $window_days days ending on the run date; also the month-to-date handling figures of the
+-- complaint_rates mart (timely-response rate, closed, relief/调解成功 rate, in progress).
+-- Parameters: $run_date, $window_days, $untimely_share_threshold, $min_untimely, $closed_status_12315,
+-- $relief_results_12315, $cfpb_closed_responses, $cfpb_relief_responses.
+WITH bounds AS (
+    SELECT $run_date::DATE AS run_date,
+           date_trunc('month', $run_date::DATE)::DATE AS month_start,
+           ($run_date::DATE - ($window_days::INTEGER - 1))::DATE AS window_start
+),
+registry_asof AS (
+    SELECT platform, shop_id, uscc, region_code
+    FROM staging.registry
+    WHERE _business_date <= $run_date
+    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+),
+uscc_single_shop AS (
+    SELECT uscc, any_value(shop_id) AS shop_id
+    FROM registry_asof WHERE uscc IS NOT NULL
+    GROUP BY uscc HAVING count(*) = 1
+),
+latest_12315 AS (
+    SELECT *
+    FROM staging.complaints_12315
+    WHERE _business_date <= $run_date AND registered_date <= $run_date
+    QUALIFY row_number() OVER (PARTITION BY complaint_no ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+),
+complaints AS (
+    -- one row per complaint in the union of the month to date and the trailing window
+    SELECT 'complaints_12315' AS source,
+           CASE WHEN s.shop_id IS NOT NULL THEN 'shop' ELSE 'enterprise' END AS entity_type,
+           coalesce(s.shop_id, c.respondent_uscc, 'unattributed') AS entity_id,
+           r.platform, s.shop_id, coalesce(r.uscc, c.respondent_uscc) AS uscc,
+           coalesce(r.region_code, c.region_code) AS region_code,
+           c.complaint_no AS complaint_id, c.registered_date AS complaint_date,
+           c.responded_on_time AS timely,
+           -- closed as of the run date: 已办结 with a 办结日期 not after D (a later 办结日期 is still open on D)
+           coalesce(list_contains($closed_status_12315, c.handling_status)
+                    AND coalesce(c.closed_date, c.registered_date) <= $run_date, false) AS closed,
+           coalesce(list_contains($relief_results_12315, c.mediation_result), false) AS relief,
+           coalesce(c.economic_loss_recovered_yuan, 0) AS recovered_yuan
+    FROM latest_12315 AS c
+    CROSS JOIN bounds AS b
+    LEFT JOIN uscc_single_shop AS u ON u.uscc = c.respondent_uscc
+    CROSS JOIN LATERAL (SELECT coalesce(nullif(trim(c.shop_id), ''), u.shop_id) AS shop_id) AS s
+    LEFT JOIN registry_asof AS r ON r.shop_id = s.shop_id
+    WHERE c.registered_date >= least(b.month_start, b.window_start)
+    UNION ALL
+    -- CFPB: "In progress" and "Untimely response" are not closed; legacy labels mapped by the lists in the yml
+    SELECT 'cfpb_complaints', 'company', f.company, NULL, NULL, NULL, NULL,
+           f.complaint_id, f.date_received, f.timely,
+           coalesce(list_contains($cfpb_closed_responses, f.company_response), false),
+           coalesce(list_contains($cfpb_relief_responses, f.company_response), false),
+           0
+    FROM (
+        SELECT * FROM staging.cfpb_complaints
+        WHERE _business_date <= $run_date AND date_received <= $run_date
+        QUALIFY row_number() OVER (PARTITION BY complaint_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    ) AS f
+    CROSS JOIN bounds AS b
+    WHERE f.date_received >= least(b.month_start, b.window_start)
+),
+per_entity AS (
+    SELECT c.source, c.entity_type, c.entity_id,
+           any_value(c.platform) AS platform, any_value(c.shop_id) AS shop_id, any_value(c.uscc) AS uscc,
+           mode(c.region_code) AS region_code,
+           -- trailing window (the flag)
+           count(*) FILTER (WHERE c.complaint_date >= b.window_start)                                   AS window_complaints,
+           count(c.timely) FILTER (WHERE c.complaint_date >= b.window_start)                            AS window_timely_known,
+           count(*) FILTER (WHERE c.complaint_date >= b.window_start AND NOT c.timely)                  AS window_untimely,
+           list(c.complaint_id ORDER BY c.complaint_id)
+               FILTER (WHERE c.complaint_date >= b.window_start AND NOT c.timely)                       AS untimely_ids,
+           -- month to date (the mart)
+           count(*) FILTER (WHERE c.complaint_date >= b.month_start)                                    AS mtd_complaints,
+           count(c.timely) FILTER (WHERE c.complaint_date >= b.month_start)                             AS timely_known,
+           count(*) FILTER (WHERE c.complaint_date >= b.month_start AND c.timely)                       AS timely_responses,
+           count(*) FILTER (WHERE c.complaint_date >= b.month_start AND NOT c.timely)                   AS untimely_responses,
+           count(*) FILTER (WHERE c.complaint_date >= b.month_start AND c.closed)                       AS closed_complaints,
+           count(*) FILTER (WHERE c.complaint_date >= b.month_start AND c.closed AND c.relief)          AS relief_complaints,
+           count(*) FILTER (WHERE c.complaint_date >= b.month_start AND NOT c.closed)                   AS open_complaints,
+           sum(c.recovered_yuan) FILTER (WHERE c.complaint_date >= b.month_start AND c.closed)          AS recovered_yuan
+    FROM complaints AS c
+    CROSS JOIN bounds AS b
+    GROUP BY c.source, c.entity_type, c.entity_id
+),
+judged AS (
+    SELECT *,
+           window_untimely / nullif(window_timely_known, 0)::DOUBLE AS untimely_share,
+           coalesce(window_untimely >= $min_untimely
+                    AND window_untimely / nullif(window_timely_known, 0)::DOUBLE >= $untimely_share_threshold, false) AS violates
+    FROM per_entity
+)
+SELECT
+    entity_type, entity_id, platform, shop_id, uscc, NULL::VARCHAR AS sku_id, region_code,
+    b.window_start                                     AS window_start,
+    b.run_date                                         AS window_end,
+    round(untimely_share, 4)                           AS value,
+    $untimely_share_threshold::DOUBLE                  AS threshold,
+    CASE WHEN untimely_share >= 2 * $untimely_share_threshold THEN 'high' ELSE 'medium' END AS severity,
+    violates                                           AS flagged,
+    json_object(
+        'window', json_array(strftime(b.window_start, '%Y-%m-%d'), strftime(b.run_date, '%Y-%m-%d')),
+        'complaints', window_complaints,
+        'timely_known', window_timely_known,
+        'untimely', window_untimely,
+        'untimely_share', round(untimely_share, 4),
+        'untimely_complaint_ids', coalesce(untimely_ids, [])[1:20]
+    )::VARCHAR                                         AS evidence,
+    -- mart detail columns (month to date)
+    source, b.month_start AS month, window_complaints, window_timely_known, window_untimely, untimely_share,
+    mtd_complaints, timely_known, timely_responses, untimely_responses,
+    timely_responses / nullif(timely_known, 0)::DOUBLE AS timely_rate,
+    closed_complaints, relief_complaints,
+    relief_complaints / nullif(closed_complaints, 0)::DOUBLE AS relief_rate,
+    open_complaints, recovered_yuan, violates
+FROM judged
+CROSS JOIN bounds AS b
+ORDER BY source, entity_id

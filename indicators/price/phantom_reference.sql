@@ -1,0 +1,92 @@
+-- price.phantom_reference: a strike-through 原价 shown on most days of 90 with no completed trade at or above it.
+-- Parameters: $run_date, $window_days, $shown_share_threshold, $max_trades_at_reference, $excluded_order_statuses.
+WITH usable_observations AS (
+    SELECT *
+    FROM staging.price_observations
+    WHERE observed_date <= $run_date
+      AND observed_date > $run_date - to_days(CAST($window_days AS INTEGER))
+      AND coalesce(lower(condition), 'new') = 'new'
+      AND coalesce(upper(currency), 'CNY') = 'CNY'
+      AND price > 0
+),
+shown AS (
+    SELECT shop_id, sku_id, observed_date, min(reference_price) AS reference_price, arg_min(observation_id, (reference_price, observation_id)) AS observation_id,
+           any_value(platform) AS platform, any_value(region_code) AS region_code
+    FROM usable_observations
+    WHERE price_type = 'promo' AND reference_price IS NOT NULL
+    GROUP BY ALL
+),
+listings_today AS (
+    SELECT DISTINCT shop_id, sku_id FROM shown WHERE observed_date = $run_date
+),
+per_listing AS (
+    SELECT s.shop_id, s.sku_id,
+           any_value(s.platform) AS platform, any_value(s.region_code) AS region_code,
+           count(DISTINCT s.observed_date)                AS days_shown,
+           min(s.observed_date)                           AS first_shown,
+           min(s.reference_price)::DOUBLE                 AS lowest_reference,
+           max(s.reference_price)::DOUBLE                 AS highest_reference,
+           arg_min(s.observation_id, (s.reference_price, s.observed_date)) AS lowest_reference_observation_id,
+           arg_max(s.observation_id, (s.observed_date, s.observation_id))     AS latest_observation_id
+    FROM shown AS s
+    JOIN listings_today USING (shop_id, sku_id)
+    GROUP BY s.shop_id, s.sku_id
+),
+latest_orders AS (
+    SELECT *
+    FROM staging.olist_orders
+    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
+      AND order_purchase_timestamp >= $run_date - to_days(CAST($window_days AS INTEGER) - 1)
+    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
+),
+trades AS (
+    SELECT i.seller_id AS shop_id, i.product_id AS sku_id, i.price::DOUBLE AS unit_price, o.order_id
+    FROM staging.olist_order_items AS i
+    JOIN latest_orders AS o USING (order_id)
+    JOIN listings_today AS l ON l.shop_id = i.seller_id AND l.sku_id = i.product_id
+    WHERE NOT list_contains($excluded_order_statuses, lower(o.order_status))
+),
+traded AS (
+    SELECT p.shop_id, p.sku_id,
+           count(t.order_id)                                                   AS trades_in_window,
+           count(t.order_id) FILTER (WHERE t.unit_price >= p.lowest_reference)  AS trades_at_or_above,
+           max(t.unit_price)                                                   AS highest_trade_price,
+           arg_max(t.order_id, (t.unit_price, t.order_id))                                   AS highest_trade_order_id
+    FROM per_listing AS p
+    LEFT JOIN trades AS t USING (shop_id, sku_id)
+    GROUP BY ALL
+),
+judged AS (
+    SELECT p.*, t.trades_in_window, t.trades_at_or_above, t.highest_trade_price, t.highest_trade_order_id, m.uscc,
+           p.days_shown::DOUBLE / $window_days                    AS shown_share,
+           p.days_shown::DOUBLE / $window_days >= $shown_share_threshold
+             AND t.trades_at_or_above <= $max_trades_at_reference AS violates
+    FROM per_listing AS p
+    JOIN traded AS t USING (shop_id, sku_id)
+    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+)
+SELECT
+    'listing'                                              AS entity_type,
+    shop_id || ':' || sku_id                               AS entity_id,
+    platform, shop_id, uscc, sku_id, region_code,
+    first_shown                                            AS window_start,
+    $run_date::DATE                                        AS window_end,
+    round(shown_share, 4)                                  AS value,
+    $shown_share_threshold::DOUBLE                         AS threshold,
+    CASE WHEN trades_in_window > 0 THEN 'high' ELSE 'medium' END AS severity,
+    violates                                               AS flagged,
+    json_object(
+        'window', json_array(strftime($run_date - to_days(CAST($window_days AS INTEGER) - 1), '%Y-%m-%d'), strftime($run_date, '%Y-%m-%d')),
+        'days_shown', days_shown,
+        'shown_share', round(shown_share, 4),
+        'lowest_reference_price', lowest_reference,
+        'lowest_reference_observation_id', lowest_reference_observation_id,
+        'latest_observation_id', latest_observation_id,
+        'trades_in_window', trades_in_window,
+        'trades_at_or_above_reference', trades_at_or_above,
+        'highest_trade_price', highest_trade_price,
+        'highest_trade_order_id', highest_trade_order_id
+    )::VARCHAR                                             AS evidence,
+    days_shown, round(shown_share, 4) AS shown_share, lowest_reference, trades_in_window, trades_at_or_above, violates
+FROM judged
+ORDER BY entity_id

@@ -1,0 +1,128 @@
+-- price.pre_promo_runup (先涨后降): the offered price raised in the 14 days before a promotion that then claims the
+-- raise as a discount. Parameters: $run_date, $runup_days, $baseline_days, $runup_threshold, $min_baseline_days.
+-- A run-up that the whole market of the SKU shares (a cost increase) is discounted: the shop's run-up is divided by
+-- the SKU's market run-up when that is above 1.
+WITH usable_observations AS (
+    SELECT *
+    FROM staging.price_observations
+    WHERE observed_date <= $run_date
+      AND observed_date >= $run_date - to_days(CAST($baseline_days AS INTEGER) + 60)
+      AND coalesce(lower(condition), 'new') = 'new'
+      AND coalesce(upper(currency), 'CNY') = 'CNY'
+      AND price > 0
+),
+promotions_today AS (
+    SELECT shop_id, sku_id, promo_start,
+           any_value(platform) AS platform, any_value(region_code) AS region_code,
+           max(reference_price) AS reference_price_shown,
+           arg_max(price, (reference_price, price)) AS promo_price,
+           list(DISTINCT observation_id ORDER BY observation_id) AS observation_ids
+    FROM usable_observations
+    WHERE price_type = 'promo' AND reference_price IS NOT NULL AND promo_start IS NOT NULL
+      AND observed_date = $run_date
+    GROUP BY shop_id, sku_id, promo_start
+),
+first_seen AS (
+    SELECT p.shop_id, p.sku_id, p.promo_start, min(o.observed_date) AS first_seen_date
+    FROM promotions_today AS p
+    JOIN usable_observations AS o
+      ON o.shop_id = p.shop_id AND o.sku_id = p.sku_id AND o.promo_start = p.promo_start AND o.price_type = 'promo'
+    GROUP BY ALL
+),
+daily AS (
+    -- one offered price per shop x SKU x day (SKUs promoted today only)
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d, median(o.price)::DOUBLE AS price,
+           arg_max(o.observation_id, (o.price, o.observation_id)) AS observation_id
+    FROM usable_observations AS o
+    WHERE o.price_type IN ('list', 'promo') AND o.account_cohort IS NULL
+      AND o.sku_id IN (SELECT sku_id FROM promotions_today)
+    GROUP BY ALL
+),
+shop_windows AS (
+    SELECT p.shop_id, p.sku_id, p.promo_start,
+           max(d.price) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS runup_high,
+           arg_max(d.observation_id, (d.price, d.observation_id)) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER))) AS runup_high_observation_id,
+           arg_max(d.d, (d.price, d.d)) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER)))  AS runup_high_date,
+           median(d.price) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS baseline_median,
+           count(*) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER)))               AS baseline_days_observed
+    FROM promotions_today AS p
+    JOIN daily AS d
+      ON d.shop_id = p.shop_id AND d.sku_id = p.sku_id
+     AND d.d < p.promo_start AND d.d >= p.promo_start - to_days(CAST($baseline_days AS INTEGER))
+    GROUP BY ALL
+),
+seller_runups AS (
+    -- every seller's own run-up ratio for each SKU and start date promoted today (computed once per SKU and date; a
+    -- per-seller maximum ignores campaign dips in the run-up window)
+    SELECT p.sku_id, p.promo_start, d.shop_id,
+           max(d.price) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER))) /
+           median(d.price) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER))) AS seller_runup
+    FROM (SELECT DISTINCT sku_id, promo_start FROM promotions_today) AS p
+    JOIN daily AS d
+      ON d.sku_id = p.sku_id
+     AND d.d < p.promo_start AND d.d >= p.promo_start - to_days(CAST($baseline_days AS INTEGER))
+    GROUP BY ALL
+),
+market_windows AS (
+    -- the SKU's market for a promotion: the median run-up of the OTHER sellers
+    SELECT p.shop_id, p.sku_id, p.promo_start, median(r.seller_runup) AS market_runup, count(*) AS market_sellers
+    FROM promotions_today AS p
+    JOIN seller_runups AS r
+      ON r.sku_id = p.sku_id AND r.promo_start = p.promo_start AND r.shop_id <> p.shop_id
+    WHERE r.seller_runup IS NOT NULL
+    GROUP BY ALL
+),
+scored AS (
+    SELECT p.*, f.first_seen_date, m.uscc, s.runup_high, s.runup_high_observation_id, s.runup_high_date,
+           s.baseline_median, coalesce(s.baseline_days_observed, 0) AS baseline_days_observed,
+           mw.market_runup,
+           s.runup_high / s.baseline_median                                      AS runup,
+           s.runup_high / s.baseline_median / greatest(coalesce(mw.market_runup, 1.0), 1.0) AS runup_adjusted,
+           1 - p.promo_price::DOUBLE / p.reference_price_shown::DOUBLE           AS claimed_discount,
+           1 - p.promo_price::DOUBLE / s.baseline_median                          AS true_discount_vs_baseline
+    FROM promotions_today AS p
+    JOIN first_seen AS f USING (shop_id, sku_id, promo_start)
+    LEFT JOIN shop_windows AS s USING (shop_id, sku_id, promo_start)
+    LEFT JOIN market_windows AS mw USING (shop_id, sku_id, promo_start)
+    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+),
+judged AS (
+    SELECT *,
+        coalesce(baseline_days_observed >= $min_baseline_days
+                 AND runup_adjusted >= $runup_threshold
+                 AND reference_price_shown >= baseline_median * $runup_threshold
+                 AND claimed_discount - (1 - promo_price / baseline_median) >= $disc_gap_threshold, false) AS violates
+    FROM scored
+)
+SELECT
+    'promotion'                                            AS entity_type,
+    shop_id || ':' || sku_id || ':' || strftime(promo_start, '%Y-%m-%d') AS entity_id,
+    platform, shop_id, uscc, sku_id, region_code,
+    (promo_start - to_days(CAST($runup_days AS INTEGER)))::DATE AS window_start,
+    $run_date::DATE                                        AS window_end,
+    round(runup_adjusted, 4)                               AS value,
+    $runup_threshold::DOUBLE                               AS threshold,
+    CASE WHEN promo_price >= baseline_median THEN 'high' ELSE 'medium' END AS severity,
+    violates                                               AS flagged,  -- each day seen, same flag_id
+    json_object(
+        'promo_start', strftime(promo_start, '%Y-%m-%d'),
+        'shown_reference_price', reference_price_shown,
+        'promo_price', promo_price,
+        'runup_high_price', runup_high,
+        'runup_high_date', strftime(runup_high_date, '%Y-%m-%d'),
+        'runup_high_observation_id', runup_high_observation_id,
+        'baseline_median_price', round(baseline_median, 2),
+        'baseline_days_observed', baseline_days_observed,
+        'runup', round(runup, 4),
+        'market_runup', round(market_runup, 4),
+        'runup_adjusted', round(runup_adjusted, 4),
+        'claimed_discount', round(claimed_discount, 4),
+        'true_discount_vs_baseline', round(true_discount_vs_baseline, 4),
+        'observation_ids', observation_ids
+    )::VARCHAR                                             AS evidence,
+    promo_start, first_seen_date, round(runup, 4) AS runup, round(market_runup, 4) AS market_runup,
+    round(runup_adjusted, 4) AS runup_adjusted, round(claimed_discount, 4) AS claimed_discount,
+    round(true_discount_vs_baseline, 4) AS true_discount_vs_baseline,
+    baseline_median, runup_high, violates
+FROM judged
+ORDER BY entity_id

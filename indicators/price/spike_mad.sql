@@ -1,0 +1,95 @@
+-- price.spike_mad: a seller's price far above the cross-seller median of the SKU that day (modified z-score on the
+-- MAD, Iglewicz & Hoaglin), and a jump against the seller's own recent prices (so a campaign that lowers everybody
+-- else's price, or a seller that is always a little dearer, is not a spike). Also the Hampel view of the seller's
+-- own series (detail columns, no flag of its own).
+-- Parameters: $run_date, $z_threshold, $min_sellers, $own_jump, $own_days, $hampel_k, $hampel_t.
+WITH usable_observations AS (
+    SELECT *
+    FROM staging.price_observations
+    WHERE observed_date <= $run_date
+      AND observed_date >= $run_date - to_days(CAST(greatest($own_days, $hampel_k * 2) AS INTEGER))
+      AND coalesce(lower(condition), 'new') = 'new'
+      AND coalesce(upper(currency), 'CNY') = 'CNY'
+      AND price > 0
+      AND price_type IN ('list', 'promo') AND account_cohort IS NULL
+),
+daily AS (
+    SELECT shop_id, sku_id, observed_date AS d, any_value(platform) AS platform, any_value(region_code) AS region_code,
+           median(price)::DOUBLE AS price, arg_max(observation_id, (price, observation_id)) AS observation_id
+    FROM usable_observations
+    GROUP BY shop_id, sku_id, observed_date
+),
+today AS (
+    SELECT * FROM daily WHERE d = $run_date
+),
+cross_section AS (
+    SELECT sku_id, count(*) AS n_sellers, median(price) AS sku_median, mad(price) AS sku_mad
+    FROM today
+    GROUP BY sku_id
+),
+mean_abs_dev AS (
+    -- fallback scale when the MAD is 0 (more than half the sellers at one price): 1.253314 x mean absolute deviation
+    SELECT t.sku_id, avg(abs(t.price - c.sku_median)) AS sku_meanad
+    FROM today AS t JOIN cross_section AS c USING (sku_id)
+    GROUP BY t.sku_id
+),
+own_history AS (
+    SELECT t.shop_id, t.sku_id,
+           median(h.price) FILTER (WHERE h.d >= $run_date - to_days(CAST($own_days AS INTEGER)))  AS own_median,
+           count(h.price) FILTER (WHERE h.d >= $run_date - to_days(CAST($own_days AS INTEGER)))   AS own_days_observed
+    FROM today AS t
+    JOIN daily AS h ON h.shop_id = t.shop_id AND h.sku_id = t.sku_id AND h.d < $run_date
+    GROUP BY t.shop_id, t.sku_id
+),
+hampel AS (
+    -- trailing window of 2k+1 observed days ending on the run date (a daily run cannot see the days after it)
+    SELECT t.shop_id, t.sku_id, median(h.price) AS hampel_median, mad(h.price) AS hampel_mad, count(*) AS hampel_points
+    FROM today AS t
+    JOIN daily AS h ON h.shop_id = t.shop_id AND h.sku_id = t.sku_id
+     AND h.d <= $run_date AND h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))
+    GROUP BY t.shop_id, t.sku_id
+),
+scored AS (
+    SELECT t.*, c.n_sellers, c.sku_median, c.sku_mad, a.sku_meanad, o.own_median, coalesce(o.own_days_observed, 0) AS own_days_observed,
+           hp.hampel_median, hp.hampel_mad, hp.hampel_points, m.uscc,
+           CASE WHEN c.sku_mad > 0 THEN 0.6745 * (t.price - c.sku_median) / c.sku_mad
+                WHEN a.sku_meanad > 0 THEN (t.price - c.sku_median) / (1.253314 * a.sku_meanad)
+                ELSE 0 END                                                    AS modified_z,
+           CASE WHEN c.sku_mad > 0 THEN 'mad' WHEN a.sku_meanad > 0 THEN 'meanad' ELSE 'no_dispersion' END AS scale_used,
+           t.price / o.own_median                                             AS own_ratio,
+           CASE WHEN hp.hampel_points >= 2 * $hampel_k + 1 THEN
+                abs(t.price - hp.hampel_median) > $hampel_t * 1.4826 * hp.hampel_mad END AS hampel_outlier
+    FROM today AS t
+    JOIN cross_section AS c USING (sku_id)
+    JOIN mean_abs_dev AS a USING (sku_id)
+    LEFT JOIN own_history AS o USING (shop_id, sku_id)
+    LEFT JOIN hampel AS hp USING (shop_id, sku_id)
+    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = t.shop_id
+),
+judged AS (
+    SELECT *,
+        n_sellers >= $min_sellers
+        AND modified_z > $z_threshold
+        AND (own_median IS NULL OR own_ratio >= 1 + $own_jump)                AS violates
+    FROM scored
+)
+SELECT
+    'listing_day'                                          AS entity_type,
+    shop_id || ':' || sku_id || ':' || strftime(d, '%Y-%m-%d') AS entity_id,
+    platform, shop_id, uscc, sku_id, region_code,
+    d                                                      AS window_start,
+    d                                                      AS window_end,
+    round(modified_z, 3)                                   AS value,
+    $z_threshold::DOUBLE                                   AS threshold,
+    CASE WHEN modified_z > 2 * $z_threshold THEN 'high' ELSE 'medium' END AS severity,
+    violates                                               AS flagged,
+    json_object(
+        'price', price, 'observation_id', observation_id,
+        'sku_median', sku_median, 'sku_mad', sku_mad, 'scale_used', scale_used, 'n_sellers', n_sellers,
+        'modified_z', round(modified_z, 3),
+        'own_median_prior', own_median, 'own_days_observed', own_days_observed, 'own_ratio', round(own_ratio, 4)
+    )::VARCHAR                                             AS evidence,
+    d, price, n_sellers, sku_median, sku_mad, scale_used, round(modified_z, 3) AS modified_z,
+    own_median, round(own_ratio, 4) AS own_ratio, hampel_median, hampel_mad, hampel_outlier, violates
+FROM judged
+ORDER BY entity_id

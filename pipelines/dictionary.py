@@ -1,0 +1,448 @@
+"""The data dictionary (数据字典), generated from the mart metadata, and the pinned schema snapshot.
+
+Sources of truth:
+
+* `indicators/marts/<mart>.yml` documents every column (`zh` label, `en` meaning, optionally `unit` and
+  `source`); the indicators that feed a mart (`indicators/<family>/<name>.yml`, `mart:`) and the mart's
+  `depends_on` staging tables say where its figures come from;
+* the column names and types are what the pipeline actually produces: every mart's candidate partition
+  is built on an empty in-memory warehouse (all migrations applied), which yields the exact columns and
+  types the publish step writes, in milliseconds and without any data;
+* after a run, `write_dictionary_parquet(home)` reads the published parquet, so a column an analyst sees
+  is in the dictionary (or listed as undocumented).
+
+`python -m pipelines.dictionary --write [--home DIR]` rewrites docs/DATA_DICTIONARY.md,
+docs/schema_snapshot.json and (when the home has marts) HOME/marts/data_dictionary/data_dictionary.parquet.
+`python -m pipelines.dictionary --check` exits 1 when a column is undocumented or the snapshot
+changed without a schema_version bump and a CHANGELOG.md entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from indicators.compute import mart_catalogue
+
+REPO = Path(__file__).resolve().parents[1]
+DICTIONARY_MD = REPO / "docs" / "DATA_DICTIONARY.md"
+SNAPSHOT_JSON = REPO / "docs" / "schema_snapshot.json"
+CHANGELOG = REPO / "CHANGELOG.md"
+DICTIONARY_MART = "data_dictionary"  # HOME/marts/data_dictionary/data_dictionary.parquet
+DICTIONARY_FILE = "data_dictionary.parquet"
+
+# Columns every mart carries (CONTRACT §4): documented here once if a mart yml omits them.
+COMMON_COLUMNS = {
+    "dt": {"zh": "业务日期（分区）", "en": "Business date of the run that published the row (the partition key)",
+           "source": "run"},
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB SQL type, as analysts see it through the views and `query`
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def computed_schemas(run_date=None) -> dict[str, list[Column]]:
+    """Every mart's columns and types as the pipeline builds them (empty warehouse, no data)."""
+    from datetime import date
+
+    from indicators.compute import compute_day, quote_ident
+    from warehouse.migrate import apply_migrations
+
+    con = duckdb.connect(":memory:")
+    try:
+        apply_migrations(con)
+        compute_day(con, run_date or date(2000, 1, 1), {})
+        out = {}
+        for mart in mart_catalogue()["marts"]:
+            rows = con.execute(f"DESCRIBE work.{quote_ident('mart__' + mart)}").fetchall()
+            out[mart] = [Column(r[0], r[1]) for r in rows]
+        return out
+    finally:
+        con.close()
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal (DDL and table functions take no bound parameters)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def partition_glob(home, mart: str) -> Path:
+    return home.mart_dir(mart) / "dt=*" / "part-0.parquet"
+
+
+def published_marts(home) -> list[str]:
+    """Catalogue marts first (in build order), then any other published mart folder."""
+    names = [m for m in mart_catalogue()["marts"] if any(home.mart_dir(m).glob("dt=*/part-0.parquet"))]
+    if home.marts.exists():
+        for folder in sorted(p for p in home.marts.iterdir() if p.is_dir()):
+            if folder.name not in names and folder.name != DICTIONARY_MART and any(folder.glob("dt=*/part-0.parquet")):
+                names.append(folder.name)
+    return names
+
+
+def read_parquet_sql(home, mart: str) -> str:
+    return (f"read_parquet({sql_literal(partition_glob(home, mart))}, hive_partitioning = true, "
+            "union_by_name = true)")
+
+
+def published_schemas(home, con=None) -> dict[str, list[Column]]:
+    """The columns and types of every published mart, as DuckDB reads the parquet (dt from the path)."""
+    own = con is None
+    con = con or duckdb.connect(":memory:")
+    try:
+        out = {}
+        for mart in published_marts(home):
+            rows = con.execute(f"DESCRIBE SELECT * FROM {read_parquet_sql(home, mart)}").fetchall()  # noqa: S608 - path quoted by sql_literal, values bound
+            cols = [Column(r[0], r[1]) for r in rows]
+            # hive puts the partition column last; show it first as in the mart SQL
+            out[mart] = sorted(cols, key=lambda c: c.name != "dt")
+        return out
+    finally:
+        if own:
+            con.close()
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def _indicators_by_mart() -> dict[str, list[str]]:
+    from indicators.registry import load_catalogue
+
+    out: dict[str, list[str]] = {}
+    for ind in load_catalogue():
+        out.setdefault(ind.mart, []).append(ind.id)
+    out.setdefault("indicator_flags", [ind.id for ind in load_catalogue()])
+    return out
+
+
+_UNIT_PATTERNS = [
+    (re.compile(r"\(yuan\)|\byuan\b|元"), "元 yuan"),
+    (re.compile(r"per 10\s?k|每万"), "每万单 per 10,000 orders"),
+    (re.compile(r"\bdays?\b.*\bcount\b|\bnumber of days\b"), "天 days"),
+    (re.compile(r"\bshare\b|\bproportion\b|\bratio\b|\bdiscount\b|\bpercentage\b|率"), "比例 ratio (0–1)"),
+]
+
+
+def column_unit(spec: dict, column: Column) -> str:
+    """Explicit `unit:` in the yml wins; else read it from the meaning text; else from the type."""
+    if spec.get("unit"):
+        return str(spec["unit"])
+    text = f"{spec.get('en', '')} {spec.get('zh', '')}"
+    for pattern, unit in _UNIT_PATTERNS:
+        if pattern.search(text):
+            return unit
+    kind = column.type.upper()
+    if kind == "DATE":
+        return "日期 date"
+    if kind.startswith("TIMESTAMP"):
+        return "时间 timestamp"
+    if kind == "BOOLEAN":
+        return "是/否 yes/no"
+    if column.name.startswith("n_") or column.name.endswith(("_count", "_n")) or kind in ("BIGINT", "HUGEINT") \
+            and "count" in text.lower():
+        return "个 count"
+    return ""
+
+
+def column_source(mart_spec: dict, spec: dict, column: Column, feeders: dict[str, list[str]]) -> str:
+    if spec.get("source"):
+        return str(spec["source"])
+    if column.name in ("pipeline_version", "schema_version", "dt"):
+        return "run"
+    ids = feeders.get(mart_spec.get("mart", ""), [])
+    staging = [f"staging.{t}" for t in mart_spec.get("depends_on", [])]
+    return ", ".join(ids + staging)
+
+
+def dictionary_rows(schemas: dict[str, list[Column]]) -> list[dict]:
+    """One row per mart column: the data dictionary as a table."""
+    catalogue = mart_catalogue()["marts"]
+    feeders = _indicators_by_mart()
+    rows = []
+    for mart, columns in schemas.items():
+        mart_spec = catalogue.get(mart, {"mart": mart, "columns": {}})
+        documented = (mart_spec.get("columns") or {})
+        for position, col in enumerate(columns, start=1):
+            spec = documented.get(col.name) or COMMON_COLUMNS.get(col.name) or {}
+            rows.append({
+                "mart": mart,
+                "mart_title_zh": mart_spec.get("title_zh", ""),
+                "mart_title_en": mart_spec.get("title_en", ""),
+                "schema_version": int(mart_spec.get("schema_version", 0)),
+                "ordinal": position,
+                "column_name": col.name,
+                "data_type": col.type,
+                "label_zh": spec.get("zh", ""),
+                "meaning_en": spec.get("en", ""),
+                "unit": column_unit(spec, col),
+                "derived_from": column_source(mart_spec, spec, col, feeders),
+                "documented": _well_formed(spec),
+            })
+    return rows
+
+
+SPEC_KEYS = {"zh", "en", "unit", "source", "note"}
+
+
+def _well_formed(spec: dict) -> bool:
+    """zh and en given as text, and nothing else but known keys (a stray key usually means an unquoted
+    comma in a YAML flow mapping cut the meaning short)."""
+    return (isinstance(spec.get("zh"), str) and isinstance(spec.get("en"), str) and bool(spec["zh"].strip())
+            and bool(spec["en"].strip()) and set(spec) <= SPEC_KEYS)
+
+
+def undocumented(schemas: dict[str, list[Column]]) -> dict[str, list[str]]:
+    """Published columns without a Chinese label and an English meaning in the mart's yml (or whose
+    yml entry is malformed)."""
+    out: dict[str, list[str]] = {}
+    for row in dictionary_rows(schemas):
+        if not row["documented"]:
+            out.setdefault(row["mart"], []).append(row["column_name"])
+    return out
+
+
+def column_comment(row: dict) -> str:
+    """The comment a view column carries: 中文 — English [unit] (from …)."""
+    text = f"{row['label_zh']} — {row['meaning_en']}"
+    if row["unit"]:
+        text += f" [{row['unit']}]"
+    if row["derived_from"]:
+        text += f" (from {row['derived_from']})"
+    return text
+
+
+def _md(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(schemas: dict[str, list[Column]] | None = None) -> str:
+    schemas = schemas if schemas is not None else computed_schemas()
+    catalogue = mart_catalogue()["marts"]
+    rows = dictionary_rows(schemas)
+    out = [
+        "# Data dictionary (数据字典)",
+        "",
+        "Generated from `indicators/marts/<mart>.yml` and the columns the pipeline produces, by",
+        "`python -m pipelines.dictionary --write`; do not edit by hand. The same table is published as",
+        "`HOME/marts/data_dictionary/data_dictionary.parquet` and is the view `data_dictionary` in the",
+        "warehouse; each mart is a view of the same name (`market-monitor query \"SELECT * FROM <mart>\"`)",
+        "whose column comments carry the labels below. Types are DuckDB SQL types as the views show them.",
+        "",
+        "| mart | 中文 | schema version | grain | columns |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for mart, cols in schemas.items():
+        spec = catalogue.get(mart, {})
+        out.append(f"| [`{mart}`](#{mart}) | {_md(spec.get('title_zh', ''))} | {spec.get('schema_version', '')} | "
+                   f"{_md(spec.get('grain', ''))} | {len(cols)} |")
+    for mart in schemas:
+        spec = catalogue.get(mart, {})
+        out += ["", f"## {mart}", "", f"**{_md(spec.get('title_zh', ''))}** — {_md(spec.get('title_en', ''))}", "",
+                f"Grain: {_md(spec.get('grain', ''))}; key: {', '.join(spec.get('key', []))}; "
+                f"schema version {spec.get('schema_version', '')}; partitioned by `dt`.", "",
+                "| # | column | type | 中文 | meaning | unit | from |",
+                "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in (r for r in rows if r["mart"] == mart):
+            label = r["label_zh"] or "**UNDOCUMENTED**"
+            out.append(f"| {r['ordinal']} | `{r['column_name']}` | {r['data_type']} | {_md(label)} | "
+                       f"{_md(r['meaning_en'])} | {_md(r['unit'])} | {_md(r['derived_from'])} |")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------- the schema snapshot
+
+
+def snapshot_of(schemas: dict[str, list[Column]]) -> dict:
+    catalogue = mart_catalogue()["marts"]
+    return {"marts": {
+        mart: {"schema_version": int(catalogue.get(mart, {}).get("schema_version", 0)),
+               "columns": [{"name": c.name, "type": c.type} for c in cols]}
+        for mart, cols in schemas.items()}}
+
+
+def render_snapshot(schemas: dict[str, list[Column]] | None = None) -> str:
+    schemas = schemas if schemas is not None else computed_schemas()
+    return json.dumps(snapshot_of(schemas), ensure_ascii=False, indent=2) + "\n"
+
+
+def _names(text: str, mart: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(mart)}(?![A-Za-z0-9_])", text) is not None
+
+
+def _changelog_mentions(changelog: str, mart: str, version: int) -> bool:
+    """A CHANGELOG line (or bullet) naming the mart and `schema_version N` / `schema version N`."""
+    version_re = re.compile(rf"schema[_ ]version\s*{version}\b", re.IGNORECASE)
+    for block in re.split(r"\n(?=\s*[-*] |#)", changelog):
+        if _names(block, mart) and version_re.search(block):
+            return True
+    return False
+
+
+def snapshot_problems(current: dict, pinned: dict, changelog: str) -> list[str]:
+    """Why the current mart schemas may not replace the pinned ones (empty list: fine).
+
+    A mart's columns/types may differ from the snapshot only with a higher schema_version and a
+    CHANGELOG.md entry naming the mart and the new version; a new mart needs a CHANGELOG entry; a
+    removed mart needs one too (naming the mart)."""
+    problems = []
+    now, before = current["marts"], pinned.get("marts", {})
+    for mart, spec in now.items():
+        version = spec["schema_version"]
+        old = before.get(mart)
+        if old is None:
+            if not _changelog_mentions(changelog, mart, version):
+                problems.append(f"{mart}: new mart (schema_version {version}) is not in docs/schema_snapshot.json "
+                                f"and CHANGELOG.md has no entry naming `{mart}` with schema_version {version}")
+            continue
+        if version < old["schema_version"]:
+            problems.append(f"{mart}: schema_version went down from {old['schema_version']} to {version}")
+            continue
+        if old["columns"] == spec["columns"]:
+            continue
+        diff = _describe_diff(old["columns"], spec["columns"])
+        if version == old["schema_version"]:
+            problems.append(f"{mart}: columns changed ({diff}) without a schema_version bump "
+                            f"(still {version}); bump it in indicators/marts/{mart}.yml, add a CHANGELOG.md "
+                            "entry, then run `python -m pipelines.dictionary --write`")
+        elif not _changelog_mentions(changelog, mart, version):
+            problems.append(f"{mart}: columns changed ({diff}) and schema_version is {version}, but CHANGELOG.md "
+                            f"has no entry naming `{mart}` with schema_version {version}")
+    for mart in before:
+        if mart not in now and not _names(changelog, mart):
+            problems.append(f"{mart}: mart removed without a CHANGELOG.md entry")
+    return problems
+
+
+def _describe_diff(old: list[dict], new: list[dict]) -> str:
+    o = {c["name"]: c["type"] for c in old}
+    n = {c["name"]: c["type"] for c in new}
+    parts = []
+    if added := [c for c in n if c not in o]:
+        parts.append("added " + ", ".join(added))
+    if removed := [c for c in o if c not in n]:
+        parts.append("removed " + ", ".join(removed))
+    if retyped := [f"{c} {o[c]}->{n[c]}" for c in n if c in o and o[c] != n[c]]:
+        parts.append("retyped " + ", ".join(retyped))
+    if not parts:
+        parts.append("column order changed")
+    return "; ".join(parts)
+
+
+def pinned_snapshot() -> dict:
+    if not SNAPSHOT_JSON.exists():
+        return {"marts": {}}
+    return json.loads(SNAPSHOT_JSON.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- publish-time outputs
+
+
+def dictionary_table(schemas: dict[str, list[Column]]):
+    import pyarrow as pa
+
+    rows = dictionary_rows(schemas)
+    schema = pa.schema([("mart", pa.string()), ("mart_title_zh", pa.string()), ("mart_title_en", pa.string()),
+                        ("schema_version", pa.int32()), ("ordinal", pa.int32()), ("column_name", pa.string()),
+                        ("data_type", pa.string()), ("label_zh", pa.string()), ("meaning_en", pa.string()),
+                        ("unit", pa.string()), ("derived_from", pa.string()), ("documented", pa.bool_())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def write_dictionary_parquet(home, schemas: dict[str, list[Column]] | None = None) -> Path:
+    """HOME/marts/data_dictionary/data_dictionary.parquet: every published column (atomic replace).
+
+    Published marts are described from their parquet; catalogue marts not yet published from the
+    pipeline's own schema, so the dictionary is complete from the first run."""
+    import pyarrow.parquet as pq
+
+    if schemas is None:
+        schemas = computed_schemas()
+        schemas.update(published_schemas(home))
+    folder = home.mart_dir(DICTIONARY_MART)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / DICTIONARY_FILE
+    tmp = folder / f".{DICTIONARY_FILE}.tmp-{uuid.uuid4().hex}"
+    try:
+        pq.write_table(dictionary_table(schemas), tmp, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def after_publish(con, home) -> dict:
+    """Called by the publish stage: refresh the data_dictionary parquet and the warehouse views.
+
+    Returns {view name: number of columns}."""
+    from pipelines.query import create_mart_views
+
+    schemas = computed_schemas()
+    schemas.update(published_schemas(home, con))
+    write_dictionary_parquet(home, schemas)
+    return create_mart_views(con, home, dictionary_rows(schemas))
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def write_docs(schemas: dict[str, list[Column]] | None = None) -> list[str]:
+    schemas = schemas if schemas is not None else computed_schemas()
+    written = []
+    for path, text in ((DICTIONARY_MD, render_markdown(schemas)), (SNAPSHOT_JSON, render_snapshot(schemas))):
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written.append(str(path.relative_to(REPO)))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.dictionary", description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the dictionary, the snapshot and the parquet")
+    parser.add_argument("--check", action="store_true", help="exit 1 on undocumented columns or snapshot drift")
+    parser.add_argument("--home", help="home whose marts get the data_dictionary parquet (default: "
+                                       "$MARKET_MONITOR_HOME, else ./var; skipped when it has no marts)")
+    args = parser.parse_args(argv)
+    from pipelines.home import Home
+
+    schemas = computed_schemas()
+    missing = undocumented(schemas)
+    problems = [f"{m}: undocumented column(s) {', '.join(c)} (add them to indicators/marts/{m}.yml)"
+                for m, c in missing.items()]
+    if args.write:
+        snapshot_issues = snapshot_problems(snapshot_of(schemas), pinned_snapshot(),
+                                            CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.exists() else "")
+        for issue in snapshot_issues:
+            print(f"warning: {issue}", file=sys.stderr)
+        changed = write_docs(schemas)
+        print("rewrote " + ", ".join(changed) if changed else "data dictionary and snapshot up to date")
+        home = Home.resolve(args.home)
+        if home.marts.is_dir():
+            print(f"wrote {write_dictionary_parquet(home)}")
+    if args.check or not args.write:
+        problems += snapshot_problems(snapshot_of(schemas), pinned_snapshot(),
+                                      CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.exists() else "")
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    for p in problems:
+        print(f"warning: {p}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The data dictionary covers every published column (generic over the mart catalogue)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from indicators.compute import compute_day, mart_catalogue, quote_ident
+from pipelines.dictionary import (
+    DICTIONARY_MD,
+    computed_schemas,
+    published_schemas,
+    render_markdown,
+    undocumented,
+    write_dictionary_parquet,
+)
+from pipelines.home import Home
+from pipelines.publish import publish_partition
+from warehouse.migrate import apply_migrations
+
+DAY = date(2026, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """Every mart's candidate partition, built by the pipeline and published by the real publish code."""
+    home = Home(tmp_path_factory.mktemp("dict-home")).ensure()
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    compute_day(con, DAY, {})
+    for mart in mart_catalogue()["marts"]:
+        table = con.sql(f"SELECT * FROM work.{quote_ident('mart__' + mart)}").to_arrow_table()
+        publish_partition(home.mart_dir(mart), DAY, table)
+    con.close()
+    return home
+
+
+def test_every_column_the_pipeline_builds_is_documented():
+    assert undocumented(computed_schemas()) == {}, ("document these columns in indicators/marts/<mart>.yml "
+                                                   "(an unquoted comma in a {zh: …, en: …} entry cuts it short)")
+
+
+def test_every_published_column_is_documented_and_typed_as_computed(published):
+    schemas = published_schemas(published)
+    assert set(schemas) == set(mart_catalogue()["marts"])
+    assert undocumented(schemas) == {}
+    assert schemas == computed_schemas()  # the snapshot and dictionary describe what is really published
+
+
+def test_an_undocumented_published_column_is_caught(published, tmp_path):
+    home = Home(tmp_path / "h").ensure()
+    source = published.mart_dir("indicator_flags") / f"dt={DAY}" / "part-0.parquet"
+    table = pq.read_table(source)
+    table = table.append_column("secret_score", pa.array([1.0] * table.num_rows, pa.float64()))
+    publish_partition(home.mart_dir("indicator_flags"), DAY, table)
+    assert undocumented(published_schemas(home)) == {"indicator_flags": ["secret_score"]}
+
+
+def test_dictionary_parquet_has_one_documented_row_per_published_column(published):
+    path = write_dictionary_parquet(published)
+    rows = pq.read_table(path).to_pylist()
+    schemas = published_schemas(published)
+    assert [(r["mart"], r["column_name"]) for r in rows] == [(m, c.name) for m, cols in schemas.items() for c in cols]
+    for r in rows:
+        assert r["documented"] and r["label_zh"] and r["meaning_en"] and r["data_type"], r
+    price = {r["column_name"]: r for r in rows if r["mart"] == "price_reference_checks"}
+    assert price["promo_price"]["unit"].startswith("元")
+    assert "price.cn_reference_7d" in price["promo_price"]["derived_from"]
+
+
+def test_data_dictionary_md_is_up_to_date():
+    assert DICTIONARY_MD.read_text(encoding="utf-8") == render_markdown(), \
+        "docs/DATA_DICTIONARY.md is stale: run `python -m pipelines.dictionary --write`"
