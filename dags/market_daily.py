@@ -1,14 +1,21 @@
 """
-### market_daily — 市场监管日常监测 (daily market-supervision refresh)
+### market_daily — 市场监管日常监测 (daily market-supervision refresh, all sources in one run)
 
 For business date D (yesterday in Asia/Shanghai for a scheduled run; override with
 `{"business_date": "YYYY-MM-DD"}` in the trigger form or `--conf`):
-ingest `landing/*/D/` → compute every indicator → Great Expectations gate → publish the marts
-that passed → build the bulletin. Every task only calls `pipelines.daily`; the same functions
-run behind `market-monitor run --date D`.
+`preflight_<source>` (read-only look at `landing/<source>/D/`, one task per source, in parallel on
+any worker) → ingest `landing/*/D/` → compute every indicator → Great Expectations gate → publish the
+marts that passed → build the bulletin → `quality_verdict` (fails the run, without retries, when
+a mart was blocked: its previous partition stays published). Every task only calls `pipelines`; the same functions run
+behind `market-monitor run --date D`.
 
 All tasks that open the DuckDB warehouse share the one-slot pool `duckdb_writer` (one writer per
 file, across every DAG). The home folder comes from `MARKET_MONITOR_HOME`.
+
+Backfill: `airflow backfill create --dag-id market_daily --from-date D1T01:00:00+08:00
+--to-date D2T01:00:00+08:00` gives one run per business date D1..D2 (`pipelines.dates.backfill_range`).
+Production alternative: the per-source `ingest_<source>` DAGs plus `market_indicators`; unpause one
+path, not both (docs/DEPLOYMENT.md).
 """
 
 from __future__ import annotations
@@ -16,30 +23,32 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from pipelines.airflow_support import (
     DAG_DEFAULT_ARGS,
+    LOCAL_TZ_NAME,
     WRITER_POOL,
+    business_date_param,
     mart_assets,
     on_failure_alert,
+    preflight_task,
+    source_ids,
     stage_task,
+    verdict_task,
 )
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dag(
     dag_id="market_daily",
     # Fires 01:00 CST for the day that just ended; the interval [D 01:00, D+1 01:00) maps to D.
-    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="Asia/Shanghai"),
-    start_date=datetime(2026, 1, 1, tzinfo=SHANGHAI),
+    schedule=CronDataIntervalTimetable("0 1 * * *", timezone=LOCAL_TZ_NAME),
+    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
     catchup=False,
     max_active_runs=1,
     tags=["market-monitor", "daily", "marts"],
     default_args=DAG_DEFAULT_ARGS,
-    params={"business_date": Param(None, type=["null", "string"], format="date",
-                                   description="Business date YYYY-MM-DD (default: yesterday, local time)")},
+    params=business_date_param(),
     doc_md=__doc__,
     on_failure_callback=on_failure_alert,
 )
@@ -70,9 +79,15 @@ def market_daily():
     def report(day: str, **context) -> str:
         return stage_task("report", day, context)
 
+    @task
+    def quality_verdict(day: str, **context) -> str:
+        return verdict_task(day, context)
+
     day = business_date()
-    report(publish(gate(compute(ingest(day)))))
+    checks = [task(task_id=f"preflight_{source}")(preflight_task)(source, day) for source in source_ids()]
+    loaded = ingest(day)
+    checks >> loaded
+    quality_verdict(report(publish(gate(compute(loaded)))))
 
 
 market_daily()
-

@@ -1,5 +1,9 @@
-"""What the DAGs share: default args, the writer pool, mart assets, the failure alert, and the thin
-wrapper that turns an Airflow task into a call of a `pipelines.daily` stage."""
+"""What the DAGs share: default args, the writer pool, source and mart assets, per-source cadences,
+the failure alert, and the thin wrappers that turn an Airflow task into a call of `pipelines`.
+
+Nothing here imports Airflow at module level except inside functions that build Airflow objects, so
+the plain functions (preflight, alert) are testable without a scheduler.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,19 @@ import json
 import logging
 import os
 import re
-from datetime import date, datetime, timedelta
+import socket
+import tempfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from pipelines.home import Home
 
 log = logging.getLogger(__name__)
 
 WRITER_POOL = "duckdb_writer"  # one slot: one process writes warehouse.duckdb at a time
+LOCAL_TZ_NAME = "Asia/Shanghai"
+ALERT_WEBHOOK_ENV = "MARKET_MONITOR_ALERT_WEBHOOK"
+ALERT_WAIT_SECONDS = 10.0  # how long an alert waits for a busy warehouse before writing alerts.jsonl
 
 DAG_DEFAULT_ARGS = {
     "owner": "market-monitor",
@@ -24,6 +34,42 @@ DAG_DEFAULT_ARGS = {
 }
 
 MART_ASSET_PREFIX = "market-monitor://marts/"
+SOURCE_ASSET_PREFIX = "market-monitor://staging/"
+
+# Each source on its own cadence: when its drop for business date D is normally complete (local time,
+# the morning after D). Every cron fires on D+1, so the business date is the day before the fire time.
+SOURCE_SCHEDULES: dict[str, str] = {
+    "price_observations": "30 0 * * *",   # monitoring feed closes at midnight
+    "olist": "0 1 * * *",                 # platform order exports
+    "online_retail": "0 1 * * *",
+    "registry": "15 1 * * *",             # merchant register snapshot
+    "complaints_12315": "30 1 * * *",     # 12315 registrations of the day
+    "cfpb_complaints": "30 1 * * *",
+    "penalties": "0 2 * * *",             # 双公示 publications
+    "abnormal_operations": "0 2 * * *",   # 经营异常名录
+    "serious_violations": "0 2 * * *",    # 严重违法失信名单
+}
+DAILY_FIRE_AT = time(1, 0)  # market_daily: 01:00 local for the day that just ended
+MAINTENANCE_CRON = "0 4 * * 0"  # Sundays 04:00 local, after the daily run
+
+
+def source_ids() -> tuple[str, ...]:
+    from pipelines.ingest.metadata import SOURCE_IDS
+
+    missing = [s for s in SOURCE_IDS if s not in SOURCE_SCHEDULES]
+    if missing:
+        raise RuntimeError(f"no ingest cadence for source(s) {missing}; add them to SOURCE_SCHEDULES")
+    return tuple(SOURCE_IDS)
+
+
+def source_asset(source: str):
+    from airflow.sdk import Asset
+
+    return Asset(SOURCE_ASSET_PREFIX + source)
+
+
+def source_assets() -> list:
+    return [source_asset(s) for s in source_ids()]
 
 
 def mart_assets() -> list:
@@ -34,14 +80,35 @@ def mart_assets() -> list:
     return [Asset(MART_ASSET_PREFIX + mart) for mart in mart_catalogue()["marts"]]
 
 
+def business_date_param():
+    from airflow.sdk import Param
+
+    return {"business_date": Param(None, type=["null", "string"], format="date",
+                                   description="Business date YYYY-MM-DD (default: yesterday, local time)")}
+
+
 def home_from_env() -> Home:
     return Home.resolve(os.environ.get("MARKET_MONITOR_HOME"))
+
+
+def worker_identity() -> str:
+    """Which worker runs this task: the Celery worker name when set, else the host name."""
+    return os.environ.get("CELERY_WORKER_NAME") or socket.gethostname()
 
 
 def airflow_run_id(context: dict, day: str) -> str:
     dag_run = context.get("dag_run")
     raw = getattr(dag_run, "run_id", None) or context.get("run_id") or "unknown"
     return f"{day}__airflow__{re.sub(r'[^A-Za-z0-9_.-]+', '_', str(raw))}"
+
+
+def _emit(context: dict, assets: list, day: str) -> None:
+    """Attach the business date to the asset events this task produces (consumers read it)."""
+    outlet_events = context.get("outlet_events")
+    if outlet_events is None:
+        return
+    for asset in assets:
+        outlet_events[asset].extra = {"business_date": day}
 
 
 def stage_task(stage: str, day: str, context: dict) -> str:
@@ -52,53 +119,209 @@ def stage_task(stage: str, day: str, context: dict) -> str:
     home = home_from_env()
     run_date = date.fromisoformat(day)
     run_id = airflow_run_id(context, day)
+    log.info("stage %s for %s on %s (run %s)", stage, day, worker_identity(), run_id)
     value = getattr(daily, stage)(home, run_date, run_id, triggered_by="airflow")
     if stage == "ingest":
         for problem in value.problems():
             log.warning("rejected input: %s", problem)  # reported, not fatal: the rest is published
     if stage == "publish":
-        outlet_events = context.get("outlet_events")
-        if outlet_events is not None:
-            for asset in mart_assets():
-                outlet_events[asset].extra = {"business_date": day}
-        if value.blocked:
-            raise QualityGateFailed(
-                "quality gate blocked: " + "; ".join(f"{m}: {', '.join(msgs)}" for m, msgs in value.blocked.items()))
+        _emit(context, mart_assets(), day)
+        # like `market-monitor run`: a blocked mart keeps its previous partition, the rest is published
+        # and the bulletin is still built; the run fails afterwards in `quality_verdict`
+        ti = context.get("ti") or context.get("task_instance")
+        if ti is not None:
+            ti.xcom_push(key=BLOCKED_KEY, value=value.blocked)
+        elif value.blocked:
+            raise QualityGateFailed(blocked_message(day, value.blocked))
     return day
+
+
+BLOCKED_KEY = "blocked_marts"
+
+
+def blocked_message(day: str, blocked: dict) -> str:
+    return (f"run {day}: quality gate blocked {len(blocked)} mart(s); the previous partitions stay published: "
+            + "; ".join(f"{m}: {', '.join(msgs)}" for m, msgs in sorted(blocked.items())))
+
+
+def verdict_task(day: str, context: dict) -> str:
+    """Fail the run (without retries: a rerun gives the same verdict) when publish blocked a mart."""
+    ti = context.get("ti") or context.get("task_instance")
+    blocked = ti.xcom_pull(task_ids="publish", key=BLOCKED_KEY) if ti is not None else None
+    if blocked:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(blocked_message(day, blocked))
+    return day
+
+
+def ingest_source_task(source: str, day: str, context: dict) -> str:
+    """Ingest one source's drop for `day` (the per-source DAGs); emits the source's asset event with
+    the business date. Runs in the writer pool: it writes warehouse.duckdb."""
+    from pipelines.daily import stage_record, writer
+    from pipelines.ingest import ingest_day
+
+    home = home_from_env()
+    run_date = date.fromisoformat(day)
+    run_id = airflow_run_id(context, day)
+    log.info("ingest %s for %s on %s (run %s)", source, day, worker_identity(), run_id)
+    with writer(home) as con, stage_record(con, run_id, run_date, f"ingest:{source}", "airflow"):
+        report = ingest_day(con, home, run_date, sources=[source])
+    for problem in report.problems():
+        log.warning("rejected input: %s", problem)
+    _emit(context, [source_asset(source)], day)
+    return day
+
+
+# --------------------------------------------------------------------------- preflight (read-only)
+
+def preflight_source(home: Home, source: str, day: date) -> dict:
+    """Look at landing/<source>/<day>/ without touching the warehouse: per file its size, sha256,
+    encoding, format, the staging table its name maps to, and whether the header has the required
+    columns. Safe to run in parallel on any worker (reads the landing folder, writes only a temp dir).
+    Problems are reported, not raised: ingest quarantines them exactly as the CLI does."""
+    import fnmatch
+    import shutil
+
+    from pipelines.ingest.core import DATA_ENDINGS, _match_columns
+    from pipelines.ingest.metadata import load_source
+    from pipelines.ingest.reader import FileRejected, prepare, sha256_of
+
+    folder = home.landing_dir(source, day)
+    summary = {"source": source, "business_date": day.isoformat(), "worker": worker_identity(),
+               "files": [], "problems": [], "bytes": 0}
+    if not folder.is_dir():
+        return summary
+    tables = load_source(source).tables
+    tmp = Path(tempfile.mkdtemp(prefix="mm_preflight_"))
+    try:
+        for path in sorted(folder.iterdir(), key=lambda p: p.name):
+            item = {"file": path.name}
+            summary["files"].append(item)
+            if not path.is_file() or path.name.startswith(".") or not path.name.lower().endswith(DATA_ENDINGS):
+                item["outcome"] = "ignored"
+                continue
+            item["size_bytes"] = path.stat().st_size
+            item["sha256"] = sha256_of(path)
+            summary["bytes"] += item["size_bytes"]
+            if item["size_bytes"] == 0:
+                item["outcome"] = "empty"
+                continue
+            if path.name.lower().endswith(".zip"):
+                item["outcome"] = "archive"
+                continue
+            low = path.name.lower()
+            table = next((t for t in tables if any(fnmatch.fnmatch(low, p.lower()) for p in t.file_patterns)), None)
+            if table is None:
+                item["outcome"] = "ignored"
+                summary["problems"].append(f"{source}/{day}/{path.name}: no table of {source} takes this name")
+                continue
+            item["table"] = table.table
+            try:
+                prep = prepare(path, table.formats, tmp)
+                item.update(encoding=prep.encoding, format=prep.fmt)
+                if prep.fmt == "csv":
+                    _match_columns(table, prep.header or [])
+                item["outcome"] = "ok"
+            except FileRejected as exc:
+                item["outcome"] = "will_be_rejected"
+                summary["problems"].append(f"{source}/{day}/{path.name}: {exc}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary
+
+
+def preflight_task(source: str, day: str) -> dict:
+    started = datetime.now().astimezone()
+    summary = preflight_source(home_from_env(), source, date.fromisoformat(day))
+    for problem in summary["problems"]:
+        log.warning("preflight: %s", problem)
+    summary["started_at"] = started.isoformat()
+    summary["ended_at"] = datetime.now().astimezone().isoformat()
+    log.info("preflight %s for %s on %s: %d file(s), %d byte(s), %d problem(s)", source, day,
+             summary["worker"], len(summary["files"]), summary["bytes"], len(summary["problems"]))
+    return summary
+
+
+# --------------------------------------------------------------------------- maintenance
+
+def maintenance_task(step: str, day: str, context: dict) -> dict:
+    from pipelines import maintenance
+
+    home = home_from_env()
+    policy = maintenance.load_policy(home)
+    run_date = date.fromisoformat(day)
+    if step == "prune_landing":
+        result = maintenance.prune_landing(home, run_date, policy)
+    elif step == "prune_marts":
+        result = maintenance.prune_marts(home, run_date, policy)
+    elif step == "compact_warehouse":
+        result = maintenance.compact_warehouse(home, policy)
+    else:
+        raise ValueError(f"unknown maintenance step {step!r}")
+    log.info("maintenance %s for %s: %s", step, day, result)
+    return result
+
+
+# --------------------------------------------------------------------------- alerts
+
+def _context_day(context: dict) -> date | None:
+    try:
+        from pipelines.dates import business_date_from_context
+
+        return business_date_from_context(context)
+    except Exception:
+        return None
 
 
 def on_failure_alert(context: dict) -> None:
     """A readable alert: a log line, a row in meta.alerts (or alerts.jsonl beside the warehouse when
-    it is busy), and a webhook POST when MARKET_MONITOR_ALERT_WEBHOOK is set."""
+    it is busy), and a webhook POST (JSON) when MARKET_MONITOR_ALERT_WEBHOOK is set. Never raises."""
+    try:
+        _alert(context)
+    except Exception as exc:  # the alert must never mask the failure it reports
+        log.error("market-monitor: the failure alert itself failed: %s", exc)
+
+
+def _alert(context: dict) -> None:
     ti = context.get("task_instance") or context.get("ti")
-    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None)
+    dag_run = context.get("dag_run")
+    dag_id = (getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None)
+              or getattr(dag_run, "dag_id", None))
     task_id = getattr(ti, "task_id", None)
-    exc = context.get("exception")
-    message = f"market-monitor: {dag_id}.{task_id} failed: {exc}"
+    run_id = getattr(dag_run, "run_id", None) or context.get("run_id")
+    exc = context.get("exception") or context.get("reason")
+    day = _context_day(context)
+    where = f"{dag_id}.{task_id}" if task_id else f"{dag_id}"
+    message = f"market-monitor: {where} failed for business date {day or '?'} (run {run_id}): {exc}"
     log.error(message)
     home = home_from_env()
-    record = {"raised_at": datetime.now().replace(microsecond=0).isoformat(), "dag_id": dag_id,
-              "task_id": task_id, "message": message}
+    now = datetime.now().replace(microsecond=0)
+    record = {"raised_at": now.isoformat(), "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
+              "business_date": day.isoformat() if day else None, "message": message}
     try:
         from warehouse.db import connect_writer
 
-        con = connect_writer(home.db_path, wait_seconds=10)
+        con = connect_writer(home.db_path, wait_seconds=ALERT_WAIT_SECONDS)
         try:
-            con.execute("INSERT INTO meta.alerts VALUES ($t, $d, $k, NULL, $m)",
-                        {"t": datetime.now().replace(microsecond=0), "d": dag_id, "k": task_id, "m": message})
+            con.execute("INSERT INTO meta.alerts VALUES ($t, $d, $k, $b, $m)",
+                        {"t": now, "d": dag_id, "k": task_id, "b": day, "m": message})
         finally:
             con.close()
-    except Exception:  # the alert must never mask the failure it reports
+        record["stored"] = "meta.alerts"
+    except Exception as err:  # warehouse busy or broken: keep the alert beside it
         home.root.mkdir(parents=True, exist_ok=True)
         with open(home.root / "alerts.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    webhook = os.environ.get("MARKET_MONITOR_ALERT_WEBHOOK")
+            fh.write(json.dumps(dict(record, stored="alerts.jsonl", store_error=str(err)[:300]),
+                                ensure_ascii=False) + "\n")
+        record["stored"] = "alerts.jsonl"
+    webhook = os.environ.get(ALERT_WEBHOOK_ENV)
     if webhook:
         import urllib.request
 
         try:
-            req = urllib.request.Request(webhook, data=json.dumps(record).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(req, timeout=10).close()
+            req = urllib.request.Request(webhook, data=json.dumps(record, ensure_ascii=False).encode("utf-8"),
+                                         method="POST", headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=10).close()  # noqa: S310 - operator-configured URL
         except OSError as err:
-            log.error("alert webhook failed: %s", err)
+            log.error("alert webhook %s failed: %s", webhook, err)

@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", parents=[common], help="recent runs, ledger, quality results, quarantine")
 
+    p = sub.add_parser("maintain", parents=[common],
+                       help="retention of old landing files and partitions (HOME/config.yml), compact the warehouse")
+    p.add_argument("--date", required=True, type=parse_date)
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
+
     p = sub.add_parser("report", parents=[common], help="(re)build the bulletin for D")
     p.add_argument("--date", required=True, type=parse_date)
     return parser
@@ -284,6 +289,16 @@ def cmd_status(args, home: Home) -> int:
     return 0
 
 
+def cmd_maintain(args, home: Home) -> int:
+    import json
+
+    from pipelines.maintenance import run_maintenance
+
+    summary = run_maintenance(home, args.date, dry_run=args.dry_run)
+    _say(args, json.dumps(summary, ensure_ascii=False, indent=1, default=str))
+    return 0
+
+
 def cmd_report(args, home: Home) -> int:
     from pipelines.daily import new_run_id, report
 
@@ -295,6 +310,7 @@ def cmd_report(args, home: Home) -> int:
 COMMANDS = {
     "run": cmd_run, "backfill": cmd_backfill, "demo": cmd_demo, "fetch": cmd_fetch, "generate": cmd_generate,
     "evaluate": cmd_evaluate, "query": cmd_query, "status": cmd_status, "report": cmd_report,
+    "maintain": cmd_maintain,
 }
 
 

@@ -1,4 +1,6 @@
-"""DAG integrity: imports cleanly, explicit schedule, tags, owner, retries, writer tasks in the one-slot pool."""
+"""DAG integrity: every DAG imports cleanly and is declared properly (schedule, tags, owner, retries
+with backoff, max_active_runs, failure callback, doc_md); every task that writes DuckDB is in the
+one-slot pool; the per-source DAGs produce the assets the indicators DAG is scheduled on."""
 
 from __future__ import annotations
 
@@ -6,8 +8,29 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.airflow_support import (
+    MART_ASSET_PREFIX,
+    SOURCE_ASSET_PREFIX,
+    SOURCE_SCHEDULES,
+    WRITER_POOL,
+    on_failure_alert,
+)
+from pipelines.ingest.metadata import SOURCE_IDS
+
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-WRITER_TASKS = {"market_daily": {"ingest", "compute", "gate", "publish", "report"}}
+WRITER_TASKS = {
+    "market_daily": {"ingest", "compute", "gate", "publish", "report"},
+    "market_indicators": {"compute", "gate", "publish", "report"},
+    "market_maintenance": {"prune_marts", "compact_warehouse"},
+    **{f"ingest_{s}": {"ingest"} for s in SOURCE_IDS},
+}
+# tasks that never open warehouse.duckdb: they may run anywhere, in parallel
+READ_ONLY_TASKS = {
+    "market_daily": {"business_date", "quality_verdict"} | {f"preflight_{s}" for s in SOURCE_IDS},
+    "market_indicators": {"business_date", "quality_verdict"},
+    "market_maintenance": {"business_date", "prune_landing"},
+    **{f"ingest_{s}": {"business_date", "preflight"} for s in SOURCE_IDS},
+}
 
 
 @pytest.fixture(scope="module")
@@ -19,27 +42,71 @@ def dagbag():
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "market_daily" in dagbag.dags
+    assert set(dagbag.dags) == set(WRITER_TASKS)
 
 
 def test_every_dag_is_declared_properly(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert type(dag.timetable).__name__ != "NullTimetable", f"{dag_id} has no schedule"
-        assert dag.tags, f"{dag_id} has no tags"
-        assert dag.max_active_runs is not None and dag.max_active_runs >= 1
-        assert dag.doc_md, f"{dag_id} has no doc_md"
+        assert dag.tags and "market-monitor" in dag.tags, f"{dag_id} has no tags"
+        assert dag.max_active_runs == 1, f"{dag_id}: runs of one DAG must not overlap"
+        assert dag.doc_md and len(dag.doc_md) > 200, f"{dag_id} has no doc_md"
         assert dag.on_failure_callback, f"{dag_id} has no failure callback"
+        assert "business_date" in dag.params, f"{dag_id} cannot be given a business date"
         for task in dag.tasks:
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
-            assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
+            where = f"{dag_id}.{task.task_id}"
+            assert task.retries >= 1, f"{where} has no retries"
+            assert task.retry_exponential_backoff, f"{where} retries without backoff"
+            assert task.max_retry_delay is not None, f"{where} has unbounded retry backoff"
+            assert task.owner and task.owner != "airflow", f"{where} has no owner"
+
+
+def test_failure_callback_is_the_alert(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        callbacks = dag.on_failure_callback
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        assert on_failure_alert in callbacks, f"{dag_id} does not raise the market-monitor alert"
 
 
 def test_writer_tasks_share_the_one_slot_pool(dagbag):
     for dag_id, writers in WRITER_TASKS.items():
-        dag = dagbag.dags[dag_id]
-        pools = {t.task_id: t.pool for t in dag.tasks}
+        pools = {t.task_id: t.pool for t in dagbag.dags[dag_id].tasks}
         for task_id in writers:
-            assert pools[task_id] == "duckdb_writer", f"{dag_id}.{task_id} writes DuckDB outside the pool"
+            assert pools[task_id] == WRITER_POOL, f"{dag_id}.{task_id} writes DuckDB outside the pool"
+        unexpected = set(pools) - writers - READ_ONLY_TASKS[dag_id]
+        assert not unexpected, f"{dag_id}: tasks {unexpected} are neither declared writers nor read-only"
+        for task_id in READ_ONLY_TASKS[dag_id]:
+            assert pools[task_id] != WRITER_POOL, f"{dag_id}.{task_id} holds the writer slot needlessly"
+
+
+def test_daily_dag_checks_every_source_in_parallel_before_ingest(dagbag):
+    dag = dagbag.dags["market_daily"]
+    ingest = dag.get_task("ingest")
+    preflights = {f"preflight_{s}" for s in SOURCE_IDS}
+    assert preflights <= set(ingest.upstream_task_ids)
+    for task_id in preflights:  # siblings: nothing orders them, so workers run them side by side
+        assert dag.get_task(task_id).upstream_task_ids == {"business_date"}
+
+
+def test_one_ingest_dag_per_source_each_on_its_cadence(dagbag):
+    assert set(SOURCE_SCHEDULES) == set(SOURCE_IDS)
+    for source in SOURCE_IDS:
+        dag = dagbag.dags[f"ingest_{source}"]
+        assert dag.timetable.expression == SOURCE_SCHEDULES[source]
+        assert str(dag.timetable.timezone) == "Asia/Shanghai"
+        outlets = [a.uri for a in dag.get_task("ingest").outlets]
+        assert outlets == [SOURCE_ASSET_PREFIX + source]
+        assert dag.get_task("preflight").downstream_task_ids == {"ingest"}
+
+
+def test_indicators_dag_waits_for_every_source_asset(dagbag):
+    dag = dagbag.dags["market_indicators"]
+    cond = dag.timetable.asset_condition
+    assert type(cond).__name__ == "AssetAll"
+    uris = {a.uri for a in cond.objects}
+    assert uris == {SOURCE_ASSET_PREFIX + s for s in SOURCE_IDS}
+    publish = dag.get_task("publish")
+    assert publish.outlets and all(a.uri.startswith(MART_ASSET_PREFIX) for a in publish.outlets)
 
 
 def test_schedules_are_explicit():
@@ -54,5 +121,12 @@ def test_dag_files_only_declare():
     """DAG files hold no SQL, no DuckDB and no file I/O: the work lives in pipelines/."""
     for path in DAGS.glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        for forbidden in ("import duckdb", "SELECT ", "open(", "read_csv", "to_parquet"):
+        for forbidden in ("import duckdb", "SELECT ", "open(", "read_csv", "to_parquet", "shutil"):
             assert forbidden not in text, f"{path.name} contains {forbidden!r}"
+
+
+def test_blocked_marts_fail_the_run_after_the_bulletin(dagbag):
+    for dag_id in ("market_daily", "market_indicators"):
+        dag = dagbag.dags[dag_id]
+        assert dag.get_task("quality_verdict").upstream_task_ids == {"report"}
+        assert dag.get_task("report").upstream_task_ids == {"publish"}

@@ -104,6 +104,9 @@ def test_status_and_report(cli_home, capsys):
     assert main(["report", "--home", str(home), "--date", days[-1].isoformat(), "--quiet"]) == 0
     html = (home / "reports" / days[-1].isoformat() / "bulletin.html").read_text(encoding="utf-8")
     assert "市场监管监测日报" in html
+    capsys.readouterr()
+    assert main(["maintain", "--home", str(home), "--date", days[-1].isoformat(), "--dry-run"]) == 0
+    assert '"dry_run": true' in capsys.readouterr().out
 
 
 def test_cli_process_exit_codes(tmp_path):

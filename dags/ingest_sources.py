@@ -1,0 +1,68 @@
+"""
+### ingest_<source> — 分数据源采集 (one ingest DAG per source, each on its own cadence)
+
+One DAG per source id (`pipelines.airflow_support.SOURCE_SCHEDULES` holds the cadences). For business
+date D (the local day before the fire time; override with `{"business_date": "YYYY-MM-DD"}`):
+`preflight` looks at `landing/<source>/D/` read-only (any worker, in parallel with other sources),
+then `ingest` loads it into the warehouse in the one-slot pool `duckdb_writer` and emits the asset
+`market-monitor://staging/<source>` with `extra={"business_date": D}`. `market_indicators` is
+scheduled on those assets.
+
+A source with no drop for D still emits its event (nothing to load is a valid day), so the
+indicators DAG is not held back by a quiet source.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from pipelines.airflow_support import (
+    DAG_DEFAULT_ARGS,
+    LOCAL_TZ_NAME,
+    SOURCE_SCHEDULES,
+    WRITER_POOL,
+    business_date_param,
+    ingest_source_task,
+    on_failure_alert,
+    preflight_task,
+    source_asset,
+    source_ids,
+)
+
+
+def build(source: str):
+    @dag(
+        dag_id=f"ingest_{source}",
+        schedule=CronDataIntervalTimetable(SOURCE_SCHEDULES[source], timezone=LOCAL_TZ_NAME),
+        start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
+        catchup=False,
+        max_active_runs=1,
+        tags=["market-monitor", "ingest", source],
+        default_args=DAG_DEFAULT_ARGS,
+        params=business_date_param(),
+        doc_md=__doc__.replace("<source>", source, 1) + f"\n\nCadence: `{SOURCE_SCHEDULES[source]}` ({LOCAL_TZ_NAME}).",
+        on_failure_callback=on_failure_alert,
+    )
+    def ingest_dag():
+        @task
+        def business_date(**context) -> str:
+            from pipelines.dates import business_date_from_context
+
+            return business_date_from_context(context).isoformat()
+
+        @task(pool=WRITER_POOL, outlets=[source_asset(source)])
+        def ingest(day: str, **context) -> str:
+            return ingest_source_task(source, day, context)
+
+        day = business_date()
+        checked = task(task_id="preflight")(preflight_task)(source, day)
+        checked >> ingest(day)
+
+    return ingest_dag()
+
+
+for _source in source_ids():
+    build(_source)

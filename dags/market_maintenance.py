@@ -1,0 +1,69 @@
+"""
+### market_maintenance — 数据保留与仓库维护 (retention and warehouse housekeeping)
+
+Weekly (Sunday 04:00 Asia/Shanghai, after the daily run). Retention is read from `HOME/config.yml`
+(`retention: landing_days / quarantine_days / reports_days / marts_days`; a missing key keeps
+everything) and counted back from the run's business date, never the wall clock:
+
+- `prune_landing`: old `landing/`, `quarantine/` and `reports/` date folders (files only; no pool);
+- `prune_marts`: old `marts/<mart>/dt=<D>/` partitions, their manifest entries and
+  `meta.published_partitions` rows (writer pool);
+- `compact_warehouse`: CHECKPOINT, and a rewrite of `warehouse.duckdb` when more than
+  `maintenance.compact_free_ratio` of its blocks are free (writer pool).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from pipelines.airflow_support import (
+    DAG_DEFAULT_ARGS,
+    LOCAL_TZ_NAME,
+    MAINTENANCE_CRON,
+    WRITER_POOL,
+    business_date_param,
+    maintenance_task,
+    on_failure_alert,
+)
+
+
+@dag(
+    dag_id="market_maintenance",
+    schedule=CronDataIntervalTimetable(MAINTENANCE_CRON, timezone=LOCAL_TZ_NAME),
+    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
+    catchup=False,
+    max_active_runs=1,
+    tags=["market-monitor", "maintenance"],
+    default_args=DAG_DEFAULT_ARGS,
+    params=business_date_param(),
+    doc_md=__doc__,
+    on_failure_callback=on_failure_alert,
+)
+def market_maintenance():
+    @task
+    def business_date(**context) -> str:
+        from pipelines.dates import business_date_from_context
+
+        return business_date_from_context(context).isoformat()
+
+    @task
+    def prune_landing(day: str, **context) -> dict:
+        return maintenance_task("prune_landing", day, context)
+
+    @task(pool=WRITER_POOL)
+    def prune_marts(day: str, **context) -> dict:
+        return maintenance_task("prune_marts", day, context)
+
+    @task(pool=WRITER_POOL)
+    def compact_warehouse(day: str, **context) -> dict:
+        return maintenance_task("compact_warehouse", day, context)
+
+    day = business_date()
+    prune_landing(day)
+    prune_marts(day) >> compact_warehouse(day)
+
+
+market_maintenance()

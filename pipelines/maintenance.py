@@ -1,0 +1,265 @@
+"""Housekeeping of a home folder: retention of landing drops, quarantine, reports and old mart
+partitions per HOME/config.yml, and checkpoint/compaction of the DuckDB file.
+
+    # HOME/config.yml (every key optional; a missing or null value keeps everything forever)
+    retention:
+      landing_days: 400       # landing/<source>/<D>/ older than run date - N days is deleted
+      quarantine_days: 400    # quarantine/<source>/<D>/
+      reports_days: 730       # reports/<D>/
+      marts_days: 1095        # marts/<mart>/dt=<D>/ (+ its manifest entry and meta.published_partitions row)
+    maintenance:
+      compact_free_ratio: 0.3 # rewrite warehouse.duckdb when more than this share of its blocks is free
+
+Retention is relative to the business date of the maintenance run (never the wall clock), so a rerun
+of an old date deletes the same things. Only folders whose name is a date are touched. Landing drops
+are "never modified" while kept (CONTRACT §1); deleting old ones is the deployment's explicit choice.
+Writing steps (prune_marts, compact_warehouse) open the warehouse as its one writer.
+
+Command line (until the CLI grows a subcommand):  python -m pipelines.maintenance --home H --date D [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+
+from pipelines.errors import UserError
+from pipelines.home import Home
+
+MANIFEST = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class Policy:
+    landing_days: int | None = None
+    quarantine_days: int | None = None
+    reports_days: int | None = None
+    marts_days: int | None = None
+    compact_free_ratio: float = 0.3
+
+
+def _days(section: dict, key: str) -> int | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"config.yml: retention.{key} must be a whole number of days >= 1 (got {value!r})")
+    return value
+
+
+def load_policy(home: Home) -> Policy:
+    if not home.config_file.exists():
+        return Policy()
+    try:
+        data = yaml.safe_load(home.config_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{home.config_file}: not valid YAML: {exc}") from None
+    retention = data.get("retention") or {}
+    maint = data.get("maintenance") or {}
+    if not isinstance(retention, dict) or not isinstance(maint, dict):
+        raise UserError(f"{home.config_file}: 'retention' and 'maintenance' must be mappings")
+    ratio = maint.get("compact_free_ratio", 0.3)
+    if not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
+        raise UserError(f"config.yml: maintenance.compact_free_ratio must be between 0 and 1 (got {ratio!r})")
+    return Policy(landing_days=_days(retention, "landing_days"),
+                  quarantine_days=_days(retention, "quarantine_days"),
+                  reports_days=_days(retention, "reports_days"),
+                  marts_days=_days(retention, "marts_days"),
+                  compact_free_ratio=float(ratio))
+
+
+def _as_date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _remove_tree(path: Path) -> None:
+    """Rename to a hidden name first (readers and globbing ignore dot-folders), then delete."""
+    hidden = path.with_name(f".{path.name}.deleting-{uuid.uuid4().hex[:8]}")
+    os.replace(path, hidden)
+    shutil.rmtree(hidden)
+
+
+def _old_dated_dirs(parent: Path, cutoff: date, prefix: str = "") -> list[tuple[Path, date]]:
+    if not parent.is_dir():
+        return []
+    out = []
+    for child in sorted(parent.iterdir()):
+        if not child.is_dir() or not child.name.startswith(prefix):
+            continue
+        day = _as_date(child.name[len(prefix):])
+        if day is not None and day < cutoff:
+            out.append((child, day))
+    return out
+
+
+def prune_landing(home: Home, run_date: date, policy: Policy, dry_run: bool = False) -> dict:
+    """Delete landing, quarantine and report folders of business dates older than their retention.
+    Touches only files (no warehouse access): safe outside the writer pool."""
+    result = {"landing": 0, "quarantine": 0, "reports": 0, "bytes": 0, "dry_run": dry_run, "deleted": []}
+    plans = [("landing", home.landing, policy.landing_days, True),
+             ("quarantine", home.quarantine, policy.quarantine_days, True),
+             ("reports", home.reports, policy.reports_days, False)]
+    for kind, root, keep, per_source in plans:
+        if keep is None or not root.is_dir():
+            continue
+        cutoff = run_date - timedelta(days=keep)
+        parents = [p for p in sorted(root.iterdir()) if p.is_dir()] if per_source else [root]
+        for parent in parents:
+            for folder, _day in _old_dated_dirs(parent, cutoff):
+                result["bytes"] += _size(folder)
+                result[kind] += 1
+                result["deleted"].append(str(folder.relative_to(home.root)))
+                if not dry_run:
+                    _remove_tree(folder)
+    return result
+
+
+def _write_json_atomically(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    tmp.write_bytes((json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def prune_marts(home: Home, run_date: date, policy: Policy, dry_run: bool = False, con=None) -> dict:
+    """Delete mart partitions dt < run_date - marts_days: the folder, its manifest entry and its
+    meta.published_partitions row. Writes the warehouse: run it as the one writer."""
+    result = {"partitions": 0, "bytes": 0, "dry_run": dry_run, "deleted": []}
+    if policy.marts_days is None or not home.marts.is_dir():
+        return result
+    cutoff = run_date - timedelta(days=policy.marts_days)
+    doomed: list[tuple[str, Path, date]] = []
+    for mart_dir in sorted(p for p in home.marts.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        for folder, day in _old_dated_dirs(mart_dir, cutoff, prefix="dt="):
+            doomed.append((mart_dir.name, folder, day))
+    for mart, folder, day in doomed:
+        result["partitions"] += 1
+        result["bytes"] += _size(folder)
+        result["deleted"].append(f"{mart}/dt={day.isoformat()}")
+    if dry_run or not doomed:
+        return result
+    from pipelines.daily import writer
+
+    with writer(home, con) as c:
+        c.execute("BEGIN TRANSACTION")
+        try:
+            c.execute("DELETE FROM meta.published_partitions WHERE dt < $cutoff", {"cutoff": cutoff})
+            c.execute("COMMIT")
+        except Exception:
+            c.execute("ROLLBACK")
+            raise
+    by_mart: dict[str, list[date]] = {}
+    for mart, folder, day in doomed:
+        _remove_tree(folder)
+        by_mart.setdefault(mart, []).append(day)
+    for mart, days in by_mart.items():
+        manifest_path = home.mart_dir(mart) / MANIFEST
+        if not manifest_path.exists():
+            continue
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        parts = manifest.get("partitions", {})
+        for day in days:
+            parts.pop(day.isoformat(), None)
+        manifest["partitions"] = dict(sorted(parts.items()))
+        _write_json_atomically(manifest_path, manifest)
+    return result
+
+
+def _database_size(con) -> dict:
+    cols = [d[0] for d in con.execute("PRAGMA database_size").description]
+    rows = con.execute("PRAGMA database_size").fetchall()
+    return dict(zip(cols, rows[0], strict=True)) if rows else {}
+
+
+def _table_counts(con, catalog: str) -> dict[str, int]:
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $c ORDER BY ALL",
+        {"c": catalog}).fetchall()
+    from indicators.compute import quote_ident
+
+    return {f"{s}.{t}": con.execute(
+        f"SELECT count(*) FROM {quote_ident(catalog)}.{quote_ident(s)}.{quote_ident(t)}").fetchall()[0][0]  # noqa: S608 - catalog names quoted by quote_ident
+        for s, t in tables}
+
+
+def compact_warehouse(home: Home, policy: Policy, force: bool = False) -> dict:
+    """CHECKPOINT the warehouse (folds the WAL into the file); when more than
+    policy.compact_free_ratio of its blocks are free (or `force`), rewrite it into a fresh file with
+    COPY FROM DATABASE, check every table's row count matches, and swap it in with os.replace."""
+    from warehouse.db import connect_writer
+
+    db = home.db_path
+    if not db.exists():
+        return {"checkpointed": False, "compacted": False, "reason": "no warehouse yet"}
+    con = connect_writer(db)
+    fresh = db.with_name(f".{db.name}.compact-{uuid.uuid4().hex[:8]}")
+    try:
+        con.execute("FORCE CHECKPOINT")
+        size = _database_size(con)
+        total, free = int(size.get("total_blocks") or 0), int(size.get("free_blocks") or 0)
+        ratio = free / total if total else 0.0
+        result = {"checkpointed": True, "compacted": False, "bytes_before": db.stat().st_size,
+                  "free_ratio": round(ratio, 4)}
+        if not (force or ratio > policy.compact_free_ratio):
+            result["bytes_after"] = result["bytes_before"]
+            return result
+        catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute("ATTACH $p AS mm_compact", {"p": str(fresh)})
+        con.execute(f"COPY FROM DATABASE {catalog} TO mm_compact")
+        before, after = _table_counts(con, catalog), _table_counts(con, "mm_compact")
+        con.execute("DETACH mm_compact")
+        if before != after:
+            raise RuntimeError(f"compaction copy differs from the warehouse ({len(before)} vs {len(after)} tables); "
+                               "the original is kept")
+        con.close()
+        con = None
+        os.replace(fresh, db)
+        result.update(compacted=True, bytes_after=db.stat().st_size, tables=len(after))
+        return result
+    finally:
+        if con is not None:
+            con.close()
+        for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def run_maintenance(home: Home, run_date: date, dry_run: bool = False) -> dict:
+    policy = load_policy(home)
+    out = {"landing": prune_landing(home, run_date, policy, dry_run),
+           "marts": prune_marts(home, run_date, policy, dry_run)}
+    if not dry_run:
+        out["warehouse"] = compact_warehouse(home, policy)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.maintenance", description=__doc__.splitlines()[0])
+    parser.add_argument("--home")
+    parser.add_argument("--date", required=True, type=date.fromisoformat)
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        result = run_maintenance(Home.resolve(args.home), args.date, args.dry_run)
+    except UserError as exc:
+        print(f"market-monitor: {exc}")
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
