@@ -505,7 +505,10 @@ def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
     published = con.execute(
         "SELECT mart, rows, schema_version FROM meta.published_partitions WHERE dt = $d ORDER BY mart",
         {"d": run_date}).fetchall()
+    # A lead that continues (same flag_id: indicator, entity, window start) is not new today.
+    seen_yesterday = {r.get("flag_id") for r in yesterday}
     headline = {"total": len(flags), "change": (len(flags) - len(yesterday)) if had_yesterday else None,
+                "new": sum(1 for r in flags if r.get("flag_id") not in seen_yesterday) if had_yesterday else None,
                 "high": sum(1 for r in flags if r.get("severity") == "high"),
                 "by_family": {f["id"]: f["today"] for f in families},
                 "by_region": {r["code"]: r["leads"] for r in regions}}

@@ -38,6 +38,9 @@ def test_headline_counts_match_the_published_partitions(fake_home):
     assert f'<b id="total-leads">{len(today)}</b>' in page
     assert f'{len(today) - len(yesterday):+d}' in page
     assert bulletin.path == home.reports / RUN_DATE.isoformat() / "bulletin.html"
+    new = {r["flag_id"] for r in today} - {r["flag_id"] for r in yesterday}
+    assert bulletin.headline["new"] == len(new)
+    assert f'<span id="new-leads">{len(new)}</span>' in page
 
 
 def test_regional_table_has_the_14_cities_with_their_counts(fake_home):
