@@ -27,7 +27,9 @@ from .world import (
     PLANT_KINDS,
     PLATFORM_IDS,
     PLATFORM_NAMES,
+    RATE_PLANT_SHARE,
     RIC_DISTRICTS,
+    UNTIMELY_MIN_DAYS,
     World,
     build_world,
 )
@@ -72,6 +74,7 @@ TRUTH_COLS = ["indicator_id", "platform", "shop_id", "uscc", "sku_id", "region_c
 
 EPOCH = dt.date(1970, 1, 1)
 BASE_COMPLAINT_RATE = 0.01     # complaints per order, platform-wide average
+UNTIMELY_LATE_SHARE = 0.7      # share of a planted untimely shop's complaints answered late
 PROBE_ROUNDS = (10 * 3600, 15 * 3600, 21 * 3600)
 PROBE_COHORTS = ("new", "existing", "vip", "control", "control")
 SCORE_P = [0.11, 0.03, 0.08, 0.19, 0.59]   # review scores 1..5 (Olist-like)
@@ -115,6 +118,7 @@ class Province:
         self.pending_reviews: dict[int, list[dict]] = {}
         self.review_seq = 0
         self.loyal_pool: dict[int, list[np.ndarray]] = {}
+        self.untimely_seen: dict[int, int] = {}
         w = self.w
         self.L = len(w.l_shop)
         self.n_persons = int(max(5000, 60 * max(150.0, 5000.0 * scale)))
@@ -377,8 +381,9 @@ class Province:
                     rate[li] = 0
             elif k == "below":
                 price[li] = order_price[li] = round(b * 0.75, 2)
-                frac = (t + self.H) / max(1, self.days + self.H - 1)
-                rate[li] = 1 + 11 * frac     # gaining share
+                # gaining share: orders double every 10 days, reaching 12 a day on the last day, so the share
+                # of any 28-day window's recent half is ~2.6x the prior half's (whichever day is judged)
+                rate[li] = max(0.3, 12.0 * 2.0 ** ((t - (self.days - 1)) / 10.0))
             elif k == "variance":
                 jit = np.array([-0.002, -0.001, 0.0, 0.001, 0.002])[: len(li)]
                 price[li] = order_price[li] = np.round(b * 1.2 * (1 + jit), 2)
@@ -652,8 +657,14 @@ class Province:
         bg = plant == ""
         lam = np.where(bg, mu * rng.gamma(2.0, 0.5, len(mu)), mu)
         for p in self.plant_by_kind.get("rate", []):
-            lam[p.shops[0]] = 0.15 * orders[p.shops[0]]
+            lam[p.shops[0]] = RATE_PLANT_SHARE * orders[p.shops[0]]
         cnt = rng.poisson(lam)
+        untimely = [p.shops[0] for p in self.plant_by_kind.get("untimely", [])]
+        # a planted untimely shop gets enough complaints to be judged at every scale: at least one on two days of
+        # every week (>= 8 in any 30-day window, on top of its ordinary ~0.16 a day); its complaint rate stays
+        # ~3 % of orders, far from a rate_posterior lead
+        if t % 7 in UNTIMELY_MIN_DAYS:
+            cnt[untimely] = np.maximum(cnt[untimely], 1)
         for p in self.plant_by_kind.get("surge", []):
             if p.first <= t <= p.last:
                 cnt[p.shops[0]] += 10
@@ -668,8 +679,15 @@ class Province:
         ent = w.shop_ent[sh]
         city = w.shop_city[sh]
         day = self.e0 + t
-        untimely_shop = np.isin(sh, [p.shops[0] for p in self.plant_by_kind.get("untimely", [])])
-        late = np.where(untimely_shop, rng.random(n) < 0.7, rng.random(n) < 0.005)
+        late = rng.random(n) < 0.005
+        # planted untimely shops: exactly 70 % of their complaints late, realised by a running count per shop
+        # (complaint k of the shop is late when floor(0.7 (k+1)) > floor(0.7 k)), not left to chance
+        for s_ in untimely:
+            mine = np.flatnonzero(sh == s_)
+            k0 = self.untimely_seen.get(s_, 0)
+            k = k0 + np.arange(len(mine))
+            late[mine] = np.floor(UNTIMELY_LATE_SHARE * (k + 1)) > np.floor(UNTIMELY_LATE_SHARE * k)
+            self.untimely_seen[s_] = k0 + len(mine)
         done = rng.random(n) < 0.9
         close = day + rng.integers(1, 16, n)
         ctype = rng.integers(0, len(COMPLAINT_TYPES), n)

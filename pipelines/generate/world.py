@@ -74,6 +74,10 @@ N_PER_KIND = 3
 HISTORY_DAYS = 35          # days of history carried by the first drop
 PHANTOM_HISTORY_DAYS = 100  # the phantom-reference shops' strike-through history reaches further back
 MARKUP_SD = 0.08           # cross-seller price dispersion (MAD ~ 0.054 of the price)
+SHOCK_CATEGORY = 0         # the category that reprices +8 % at once on day 3 (common cost shock)
+BELOW_PEER_RATE = 1.0      # orders/day of each of the 10 peers of a below-market plant (they really sell)
+RATE_PLANT_SHARE = 0.25    # complaints per order of a planted complaints.rate_posterior shop
+UNTIMELY_MIN_DAYS = (0, 3)  # a planted untimely shop gets >= 1 complaint on these days of every week (any scale)
 
 
 @dataclass
@@ -223,12 +227,18 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
 
     used_cells = set()
     sku_cursor = 0
+    # planted price paths stay off the common cost shock: a shock inside a run-up or a 7-day reference
+    # window would be a second, unlisted breach (the shocked category's SKUs are never planted)
+    plant_skus = np.array([s for s in order_by_pop if cat[s] != SHOCK_CATEGORY])
+    n_cand = min(len(plant_skus), 30)
     for kind in PLANT_KINDS:
         for i in range(N_PER_KIND):
             # popular SKUs (many sellers) in big cities, a distinct (sku, city) cell per plant
             while True:
-                sku = int(order_by_pop[sku_cursor % min(n_sku, 30)])
+                sku = int(plant_skus[sku_cursor % n_cand])
                 city = big_cities[(sku_cursor // 3) % len(big_cities)]
+                if kind == "below":
+                    city = (0, 1)[i % 2]   # the two largest cities: enough peer sellers for a 10th percentile
                 sku_cursor += 1
                 if (sku, city) not in used_cells:
                     break
@@ -265,6 +275,7 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
                 peers = np.flatnonzero((shop_city_bg == city) & (shop_open < 0))[:10]
                 extra_l_shop.append(peers)
                 extra_l_sku.append(np.full(len(peers), sku))
+                p.params["peers"] = peers
             plants.append(p)
     # a few enterprises own two planted shops of different kinds (many flags -> tier C)
     for a, b in [("spike", "brush"), ("cn7", "latency"), ("probe", "buyerconc")]:
@@ -273,10 +284,17 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
         ent_a = shops["ent"][pa_.shops[0]]
         shops["ent"][pb_.shops[0]] = ent_a
         pb_.region = pa_.region   # a shop is registered in its enterprise's city
-    # trap: a brand-new shop with a single order and a single complaint
-    trap = new_shop(int(_pick(rng, 1, city_w)[0]), 2, 0.0, "trap_single")
+        # the re-homed shop keeps a (sku, city) cell of its own: never inside another plant's cell (a planted
+        # variance/cover/parallel cell must hold only its own sellers)
+        if (pb_.sku, pb_.region) in used_cells:
+            pb_.sku = next(int(s) for s in plant_skus if (int(s), pb_.region) not in used_cells)
+        used_cells.add((pb_.sku, pb_.region))
+    # trap: a brand-new shop with a single order and a single complaint (outside every planted cell)
+    trap_city = int(_pick(rng, 1, city_w)[0])
+    trap = new_shop(trap_city, 2, 0.0, "trap_single")
     shops["open"][trap] = min(2, last)
     w.trap_single_shop = trap
+    trap_sku = next(int(s) for s in order_by_pop if (int(s), trap_city) not in used_cells)
 
     # --- assemble enterprises / shops --------------------------------------------------------
     ent_city = np.array(ents["city"])
@@ -322,7 +340,7 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
         l_shop, l_sku = l_shop[keep], l_sku[keep]
     n_bg_l = len(l_shop)
     pl_shop = np.array([s for p in plants for s in p.shops] + [trap])
-    pl_sku = np.array([p.sku for p in plants for _ in p.shops] + [int(order_by_pop[0])])
+    pl_sku = np.array([p.sku for p in plants for _ in p.shops] + [trap_sku])
     w.l_shop = np.concatenate([l_shop, pl_shop])
     w.l_sku = np.concatenate([l_sku, pl_sku])
     L = len(w.l_shop)
@@ -341,12 +359,19 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
         p.params["listings"] = list(range(pos, pos + len(p.shops)))
         pos += len(p.shops)
         rate = {"cn7": 4, "eu30": 4, "runup": 3, "phantom": 3, "spike": 3, "below": 1, "variance": 2,
-                "cover": 2, "parallel": 2, "probe": 3, "loyalty": 6, "rate": 8, "untimely": 16,
+                "cover": 2, "parallel": 2, "probe": 3, "loyalty": 6, "rate": 6, "untimely": 16,
                 "surge": 20, "brush": 6, "burst": 6, "latency": 8, "buyerconc": 5}[p.kind]
         for li in p.params["listings"]:
             w.l_rate[li] = rate
             w.l_markup[li] = 1.0
         if p.kind == "probe":
             w.l_probe[p.params["listings"]] = True
+        if p.kind == "below":
+            # the peers of a below-market seller sell steadily (no campaign boost), so the planted seller's
+            # share of the SKU's orders can rise over the 28 days
+            peer_l = np.flatnonzero(np.isin(w.l_shop[:n_bg_l], p.params["peers"]) & (w.l_sku[:n_bg_l] == p.sku))
+            w.l_rate[peer_l] = BELOW_PEER_RATE
+            w.l_campaign[peer_l] = False
+            p.params["peer_listings"] = peer_l
     w.plants = plants
     return w

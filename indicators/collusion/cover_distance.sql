@@ -1,0 +1,120 @@
+-- collusion.cover_distance: the gap between the two lowest prices of a market cell is large against the gaps among
+-- the rest (cover pricing: the others price just above an agreed "winner"). Screen, not a finding.
+-- Parameters: $run_date, $history_weeks, $min_sellers, $diffp_threshold, $rdnor_threshold, $rd_ratio, $rd_quantile (evidence
+-- only), $min_history_cells, $campaign_promo_share.
+-- Benchmark: RD is scale-free (a ratio of price gaps), so the cell's RD is judged against rd_ratio x the MEDIAN RD of all
+-- other cells of the province in the history weeks: hundreds of cells, so a few planted or promotion-priced cells cannot
+-- drag it (a high quantile of one category's few dozen cells is their maximum, set by any pocket in the category).
+WITH usable_observations AS (
+    SELECT *
+    FROM staging.price_observations
+    WHERE observed_date <= $run_date
+      AND observed_date >= date_trunc('week', $run_date::DATE) - to_days(7 * CAST($history_weeks AS INTEGER))
+      AND coalesce(lower(condition), 'new') = 'new'
+      AND coalesce(upper(currency), 'CNY') = 'CNY'
+      AND price > 0
+      AND price_type IN ('list', 'promo') AND account_cohort IS NULL
+),
+daily_all AS (
+    SELECT shop_id, sku_id, region_code, observed_date AS d, any_value(category) AS category,
+           median(price)::DOUBLE AS price, bool_or(price_type = 'promo') AS on_promo
+    FROM usable_observations
+    GROUP BY shop_id, sku_id, region_code, observed_date
+),
+campaign_days AS (
+    -- a day when a large share of the category's sellers is on promotion at once is a platform campaign (双11, 618
+    -- and their run-in days): a platform-wide move, not a cell's own pricing
+    SELECT category, d, avg(on_promo::INTEGER) AS promo_share
+    FROM daily_all
+    GROUP BY category, d
+    HAVING avg(on_promo::INTEGER) >= $campaign_promo_share
+),
+daily AS (
+    -- campaign promotion prices are left out; the sellers' own (list) prices on those days stay in
+    SELECT a.* FROM daily_all AS a
+    WHERE NOT (a.on_promo AND (a.category, a.d) IN (SELECT (category, d) FROM campaign_days))
+),
+seller_week AS (
+    SELECT shop_id, sku_id, region_code, date_trunc('week', d)::DATE AS week_start, any_value(category) AS category,
+           median(price) AS price
+    FROM daily
+    GROUP BY ALL
+),
+sku_level AS (
+    -- the SKU's price level across the whole province that week (all regions)
+    SELECT sku_id, week_start, median(price) AS sku_week_median FROM seller_week GROUP BY ALL
+),
+cells AS (
+    SELECT sku_id, region_code, week_start, any_value(category) AS category,
+           count(*) AS n_sellers, avg(price) AS mean_price, stddev_samp(price) AS sd_price,
+           list(shop_id ORDER BY price, shop_id) AS shop_ids, list(price ORDER BY price, shop_id) AS prices
+    FROM seller_week
+    GROUP BY ALL
+),
+scored_cells AS (
+    SELECT c.*, c.sd_price / c.mean_price AS cv,
+           c.prices[1] AS p1, c.prices[2] AS p2, c.prices[c.n_sellers] AS pn,
+           (c.prices[2] - c.prices[1]) / c.prices[1]                                             AS diffp,
+           (c.prices[2] - c.prices[1]) / nullif(list_aggregate(c.prices[2:], 'stddev_samp'), 0)    AS rd,
+           (c.prices[2] - c.prices[1]) / nullif((c.prices[c.n_sellers] - c.prices[1]) / (c.n_sellers - 1), 0) AS rdnor,
+           (c.prices[c.n_sellers] - c.prices[1]) / c.prices[1]                                   AS spread,
+           list_aggregate(c.prices, 'skewness')                                                  AS skewness,
+           list_aggregate(c.prices, 'kurtosis')                                                  AS kurtosis
+    FROM cells AS c
+    WHERE c.n_sellers >= $min_sellers
+),
+current_cells AS (
+    SELECT * FROM scored_cells WHERE week_start = date_trunc('week', $run_date::DATE)
+),
+market_history AS (
+    -- RD of every OTHER cell of the province in the weeks before the current one: the robust benchmark
+    SELECT c.sku_id, c.region_code, count(h.rd) AS market_history_cells, median(h.rd) AS rd_median
+    FROM current_cells AS c
+    JOIN scored_cells AS h
+      ON h.week_start < c.week_start AND NOT (h.sku_id = c.sku_id AND h.region_code = c.region_code)
+    GROUP BY c.sku_id, c.region_code
+),
+category_history AS (
+    -- RD of the category's OTHER cells in the weeks before the current one (evidence: the category's high quantile)
+    SELECT c.sku_id, c.region_code, count(h.rd) AS history_cells, quantile_cont(h.rd, $rd_quantile) AS rd_high_quantile
+    FROM current_cells AS c
+    JOIN scored_cells AS h
+      ON h.category = c.category AND h.week_start < c.week_start
+     AND NOT (h.sku_id = c.sku_id AND h.region_code = c.region_code)
+    GROUP BY c.sku_id, c.region_code
+),
+judged AS (
+    SELECT c.*, h.history_cells, h.rd_high_quantile, m.market_history_cells, m.rd_median,
+        $rd_ratio * m.rd_median AS rd_benchmark,
+        coalesce(m.market_history_cells >= $min_history_cells
+                 AND c.diffp > $diffp_threshold
+                 AND c.rdnor > $rdnor_threshold
+                 AND c.rd > $rd_ratio * m.rd_median, false) AS violates
+    FROM current_cells AS c
+    LEFT JOIN market_history AS m USING (sku_id, region_code)
+    LEFT JOIN category_history AS h USING (sku_id, region_code)
+)
+SELECT
+    'market_cell'                                          AS entity_type,
+    sku_id || ':' || region_code || ':' || strftime(week_start, '%G-W%V') AS entity_id,
+    NULL::VARCHAR AS platform, NULL::VARCHAR AS shop_id, NULL::VARCHAR AS uscc, sku_id, region_code,
+    week_start                                             AS window_start,
+    $run_date::DATE                                        AS window_end,
+    round(rd, 4)                                           AS value,
+    round(rd_benchmark, 4)                                 AS threshold,
+    CASE WHEN rd > 2 * rd_benchmark THEN 'medium' ELSE 'low' END AS severity,
+    violates                                               AS flagged,
+    json_object(
+        'screen', 'cover_distance', 'n_sellers', n_sellers, 'shop_ids', shop_ids, 'prices', prices,
+        'lowest_shop_id', shop_ids[1], 'second_shop_id', shop_ids[2],
+        'diffp', round(diffp, 4), 'rd', round(rd, 4), 'rdnor', round(rdnor, 4), 'spread', round(spread, 4),
+        'skewness', round(skewness, 4), 'kurtosis', round(kurtosis, 4),
+        'category', category, 'category_history_cells', history_cells, 'category_rd_high_quantile', round(rd_high_quantile, 4),
+        'market_history_cells', market_history_cells, 'market_rd_median', round(rd_median, 4),
+        'rd_benchmark', round(rd_benchmark, 4)
+    )::VARCHAR                                             AS evidence,
+    week_start, n_sellers, round(diffp, 4) AS diffp, round(rd, 4) AS rd, round(rdnor, 4) AS rdnor,
+    round(spread, 4) AS spread, round(skewness, 4) AS skewness, round(kurtosis, 4) AS kurtosis,
+    rd_high_quantile AS category_rd_high_quantile, rd_median AS market_rd_median, violates
+FROM judged
+ORDER BY entity_id
