@@ -192,13 +192,18 @@ def cmd_demo(args, home: Home) -> int:
     days = sample_days()
     _say(args, f"market-monitor demo: sample province laid into {home.landing}; running {len(days)} days "
                f"{days[0]} … {days[-1]}")
-    last = None
+    last, problems = None, []
     for last, bar in _run_days(args, home, days, f"demo {days[0]}…{days[-1]}"):
         if bar.bar:
             bar.message(_summary_line(last))
         else:
             _summarise(args, home, last)
-    last.raise_for_outcome()
+        try:
+            last.raise_for_outcome()
+        except MarketMonitorError as exc:  # keep going: the other days still publish and show something
+            problems.append(exc)
+    if problems:
+        raise max(problems, key=lambda e: e.exit_code)
     _say(args, "")
     _say(args, f"Done in {time.perf_counter() - started:.0f} s.")
     _say(args, f"  marts (hive-partitioned parquet): {home.marts}")

@@ -25,3 +25,15 @@ def mem_warehouse() -> duckdb.DuckDBPyConnection:
     apply_migrations(con)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory):
+    """The bundled sample province run through the CLI exactly as `market-monitor demo` does, once per
+    session: the end-to-end tests and the accuracy tests share it (it takes about two minutes)."""
+    from pipelines.cli import main
+    from pipelines.demo import sample_days
+
+    home = tmp_path_factory.mktemp("demo-home")
+    assert main(["demo", "--home", str(home), "--quiet"]) == 0
+    return home, sample_days()

@@ -9,8 +9,6 @@ scoring the bundled files scores the generator's default seed.
 
 from __future__ import annotations
 
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,31 +26,28 @@ class Province:
 
 
 @pytest.fixture(scope="session")
-def province(tmp_path_factory) -> Province:
-    from pipelines.daily import run_day
-    from pipelines.demo import sample_days, sample_landing, sample_root
+def province(demo_home) -> Province:
+    """The sample run by the CLI's `demo` (shared with tests/e2e), then scored."""
+    import duckdb
+
+    from pipelines.demo import sample_root
     from pipelines.evaluate import evaluate
     from pipelines.home import Home
-    from warehouse.db import connect_writer
 
-    home = Home(tmp_path_factory.mktemp("accuracy_home")).ensure()
-    shutil.copytree(sample_landing(), home.landing, dirs_exist_ok=True)
-    days = sample_days()
-    stage_seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    con = connect_writer(home.db_path)
+    root, days = demo_home
+    home = Home(Path(root))
+    con = duckdb.connect(str(home.db_path), read_only=True)
     try:
-        for d in days:
-            result = run_day(home, d, con=con, triggered_by="test")
-            result.raise_for_outcome()   # a blocked mart or a rejected file fails the fixture, loudly
-            for stage, s in result.seconds.items():
-                stage_seconds[stage] = stage_seconds.get(stage, 0.0) + s
+        stage_seconds = dict(con.execute(
+            "SELECT stage, round(sum(epoch(finished_at - started_at)), 1) FROM meta.runs "
+            "WHERE outcome = 'success' GROUP BY stage").fetchall())
+        failed = con.execute("SELECT count(*) FROM meta.runs WHERE outcome <> 'success'").fetchall()[0][0]
+        span = con.execute("SELECT epoch(max(finished_at) - min(started_at)) FROM meta.runs").fetchall()[0][0]
     finally:
         con.close()
-    seconds = time.perf_counter() - t0
-    evaluation = evaluate(home.root, sample_root())
-    return Province(truth=sample_root(), home=home, days=days, seconds=seconds,
-                    stage_seconds={k: round(v, 1) for k, v in stage_seconds.items()}, evaluation=evaluation)
+    assert failed == 0, "a stage of the sample run failed"
+    return Province(truth=sample_root(), home=home, days=days, seconds=float(span or 0),
+                    stage_seconds=stage_seconds, evaluation=evaluate(home.root, sample_root()))
 
 
 def assert_recall_and_precision(province: Province, indicator_id: str) -> None:

@@ -14,11 +14,6 @@ def lay_sample(home: Path) -> list:
 
 
 @pytest.fixture(scope="session")
-def cli_home(tmp_path_factory):
+def cli_home(demo_home):
     """A home with every sample day run through the CLI, as `market-monitor demo` does."""
-    from pipelines.cli import main
-
-    home = tmp_path_factory.mktemp("cli-home")
-    days = lay_sample(home)
-    assert main(["demo", "--home", str(home), "--quiet"]) == 0
-    return home, days
+    return demo_home
