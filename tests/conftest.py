@@ -37,3 +37,17 @@ def demo_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("demo-home")
     assert main(["demo", "--home", str(home), "--quiet"]) == 0
     return home, sample_days()
+
+
+@pytest.fixture(scope="session")
+def template_d1(tmp_path_factory):
+    """A home holding the first two sample days' drops, with D1 run once through the CLI (the 'old'
+    published state the reliability fault, disk, concurrency and idempotency tests and the security PII
+    scan start from; copy it, never change it). Built once per session."""
+    from tests.reliability.helpers import D1, cli, lay_days
+
+    home = tmp_path_factory.mktemp("template") / "home"
+    lay_days(home)
+    done = cli(home, "run", "--date", D1.isoformat())
+    assert done.returncode == 0, done.stderr[-3000:]
+    return home

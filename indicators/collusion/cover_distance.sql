@@ -46,7 +46,9 @@ sku_level AS (
 ),
 cells AS (
     SELECT sku_id, region_code, week_start, any_value(category) AS category,
-           count(*) AS n_sellers, avg(price) AS mean_price, stddev_samp(price) AS sd_price,
+           count(*) AS n_sellers,
+           list_aggregate(list(price ORDER BY price, shop_id), 'avg')         AS mean_price,
+           list_aggregate(list(price ORDER BY price, shop_id), 'stddev_samp') AS sd_price,
            list(shop_id ORDER BY price, shop_id) AS shop_ids, list(price ORDER BY price, shop_id) AS prices
     FROM seller_week
     GROUP BY ALL

@@ -68,7 +68,9 @@ cell_pair_stats AS (
     SELECT sku_id, shop_a, shop_b, region_a,
            count(*) FILTER (WHERE dir_a <> 0 OR dir_b <> 0)                   AS events,
            count(*) FILTER (WHERE (dir_a <> 0 OR dir_b <> 0) AND matched)     AS matched_events,
-           corr(dlog_a, dlog_b)                                               AS r
+           -- rounded (and -0.0 made 0.0): corr sums in thread order, and the last bits (or the sign of an
+           -- exact 0) would otherwise differ between runs of the same data
+           round(corr(dlog_a, dlog_b), 6) + 0.0                               AS r
     FROM cell_pair_days
     GROUP BY ALL
 ),

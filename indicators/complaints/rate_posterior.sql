@@ -62,7 +62,7 @@ complaints_mtd AS (
 complaint_counts AS (
     SELECT source, entity_type, entity_id,
            any_value(platform) AS platform, any_value(shop_id) AS shop_id, any_value(uscc) AS uscc,
-           any_value(company) AS company, mode(region_code) AS region_code,
+           any_value(company) AS company, mode(region_code ORDER BY region_code) AS region_code,
            count(*) AS complaints,
            list(complaint_id ORDER BY complaint_id)[1:20] AS complaint_ids
     FROM complaints_mtd

@@ -51,7 +51,7 @@ complaints AS (
 per_entity AS (
     SELECT c.source, c.entity_type, c.entity_id,
            any_value(c.platform) AS platform, any_value(c.shop_id) AS shop_id, any_value(c.uscc) AS uscc,
-           mode(c.region_code) AS region_code,
+           mode(c.region_code ORDER BY c.region_code) AS region_code,
            count(*) FILTER (WHERE c.complaint_date = b.run_date) AS complaints_today,
            count(*) FILTER (WHERE c.complaint_date < b.run_date) AS baseline_complaints,
            list(c.complaint_id ORDER BY c.complaint_id) FILTER (WHERE c.complaint_date = b.run_date) AS today_ids

@@ -63,7 +63,7 @@ complaints AS (
 per_entity AS (
     SELECT c.source, c.entity_type, c.entity_id,
            any_value(c.platform) AS platform, any_value(c.shop_id) AS shop_id, any_value(c.uscc) AS uscc,
-           mode(c.region_code) AS region_code,
+           mode(c.region_code ORDER BY c.region_code) AS region_code,
            -- trailing window (the flag)
            count(*) FILTER (WHERE c.complaint_date >= b.window_start)                                   AS window_complaints,
            count(c.timely) FILTER (WHERE c.complaint_date >= b.window_start)                            AS window_timely_known,

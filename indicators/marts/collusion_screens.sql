@@ -22,7 +22,9 @@ SELECT
     c.skewness, c.kurtosis, c.diffp, c.rd, c.rdnor, c.spread,
     round(c.category_rd_high_quantile, 4)                  AS category_rd_high_quantile,
     coalesce(c.flagged, false)                             AS screen_cover_distance,
-    p.pairs AS seller_pairs, p.parallel_pairs, p.max_par, p.max_r, p.control_pairs, p.control_par_quantile,
+    p.pairs AS seller_pairs, p.parallel_pairs, p.max_par,
+    CASE WHEN isnan(p.max_r) THEN NULL ELSE p.max_r END AS max_r,  -- corr of a flat series is undefined: NULL, not NaN
+    p.control_pairs, p.control_par_quantile,
     coalesce(p.flagged, false)                             AS screen_parallelism,
     $pipeline_version::VARCHAR                             AS pipeline_version,
     $schema_version::INTEGER                               AS schema_version
