@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.faults import fault_point
+
 PART_NAME = "part-0.parquet"
 MANIFEST = "_manifest.json"
 
@@ -62,11 +64,13 @@ def publish_partition(mart_dir: Path, run_date: date, table: pa.Table) -> tuple[
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         digest = sha256_of(tmp)
+        fault_point("publish.temp_written")
         os.replace(tmp, partition / PART_NAME)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(partition)
+    fault_point("publish.swapped")
     return table.num_rows, digest
 
 

@@ -15,10 +15,17 @@ import duckdb
 
 from pipelines.errors import WarehouseBusy
 
-# DuckDB settings chosen on purpose (docs/BENCHMARKS.md explains the figures):
-# - threads: all cores; the daily job is the only heavy thing on the box.
+# DuckDB settings chosen on purpose (docs/BENCHMARKS.md, "DuckDB settings", gives the measurements):
+# - threads: every core (DuckDB's own default, made explicit); MARKET_MONITOR_THREADS lowers it on a
+#   shared box. Each thread holds its own aggregate hash tables, so fewer threads also means less memory.
+# - memory_limit 4GB: the small-server budget. DuckDB's buffer pool stays under it and spills
+#   sorts, joins and grouped aggregates to temp_directory; Python, pyarrow and Great Expectations come on
+#   top (~0.3-0.5 GB). MARKET_MONITOR_MEMORY_LIMIT overrides.
+# - temp_directory HOME/.duckdb_tmp (set in connect_writer): spill files stay on the home's disk, never in
+#   /tmp; max_temp_directory_size caps them so a runaway query fails instead of filling the disk.
 # - preserve_insertion_order=false lets DuckDB stream large INSERT/COPY without buffering order
-#   (every mart is written with an explicit ORDER BY where order matters for byte-identical output).
+#   (every mart is written with an explicit ORDER BY where order matters for byte-identical output;
+#   ingestion turns it on only where it numbers the rows of a file).
 DEFAULT_SETTINGS = {
     "preserve_insertion_order": "false",
 }
@@ -29,9 +36,8 @@ _PID_RE = re.compile(r"\(PID (\d+)\)")
 def _settings(home_root: Path) -> dict:
     settings = dict(DEFAULT_SETTINGS)
     settings["memory_limit"] = os.environ.get("MARKET_MONITOR_MEMORY_LIMIT", "4GB")
-    threads = os.environ.get("MARKET_MONITOR_THREADS")
-    if threads:
-        settings["threads"] = threads
+    settings["threads"] = os.environ.get("MARKET_MONITOR_THREADS") or str(os.cpu_count() or 1)
+    settings["max_temp_directory_size"] = os.environ.get("MARKET_MONITOR_MAX_TEMP", "50GB")
     return settings
 
 

@@ -12,11 +12,25 @@ WITH usable_observations AS (
       AND price > 0
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
-daily AS (
+daily_groups AS (
+    -- one observation per seller x SKU x day is the rule: the holistic median only where there are several
+    -- (a median per group over millions of groups does not fit a small server's memory)
     SELECT shop_id, sku_id, observed_date AS d, any_value(platform) AS platform, any_value(region_code) AS region_code,
-           median(price)::DOUBLE AS price
+           count(*) AS n_obs, min(price) AS min_price
     FROM usable_observations
     GROUP BY shop_id, sku_id, observed_date
+),
+daily_multi AS (
+    SELECT u.shop_id, u.sku_id, u.observed_date AS d, median(u.price)::DOUBLE AS price
+    FROM usable_observations AS u
+    SEMI JOIN daily_groups AS g ON g.shop_id = u.shop_id AND g.sku_id = u.sku_id AND g.d = u.observed_date AND g.n_obs > 1
+    GROUP BY u.shop_id, u.sku_id, u.observed_date
+),
+daily AS (
+    SELECT g.shop_id, g.sku_id, g.d, g.platform, g.region_code,
+           CASE WHEN g.n_obs = 1 THEN g.min_price::DOUBLE ELSE m.price END AS price
+    FROM daily_groups AS g
+    LEFT JOIN daily_multi AS m USING (shop_id, sku_id, d)
 ),
 candidates AS (
     -- sellers observed on the run date

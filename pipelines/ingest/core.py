@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
+from pipelines.faults import fault_point
 from pipelines.ingest import sqlfuncs
 from pipelines.ingest.metadata import SOURCE_IDS, Table, header_key, load_source
 from pipelines.ingest.reader import FileRejected, Prepared, prepare, sha256_of
@@ -112,7 +113,7 @@ def _write_ledger(con, e: LedgerEntry) -> None:
     vals = ", ".join(f"${c}" for c in LEDGER_COLUMNS)
     upd = ", ".join(f"{c} = excluded.{c}" for c in LEDGER_COLUMNS[3:])
     con.execute(
-        f"INSERT INTO meta.ingestion_ledger ({cols}) VALUES ({vals}) "
+        f"INSERT INTO meta.ingestion_ledger ({cols}) VALUES ({vals}) "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
         f"ON CONFLICT (source, business_date, file_name) DO UPDATE SET {upd}",
         params,
     )
@@ -122,7 +123,7 @@ def _delete_file_rows(con, source: str, d, name: str) -> None:
     for t in load_source(source).tables:
         for schema in ("staging", "raw"):
             con.execute(
-                f"DELETE FROM {schema}.{_q(t.table)} WHERE _business_date = $d AND _file_name = $f",
+                f"DELETE FROM {schema}.{_q(t.table)} WHERE _business_date = $d AND _file_name = $f",  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
                 {"d": d, "f": name},
             )
     con.execute(
@@ -175,6 +176,10 @@ def _match_columns(table: Table, header: list[str]):
             f"required column {names} is missing; the header has: {', '.join(header)}",
             column=missing[0].aliases[0] if missing[0].aliases else missing[0].name,
         )
+    twice = [header[p - 1] for p in mapping.values() if keys.count(keys[p - 1]) > 1]
+    if twice:  # which of the two is the value? refuse rather than silently take one
+        raise FileRejected(f"column {twice[0]!r} appears more than once in the header; keep one",
+                           column=twice[0])
     used = set(mapping.values())
     extras = [i for i in range(1, len(header) + 1) if i not in used]
     version = None
@@ -250,7 +255,16 @@ def _typed_sql(table: Table, mapping: dict[str, int], with_future: bool):
     return typed, errors
 
 
-def _build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str) -> tuple[str, dict]:
+def _build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str):
+    """SQL of the per-file transform, built so that a 10-million-row file is read in bounded memory:
+
+    - `dup_sql` builds TEMP TABLE _mm_dup (key -> first row) for keys seen more than once: a narrow
+      hash aggregate over the key columns only (a window over the whole row would materialise
+      every column of the file at once);
+    - `view_sql` is a query (used as a subquery, with bound $parameters): typed columns, per-column
+      error reasons, the duplicate reason (LEFT JOIN _mm_dup) and the combined _err/_err_col; it is
+      never materialised: the quarantine and staging INSERTs each stream over it.
+    Returns (dup_sql or None, view_sql, params, raw_line)."""
     params: dict = {}
     typed, errors = _typed_sql(table, mapping, with_future=True)
     err_cols = []
@@ -268,15 +282,28 @@ def _build_transform(table: Table, mapping, extras, header, delim, version, row_
         params["hv"] = version
         derived.append("CAST($hv AS VARCHAR) AS header_version")
     dup = "NULL"
+    dup_sql = None
+    join = ""
     if table.key and not table.history:
-        keycols = ", ".join(_q(k) for k in table.key)
         keynames = ", ".join(table.key)
-        notnull = " AND ".join(f"{_q(k)} IS NOT NULL" for k in table.key)
-        keyvals = " || ', ' || ".join(f"CAST({_q(k)} AS VARCHAR)" for k in table.key)
+        keyvals = " || ', ' || ".join(f"CAST(t.{_q(k)} AS VARCHAR)" for k in table.key)
         params["keyname"] = keynames
-        dup = (f"CASE WHEN {notnull} AND _row > min(_row) OVER (PARTITION BY {keycols}) THEN "
+        key_expr = []
+        for j, k in enumerate(table.key):
+            expr = next(x for x in typed if x.endswith(f" AS {_q(k)}"))
+            key_expr.append(expr[: -len(f" AS {_q(k)}")] + f" AS _k{j}")
+        notnull = " AND ".join(f"_k{j} IS NOT NULL" for j in range(len(table.key)))
+        keycols = ", ".join(f"_k{j}" for j in range(len(table.key)))
+        dup_sql = (
+            "CREATE OR REPLACE TEMP TABLE _mm_dup AS "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+            f"SELECT {keycols}, min(_row) AS _first FROM (SELECT {row_expr} AS _row, {', '.join(key_expr)} "
+            f"FROM _mm_in i) WHERE {notnull} GROUP BY {keycols} HAVING count(*) > 1"
+        )
+        join = "LEFT JOIN _mm_dup k ON " + " AND ".join(
+            f"k._k{j} = t.{_q(c)}" for j, c in enumerate(table.key))
+        dup = (f"CASE WHEN t._row > k._first THEN "
                f"'duplicate ' || $keyname || ' ' || {keyvals} || ', first seen at row ' || "
-               f"CAST(min(_row) OVER (PARTITION BY {keycols}) AS VARCHAR) END")
+               f"CAST(k._first AS VARCHAR) END")
         params["keyhead"] = ", ".join(
             header[mapping[k] - 1] if mapping.get(k) else k for k in table.key
         )
@@ -296,13 +323,12 @@ def _build_transform(table: Table, mapping, extras, header, delim, version, row_
     ]
     params["delim"] = delim
     raw_line = "concat_ws($delim, " + ", ".join(quoted) + ")"
-    sql = (
-        "CREATE OR REPLACE TEMP TABLE _mm_t AS "
-        f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "
-        f"dup AS (SELECT *, {', '.join(derived + [dup + ' AS _dup'])} FROM typed) "
+    view_sql = (
+        f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM typed t {join}) "
         f"SELECT *, {err_col} AS _err_col, {err_text} AS _err FROM dup"
     )
-    return sql, params, raw_line
+    return dup_sql, view_sql, params, raw_line
 
 
 # ---------------------------------------------------------------- loading one file
@@ -323,7 +349,7 @@ def _read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
         cols = {h: "VARCHAR" for h in header}
         sel = ", ".join(f"{_q(h)} AS _c{k}" for k, h in enumerate(header, 1))
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "
+            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
             "FROM read_json($p, format='array', columns=$cols, maximum_object_size=67108864)",
             {"p": str(prep.path), "cols": cols},
         )
@@ -334,7 +360,7 @@ def _read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
     con.execute("DROP TABLE IF EXISTS reject_errors")
     con.execute("DROP TABLE IF EXISTS reject_scans")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "
+        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
         f"header=true, auto_detect=false, columns={{{cols}}}, delim=$delim, quote='\"', escape='\"', "
         "null_padding=false, store_rejects=true, ignore_errors=true, max_line_size=16777216, "
         "rejects_table='_mm_rejects', rejects_scan='_mm_rejscan')",
@@ -362,43 +388,63 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
         row_expr = "i._ord + (SELECT count(*) FROM _mm_rt r WHERE r.t < i._ord)"
     else:
         row_expr = "i._ord"
-    sql, params, raw_line = _build_transform(table, mapping, extras, header, prep.delimiter, version, row_expr)
+    dup_sql, view, params, raw_line = _build_transform(table, mapping, extras, header, prep.delimiter,
+                                                      version, row_expr)
     params["d"] = d
-    con.execute(sql, _used(sql, params))
+    if dup_sql:
+        con.execute(dup_sql, _used(dup_sql, params))
     base = {"d": d, "f": name, "sha": sha}
-    # staging
+    # quarantine first (narrow: the failing rows only), so staging can take the rest by _row
+    qparams = dict(params, **base, s=source)
+    q_sql = (
+        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"{raw_line} FROM ({view}) v WHERE _err IS NOT NULL"
+    )
+    con.execute(q_sql, _used(q_sql, qparams))
+    bad_rows = con.execute(
+        "SELECT count(*) FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f",
+        {"s": source, "d": d, "f": name},
+    ).fetchall()[0][0]
+    # staging: one streaming pass over the typed rows (row order inside a table does not matter:
+    # every row carries its _row)
+    con.execute("SET preserve_insertion_order = false")
     stg_cols = [c for c, _t in table.staging_columns()]
     cl = ", ".join(_q(c) for c in stg_cols + LINEAGE)
     sel = ", ".join(_q(c) for c in stg_cols)
-    con.execute(
-        f"INSERT INTO staging.{_q(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "
-        "FROM _mm_t WHERE _err IS NULL",
-        base,
+    if bad_rows:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mm_bad AS SELECT row_number AS _row FROM meta.quarantine_rows "
+            "WHERE source = $s AND business_date = $d AND file_name = $f AND row_number IS NOT NULL",
+            {"s": source, "d": d, "f": name},
+        )
+        keep = "WHERE _row NOT IN (SELECT _row FROM _mm_bad)"
+    else:
+        keep = ""
+    s_sql = (
+        f"INSERT INTO staging.{_q(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"FROM ({view}) v {keep}"
     )
+    con.execute(s_sql, _used(s_sql, dict(params, **base)))
     # raw: text as it arrived, extra columns as JSON
     raw_cols = [c.name for c in table.columns]
-    raw_sel = ", ".join(f'"_c{mapping[c]}"' if c in mapping else "CAST(NULL AS VARCHAR)" for c in raw_cols)
+    raw_sel = ", ".join(f'i."_c{mapping[c]}"' if c in mapping else "CAST(NULL AS VARCHAR)" for c in raw_cols)
     xparams = dict(base)
     if extras:
         pairs = []
         for j, k in enumerate(extras):
             xparams[f"x{j}"] = header[k - 1] or f"column{k}"
-            pairs.append(f"$x{j}, \"_c{k}\"")
+            pairs.append(f"$x{j}, i.\"_c{k}\"")
         extra_sql = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
     else:
         extra_sql = "CAST(NULL AS VARCHAR)"
-    con.execute(
-        f"INSERT INTO raw.{_q(table.table)} ({', '.join(_q(c) for c in raw_cols + ['_extra'] + LINEAGE)}) "
-        f"SELECT {raw_sel}, {extra_sql}, CAST($d AS DATE), $f, $sha, _row FROM _mm_t",
-        xparams,
+    r_sql = (
+        f"INSERT INTO raw.{_q(table.table)} ({', '.join(_q(c) for c in raw_cols + ['_extra'] + LINEAGE)}) "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"SELECT {raw_sel}, {extra_sql}, CAST($d AS DATE), $f, $sha, {row_expr} FROM _mm_in i"
     )
-    # quarantine: value problems, then structurally broken rows
+    con.execute(r_sql, xparams)
+    con.execute("SET preserve_insertion_order = true")
+    # structurally broken rows (read_csv rejects)
     qparams = dict(base, s=source)
-    con.execute(
-        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "
-        f"{raw_line} FROM _mm_t WHERE _err IS NOT NULL",
-        dict(qparams, delim=prep.delimiter),
-    )
     if n_rej:
         con.execute("CREATE OR REPLACE TEMP TABLE _mm_hdr (c VARCHAR, h VARCHAR)")
         con.executemany("INSERT INTO _mm_hdr VALUES ($c, $h)", [{"c": f"_c{k}", "h": h} for k, h in enumerate(header, 1)])
@@ -413,20 +459,18 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
             "left(r.csv_line, 10000) FROM _mm_rej r LEFT JOIN _mm_hdr h ON h.c = r.column_name",
             qparams,
         )
-    counts = con.execute(
-        "SELECT count(*) FILTER (WHERE _err IS NULL), count(*) FILTER (WHERE _err IS NOT NULL) FROM _mm_t"
-    ).fetchall()[0]
+    n_in = con.execute("SELECT count(*) FROM _mm_in").fetchall()[0][0]
     samples = con.execute(
         "SELECT row_number, column_name, reason FROM meta.quarantine_rows "
         "WHERE source = $s AND business_date = $d AND file_name = $f ORDER BY row_number LIMIT $n",
         {"s": source, "d": d, "f": name, "n": PROBLEMS_PER_FILE},
     ).fetchall()
-    loaded, bad = int(counts[0]), int(counts[1]) + int(n_rej)
+    loaded, bad = int(n_in) - int(bad_rows), int(bad_rows) + int(n_rej)
     return loaded + bad, loaded, bad, samples
 
 
 def _cleanup_temp(con):
-    for t in ("_mm_in", "_mm_t", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan"):
+    for t in ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -505,6 +549,7 @@ def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None
                        read, loaded, bad, table.table, samples)
             _write_ledger(con, e)
             _cleanup_temp(con)
+            fault_point("ingest.before_commit")
             con.execute("COMMIT")
         except FileRejected as exc:
             con.execute("ROLLBACK")

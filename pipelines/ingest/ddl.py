@@ -53,7 +53,7 @@ def render_migration() -> str:
                 f"{c} DESC NULLS LAST" if not c.startswith("_") else f"{c} DESC" for c in t.current_order
             )
             parts.append(
-                f"CREATE OR REPLACE VIEW staging.{t.table}_current AS\n"
+                f"CREATE OR REPLACE VIEW staging.{t.table}_current AS\n"  # noqa: S608 - DDL from pipelines/sources/*.yml metadata (validated names), no values
                 f"SELECT * EXCLUDE (_version) FROM (\n"
                 f"    SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {order}) AS _version\n"
                 f"    FROM staging.{t.table}\n) WHERE _version = 1;\n"

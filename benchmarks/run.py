@@ -1,0 +1,332 @@
+"""The benchmark (issue 12): floor vs product vs pandas peer, 30 vs 180 days of history, peak memory.
+
+    python -m benchmarks.run [--scale 100] [--repeats 3] [--work DIR] [--out docs/BENCHMARKS.md]
+    python -m benchmarks.run --scale 10 --repeats 1          # quick smoke run
+
+Every measured thing runs as its own child process; wall seconds, CPU seconds (user + sys) and max
+RSS come from os.wait4's rusage of that child. Each figure is the median of `--repeats` runs
+(the product runs `--product-repeats` times per history, default the same). Results are printed as
+a table and written to --out (docs/BENCHMARKS.md unless --out is given). See docs/BENCHMARKS.md.
+"""
+
+# ruff: noqa: S608 - bench-only SQL: paths and dates made by the harness itself, no outside values
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DAY = date(2026, 11, 20)
+STAGES = ["ingest", "compute", "gate", "publish", "report"]
+CORE_INDICATORS = ["price.cn_reference_7d", "price.spike_mad"]
+
+
+# ------------------------------------------------------------------ children
+
+def child(argv: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+    """Run argv; return wall/cpu seconds, max RSS (bytes), return code and stdout."""
+    t0 = time.perf_counter()
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=out, env=env, cwd=REPO, text=True)  # noqa: S603
+        stdout = proc.stdout.read()
+        _pid, status, ru = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if log:
+            out.close()
+    return {"wall": time.perf_counter() - t0, "cpu": ru.ru_utime + ru.ru_stime,
+            "rss": ru.ru_maxrss * 1024, "rc": proc.returncode, "stdout": stdout}
+
+
+def _py(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+def _check(r: dict, what: str) -> dict:
+    if r["rc"] != 0:
+        raise SystemExit(f"benchmark step {what} failed (exit {r['rc']}):\n{r['stdout'][-2000:]}")
+    return r
+
+
+# ------------------------------------------------------------------ data
+
+def prepare_day(work: Path, scale: float, seed: int) -> Path:
+    gen = work / f"gen_s{scale:g}"
+    stamp = gen / ".bench_stamp"
+    want = json.dumps({"scale": scale, "seed": seed, "day": DAY.isoformat()})
+    if stamp.exists() and stamp.read_text() == want:
+        return gen
+    from pipelines.generate import generate
+
+    t0 = time.perf_counter()
+    generate(gen, DAY, 1, scale=scale, seed=seed, history_days=0)
+    stamp.write_text(want)
+    print(f"generated scale {scale:g} in {time.perf_counter() - t0:.0f} s", flush=True)
+    return gen
+
+
+def prepare_history(work: Path, gen: Path, days: int, density: float) -> Path:
+    from benchmarks.history import build_history
+
+    tpl = work / f"{gen.name}_hist{days}_d{density:g}"
+    stamp = tpl / ".bench_stamp"
+    want = json.dumps({"days": days, "density": density, "gen": (gen / ".bench_stamp").read_text()})
+    if stamp.exists() and stamp.read_text() == want:
+        return tpl
+    shutil.rmtree(tpl, ignore_errors=True)
+    tpl.mkdir(parents=True)
+    t0 = time.perf_counter()
+    counts = build_history(tpl / "warehouse.duckdb", gen / "landing", tpl, DAY, days, density)
+    (tpl / "counts.json").write_text(json.dumps(counts))
+    stamp.write_text(want)
+    print(f"history {days} d built in {time.perf_counter() - t0:.0f} s: {counts}", flush=True)
+    return tpl
+
+
+def fresh_home(work: Path, gen: Path, tpl: Path, name: str) -> Path:
+    home = work / name
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "landing").mkdir(parents=True)
+    for src in sorted((gen / "landing").iterdir()):
+        (home / "landing" / src.name).symlink_to(src)
+    shutil.copyfile(tpl / "warehouse.duckdb", home / "warehouse.duckdb")
+    return home
+
+
+# ------------------------------------------------------------------ measured steps
+
+STAGE_RE = re.compile(r"\[((?:\w+ [0-9.]+s,? ?)+)\]")
+
+
+def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
+    r = child(_py("pipelines.cli", "--home", str(home), "run", "--date", DAY.isoformat()), env=env, log=log)
+    if r["rc"] != 0:  # reported, not hidden: the table says which run failed and why
+        tail = [ln for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+        r["failed"] = next((ln for ln in reversed(tail) if "failed" in ln or "Error" in ln), tail[-1] if tail else "")
+        print(f"product run failed: {r['failed']}", flush=True)
+    m = STAGE_RE.findall(r["stdout"])
+    stages = {k: float(v) for k, v in re.findall(r"(\w+) ([0-9.]+)s", m[-1])} if m else {}
+    r["stages"] = stages
+    return r
+
+
+def indicator_profile(home: Path, env: dict | None = None) -> dict:
+    """Seconds per indicator on the run's warehouse (re-running compute's SQL, one process)."""
+    r = _check(child(_py("benchmarks.run", "--profile-indicators", str(home)), env=env), "indicator profile")
+    return json.loads(r["stdout"].strip().splitlines()[-1])
+
+
+def _profile_indicators(home: Path) -> None:
+    from indicators.compute import run_indicator
+    from indicators.registry import load_catalogue
+    from warehouse.db import connect_writer
+
+    con = connect_writer(home / "warehouse.duckdb")
+    out = {}
+    for ind in load_catalogue():
+        t0 = time.perf_counter()
+        run_indicator(con, ind, DAY, {})
+        out[ind.id] = round(time.perf_counter() - t0, 3)
+    con.close()
+    print(json.dumps(out))
+
+
+def med(rs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rs)
+
+
+# ------------------------------------------------------------------ report
+
+def machine() -> str:
+    mem = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{os.cpu_count()} cores, {mem / 2**30:.1f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, DuckDB {__import__('duckdb').__version__}, "
+            f"load average at the end {load:.1f}")
+
+
+def render(res: dict) -> str:
+    gb = 2**30
+    lines = [
+        "## Results",
+        "",
+        f"Command: `{res['command']}`  ",
+        f"Machine: {res['machine']}  ",
+        f"Data: scale {res['scale']:g}: {res['day_rows']['price_observations']:,} price observations and "
+        f"{res['day_rows']['olist_orders']:,} orders on {DAY}; history density {res['density']:g} "
+        f"({', '.join(f'{h} d: {c:,} obs' for h, c in res['history_rows'].items())}); "
+        f"repeats {res['repeats']} (product: {res['product_repeats']} per history); "
+        f"product DuckDB memory_limit {res['memory_limit']}. "
+        f"Harness wall time {res['harness_seconds']:.0f} s.",
+        "",
+        "| measure | median wall s | median CPU s | max RSS GB | target | ratio | met |",
+        "| --- | ---: | ---: | ---: | --- | ---: | --- |",
+    ]
+    for row in res["rows"]:
+        rss = "" if row.get("rss") is None else f"{row['rss'] / gb:.2f}"
+        lines.append(f"| {row['name']} | {row.get('wall', '')} | {row.get('cpu', '')} | "
+                     f"{rss} | {row.get('target', '')} | "
+                     f"{row.get('ratio', '')} | {row.get('met', '')} |")
+    hs, hb = res["histories"]
+    lines += ["", "Share of the product's time per stage (median stage seconds from the run's own output):", "",
+              f"| stage | seconds ({hs} d) | share ({hs} d) | seconds ({hb} d) | share ({hb} d) |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for st in STAGES:
+        a, b = res["stages"][hs].get(st, 0.0), res["stages"][hb].get(st, 0.0)
+        lines.append(f"| {st} | {a:.1f} | {a / max(sum(res['stages'][hs].values()), 1e-9):.0%} | {b:.1f} | "
+                     f"{b / max(sum(res['stages'][hb].values()), 1e-9):.0%} |")
+    lines += ["", f"Seconds per indicator (re-run in one process on the warehouse of the last {hs}-day product run):",
+              "",
+              "| indicator | seconds |", "| --- | ---: |"]
+    for k, v in sorted(res["indicators"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {k} | {v:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(path: Path, section: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    block = f"{start}\n{section}{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+# ------------------------------------------------------------------ main
+
+def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Path | None, density: float,
+          histories: tuple[int, int], seed: int, command: str, memory_limit: str | None = None) -> dict:
+    t_start = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    gen = prepare_day(work, scale, seed)
+    tpls = {h: prepare_history(work, gen, h, density) for h in histories}
+    landing = gen / "landing"
+    ds = DAY.isoformat()
+    h_small, h_big = histories
+
+    def times(argv, n, name):
+        rs = []
+        for i in range(n):
+            o = work / f"out_{name}_{i}"
+            shutil.rmtree(o, ignore_errors=True)
+            rs.append(_check(child(argv + [str(o), ds]), name))
+        return rs
+
+    floor = times(_py("benchmarks.floor", "floor", str(landing), str(tpls[h_small])), repeats, "floor")
+    check = times(_py("benchmarks.floor", "check", str(landing), str(tpls[h_small])), repeats, "check")
+    peer = times(_py("benchmarks.floor", "pandas", str(landing), str(tpls[h_small])), repeats, "pandas")
+    if check[0]["stdout"].split() != peer[0]["stdout"].split():
+        raise SystemExit(f"pandas peer and DuckDB check disagree: {peer[0]['stdout']!r} vs {check[0]['stdout']!r}")
+    env = dict(os.environ, MARKET_MONITOR_MEMORY_LIMIT=memory_limit) if memory_limit else None
+    prod: dict[int, list] = {h: [] for h in histories}
+    for i in range(product_repeats):
+        for h in histories:  # interleaved, so machine noise hits both alike
+            home = fresh_home(work, gen, tpls[h], f"home_{h}")
+            prod[h].append(product_run(home, work / f"product_{h}_{i}.log", env))
+    try:
+        indicators = indicator_profile(work / f"home_{h_small}", env)  # the last product run's warehouse
+    except SystemExit as exc:
+        indicators = {"(profile failed)": 0.0}
+        print(exc, flush=True)
+    stages = {h: {st: statistics.median(r["stages"].get(st, 0.0) for r in prod[h]) for st in STAGES}
+              for h in histories}
+    core_ind = sum(indicators.get(i, 0.0) for i in CORE_INDICATORS)
+    core = stages[h_small]["ingest"] + core_ind
+    gate_share = stages[h_small]["gate"] / max(sum(stages[h_small].values()), 1e-9)
+    p30, p180 = med(prod[h_small], "wall"), med(prod[h_big], "wall")
+    rss_all = max(r["rss"] for h in histories for r in prod[h])
+
+    def row(name, rs, **kw):
+        failed = [r["failed"] for r in rs if r.get("failed")]
+        if failed:
+            kw = dict(kw, met=f"FAILED {len(failed)} of {len(rs)}: {failed[0][:160]}")
+        return {"name": name, "wall": f"{med(rs, 'wall'):.1f}", "cpu": f"{med(rs, 'cpu'):.1f}",
+                "rss": max(r["rss"] for r in rs), **kw}
+
+    fl, ck, pd_ = med(floor, "wall"), med(check, "wall"), med(peer, "wall")
+    rows = [
+        row("floor: hand-written DuckDB SQL (read CSVs, 7-day check, spike score, parquet)", floor),
+        {"name": f"product core work: ingest stage + cn_reference_7d + spike_mad ({h_small} d)",
+         "wall": f"{core:.1f}", "target": "≤ 1.5 × floor", "ratio": f"{core / fl:.2f}",
+         "met": "yes" if core / fl <= 1.5 else "NO"},
+        row(f"product end to end, {h_small} days of history", prod[h_small]),
+        row(f"product end to end, {h_big} days of history", prod[h_big], target=f"≤ 1.2 × {h_small} d",
+            ratio=f"{p180 / p30:.2f}", met="yes" if p180 / p30 <= 1.2 else "NO"),
+        {"name": "product peak memory (max RSS of any run)", "rss": rss_all, "target": "< 4 GB",
+         "met": "yes" if rss_all < 4 * 10**9 else "NO"},
+        {"name": f"quality gate share of the run ({h_small} d)", "wall": f"{stages[h_small]['gate']:.1f}",
+         "target": "< 15 %", "ratio": f"{gate_share:.0%}", "met": "yes" if gate_share < 0.15 else "NO"},
+        row("7-day check, DuckDB (floor's SQL, check only)", check),
+        row("7-day check, pandas peer", peer, target="DuckDB ≥ 2 × faster", ratio=f"{pd_ / ck:.2f}",
+            met="yes" if pd_ / ck >= 2 else "NO"),
+    ]
+    day_rows = {}
+    import duckdb
+
+    c = duckdb.connect()
+    day_rows["price_observations"] = c.execute(
+        f"SELECT count(*) FROM read_csv('{landing / 'price_observations' / ds / '*.csv'}', header=true, all_varchar=true)"
+    ).fetchall()[0][0]
+    day_rows["olist_orders"] = c.execute(
+        f"SELECT count(*) FROM read_csv('{landing / 'olist' / ds / 'olist_orders_dataset.csv'}', header=true, all_varchar=true)"
+    ).fetchall()[0][0]
+    res = {"command": command, "machine": machine(), "memory_limit": memory_limit or "4GB (default)", "scale": scale, "density": density, "repeats": repeats,
+           "product_repeats": product_repeats, "rows": rows, "stages": stages, "indicators": indicators,
+           "day_rows": day_rows,
+           "history_rows": {h: json.loads((tpls[h] / "counts.json").read_text())["price_observations"]
+                            for h in histories},
+           "harness_seconds": time.perf_counter() - t_start}
+    res["histories"] = (h_small, h_big)
+    text = render(res)
+    print(text)
+    (work / "results.json").write_text(json.dumps(res, default=str))
+    if out is not None:
+        write_report(out, text)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=100.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--product-repeats", type=int, default=None)
+    ap.add_argument("--density", type=float, default=0.02, help="share of the day's rows copied per history day")
+    ap.add_argument("--history", default="30,180")
+    ap.add_argument("--seed", type=int, default=20261111)
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get("MM_BENCH_WORK", "/tmp/mm_bench")))
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "BENCHMARKS.md")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/BENCHMARKS.md")
+    ap.add_argument("--memory-limit", help="MARKET_MONITOR_MEMORY_LIMIT for the product runs (default: the product's 4GB)")
+    ap.add_argument("--profile-indicators", type=Path, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.profile_indicators:
+        _profile_indicators(a.profile_indicators)
+        return 0
+    h = tuple(int(x) for x in a.history.split(","))
+    cmd = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    bench(a.scale, a.repeats, a.product_repeats or a.repeats, a.work, None if a.no_write else a.out, a.density,
+          (h[0], h[1]), a.seed, cmd.strip(), a.memory_limit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The benchmark harness end to end at a tiny scale: every row of the report is there, the ratios are
+numbers, and the DuckDB check and the pandas peer agree (the harness refuses to report otherwise)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from benchmarks.run import main
+
+ROWS = [
+    "floor: hand-written DuckDB SQL",
+    "product core work",
+    "product end to end, 2 days of history",
+    "product end to end, 4 days of history",
+    "product peak memory",
+    "quality gate share of the run",
+    "7-day check, DuckDB",
+    "7-day check, pandas peer",
+]
+
+
+def test_bench_smoke(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\nhand-written text stays\n", encoding="utf-8")
+    assert main(["--scale", "0.1", "--repeats", "1", "--history", "2,4", "--density", "0.5",
+                 "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "hand-written text stays" in text
+    assert text.count("<!-- bench:results:start -->") == 1
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    for name in ROWS:
+        assert any(line.startswith(f"| {name}") for line in table), name
+    for stage in ("ingest", "compute", "gate", "publish", "report"):
+        assert any(re.match(rf"\| {stage} \| [0-9.]+ \| [0-9]+% \|", line) for line in table), stage
+    assert any(line.startswith("| price.cn_reference_7d | ") for line in table)
+    res = json.loads((tmp_path / "work" / "results.json").read_text())
+    ratios = {r["name"]: r.get("ratio") for r in res["rows"]}
+    assert all(float(v.rstrip("%")) > 0 for v in ratios.values() if v)
+    assert res["day_rows"]["price_observations"] > 0
+    assert res["history_rows"]["4"] > res["history_rows"]["2"] > 0
+    # every child really ran: positive wall seconds and max RSS
+    for r in res["rows"]:
+        if r.get("rss") is not None:
+            assert int(r["rss"]) > 10 * 2**20
