@@ -212,7 +212,9 @@ def cmd_demo(args, home: Home) -> int:
     _say(args, f"  data quality (Data Docs): {home.quality / 'index.html'}")
     _say(args, "A first query to try:")
     home_flag = "" if os.environ.get("MARKET_MONITOR_HOME") == str(home.root) else f" --home {home.root}"
-    _say(args, "  " + FIRST_QUERY.replace("market-monitor query", f"market-monitor query{home_flag}", 1))
+    # `make demo` runs the venv's script: name it in full when `market-monitor` is not on PATH
+    exe = "market-monitor" if shutil.which("market-monitor") else (sys.argv[0] or "market-monitor")
+    _say(args, "  " + FIRST_QUERY.replace("market-monitor query", f"{exe} query{home_flag}", 1))
     return 0
 
 
