@@ -68,22 +68,87 @@ scored_cells AS (
 current_cells AS (
     SELECT * FROM scored_cells WHERE week_start = date_trunc('week', $run_date::DATE)
 ),
-market_history AS (
-    -- RD of every OTHER cell of the province in the weeks before the current one: the robust benchmark
-    SELECT c.sku_id, c.region_code, count(h.rd) AS market_history_cells, median(h.rd) AS rd_median
+history AS (
+    -- the scored cells of the weeks before the current one, ranked by RD over the province and within the category
+    -- (rows without an RD last): each benchmark is read off these ranks once, with the current cell's own rows left
+    -- out, instead of joining every current cell to every history cell (that does not fit in memory at scale)
+    SELECT sku_id, region_code, category, rd,
+           row_number() OVER (ORDER BY rd NULLS LAST) - 1                        AS rk,
+           row_number() OVER (PARTITION BY category ORDER BY rd NULLS LAST) - 1  AS rk_cat
+    FROM scored_cells
+    WHERE week_start < date_trunc('week', $run_date::DATE)
+),
+history_totals AS (
+    SELECT count(*) AS n_rows, count(rd) AS n_rd FROM history
+),
+category_totals AS (
+    SELECT category, count(*) AS n_rows, count(rd) AS n_rd FROM history WHERE category IS NOT NULL GROUP BY category
+),
+own_history AS (
+    -- the history rows a current cell leaves out: its own (same SKU and region; a NULL key compares as unknown, so
+    -- such rows are left out too, as the NOT (... = ... AND ... = ...) join condition does)
+    SELECT c.sku_id, c.region_code, c.category AS current_category, h.category, h.rd, h.rk, h.rk_cat
     FROM current_cells AS c
-    JOIN scored_cells AS h
-      ON h.week_start < c.week_start AND NOT (h.sku_id = c.sku_id AND h.region_code = c.region_code)
-    GROUP BY c.sku_id, c.region_code
+    JOIN history AS h ON h.sku_id = c.sku_id AND h.region_code = c.region_code
+    UNION ALL
+    SELECT c.sku_id, c.region_code, c.category AS current_category, h.category, h.rd, h.rk, h.rk_cat
+    FROM current_cells AS c
+    JOIN (SELECT * FROM history WHERE sku_id IS NULL OR region_code IS NULL) AS h
+      ON coalesce(h.sku_id = c.sku_id, true) AND coalesce(h.region_code = c.region_code, true)
+),
+market_excluded AS (
+    -- rank i (0-based) of the remaining RDs is rank i + #{own rank g : g <= i} of all, with g = own rank minus the own
+    -- rows ranked before it
+    SELECT sku_id, region_code, count(*) AS own_rows, count(rd) AS own_rd,
+           list(g) FILTER (WHERE rd IS NOT NULL) AS gs
+    FROM (SELECT *, rk - (row_number() OVER (PARTITION BY sku_id, region_code ORDER BY rk) - 1) AS g FROM own_history)
+    GROUP BY sku_id, region_code
+),
+market_positions AS (
+    SELECT c.sku_id, c.region_code, t.n_rd - coalesce(e.own_rd, 0) AS n_cells, coalesce(e.gs, []) AS gs,
+           floor((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * 0.5)::BIGINT AS lo,
+           ceil((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * 0.5)::BIGINT  AS hi
+    FROM current_cells AS c
+    CROSS JOIN history_totals AS t
+    LEFT JOIN market_excluded AS e USING (sku_id, region_code)
+    WHERE t.n_rows - coalesce(e.own_rows, 0) > 0
+),
+market_history AS (
+    -- RD of every OTHER cell of the province in the weeks before the current one: the robust benchmark (median:
+    -- the mean of the two middle values, as median() computes it)
+    SELECT p.sku_id, p.region_code, p.n_cells AS market_history_cells,
+           CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo = p.hi THEN a.rd ELSE a.rd * 0.5 + b.rd * 0.5 END AS rd_median
+    FROM market_positions AS p
+    LEFT JOIN history AS a ON a.rk = p.lo + len(list_filter(p.gs, lambda x: x <= p.lo))
+    LEFT JOIN history AS b ON b.rk = p.hi + len(list_filter(p.gs, lambda x: x <= p.hi))
+),
+category_excluded AS (
+    SELECT sku_id, region_code, count(*) AS own_rows, count(rd) AS own_rd,
+           list(g) FILTER (WHERE rd IS NOT NULL) AS gs
+    FROM (SELECT *, rk_cat - (row_number() OVER (PARTITION BY sku_id, region_code ORDER BY rk_cat) - 1) AS g
+          FROM own_history WHERE category = current_category)
+    GROUP BY sku_id, region_code
+),
+category_positions AS (
+    SELECT c.sku_id, c.region_code, c.category, t.n_rd - coalesce(e.own_rd, 0) AS n_cells, coalesce(e.gs, []) AS gs,
+           floor((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * $rd_quantile::DOUBLE)::BIGINT AS lo,
+           ceil((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * $rd_quantile::DOUBLE)::BIGINT  AS hi
+    FROM current_cells AS c
+    JOIN category_totals AS t ON t.category = c.category
+    LEFT JOIN category_excluded AS e USING (sku_id, region_code)
+    WHERE t.n_rows - coalesce(e.own_rows, 0) > 0
 ),
 category_history AS (
-    -- RD of the category's OTHER cells in the weeks before the current one (evidence: the category's high quantile)
-    SELECT c.sku_id, c.region_code, count(h.rd) AS history_cells, quantile_cont(h.rd, $rd_quantile) AS rd_high_quantile
-    FROM current_cells AS c
-    JOIN scored_cells AS h
-      ON h.category = c.category AND h.week_start < c.week_start
-     AND NOT (h.sku_id = c.sku_id AND h.region_code = c.region_code)
-    GROUP BY c.sku_id, c.region_code
+    -- RD of the category's OTHER cells in the weeks before the current one (evidence: the category's high quantile);
+    -- the interpolation is left to quantile_cont over a stand-in list with the same two neighbours at the same ranks,
+    -- so the value is bit for bit the one over the other cells' RDs
+    SELECT p.sku_id, p.region_code, p.n_cells AS history_cells,
+           CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo = p.hi THEN a.rd
+                ELSE list_aggregate(list_concat(list_resize([a.rd], p.lo + 1, a.rd), list_resize([b.rd], p.n_cells - p.lo - 1, b.rd)),
+                                    'quantile_cont', $rd_quantile) END AS rd_high_quantile
+    FROM category_positions AS p
+    LEFT JOIN history AS a ON a.category = p.category AND a.rk_cat = p.lo + len(list_filter(p.gs, lambda x: x <= p.lo))
+    LEFT JOIN history AS b ON b.category = p.category AND b.rk_cat = p.hi + len(list_filter(p.gs, lambda x: x <= p.hi))
 ),
 judged AS (
     SELECT c.*, h.history_cells, h.rd_high_quantile, m.market_history_cells, m.rd_median,

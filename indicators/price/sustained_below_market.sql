@@ -36,28 +36,66 @@ candidates AS (
     -- sellers observed on the run date
     SELECT DISTINCT shop_id, sku_id, region_code FROM daily WHERE d = $run_date
 ),
-cell_day AS (
-    SELECT sku_id, region_code, d, list({'shop_id': shop_id, 'price': price}) AS offers
+cell_ranked AS (
+    -- the cell's (SKU x region x day) offers in price order: a seller's peers are the cell without it, so the peer
+    -- quantiles are read off the cell's order with the seller's own rank left out (no per-seller peer lists: those do
+    -- not fit in memory at millions of offers a day). Offers without a shop are nobody's peers.
+    SELECT shop_id, sku_id, region_code, d, price,
+           row_number() OVER cell_order - 1                                                          AS r,
+           count(*) OVER (cell_order ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1 AS n_peers
     FROM daily
-    WHERE (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidates)
-    GROUP BY ALL
+    WHERE shop_id IS NOT NULL AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidates)
+    WINDOW cell_order AS (PARTITION BY sku_id, region_code, d ORDER BY price)
+),
+cell_positions AS (
+    -- quantile_cont of the n_peers peer prices interpolates between peer ranks floor and ceil of (n_peers - 1) * q
+    SELECT *,
+           floor((n_peers - 1)::DOUBLE * $peer_quantile::DOUBLE)::BIGINT AS lo_q,
+           ceil((n_peers - 1)::DOUBLE * $peer_quantile::DOUBLE)::BIGINT  AS hi_q,
+           floor((n_peers - 1)::DOUBLE * 0.5)::BIGINT                    AS lo_m,
+           ceil((n_peers - 1)::DOUBLE * 0.5)::BIGINT                     AS hi_m
+    FROM cell_ranked
+),
+cell_values AS (
+    -- peer rank j is cell rank j below the seller and j + 1 from it on: the cell prices at ranks lo, lo + 1, lo + 2
+    SELECT sku_id, region_code, d,
+           [max(price) FILTER (WHERE r = lo_q), max(price) FILTER (WHERE r = lo_q + 1), max(price) FILTER (WHERE r = lo_q + 2)] AS at_q,
+           [max(price) FILTER (WHERE r = lo_m), max(price) FILTER (WHERE r = lo_m + 1), max(price) FILTER (WHERE r = lo_m + 2)] AS at_m
+    FROM cell_positions
+    GROUP BY sku_id, region_code, d
+),
+seller_ranks AS (
+    SELECT p.shop_id, p.sku_id, p.region_code, p.d, p.price, p.n_peers,
+           p.lo_q, p.hi_q, p.lo_m, p.hi_m,
+           v.at_q[p.lo_q + (p.lo_q >= p.r)::BIGINT - p.lo_q + 1] AS q_lo,
+           v.at_q[p.hi_q + (p.hi_q >= p.r)::BIGINT - p.lo_q + 1] AS q_hi,
+           v.at_m[p.lo_m + (p.lo_m >= p.r)::BIGINT - p.lo_m + 1] AS m_lo,
+           v.at_m[p.hi_m + (p.hi_m >= p.r)::BIGINT - p.lo_m + 1] AS m_hi
+    FROM cell_positions AS p
+    JOIN candidates AS k USING (shop_id, sku_id, region_code)
+    JOIN cell_values AS v USING (sku_id, region_code, d)
 ),
 seller_day AS (
-    SELECT dl.shop_id, dl.sku_id, dl.region_code, dl.d, dl.price,
-           list_transform(list_filter(c.offers, lambda x: x.shop_id <> dl.shop_id), lambda x: x.price) AS peer_prices
-    FROM daily AS dl
-    JOIN candidates AS k USING (shop_id, sku_id, region_code)
-    JOIN cell_day AS c USING (sku_id, region_code, d)
+    -- the P10 interpolation is left to quantile_cont itself (over a stand-in list of n_peers prices with the same two
+    -- neighbours at the same ranks: its rounding is not a plain lo + d * (hi - lo)), so the value is bit for bit the
+    -- one over the peer list; the median of an even count is the mean of the two middle values, as median() computes
+    -- it. A seller alone in its cell that day has no peers.
+    SELECT shop_id, sku_id, region_code, d, price, n_peers,
+           CASE WHEN n_peers = 0 THEN NULL WHEN lo_q = hi_q THEN q_lo
+                ELSE list_aggregate(list_concat(list_resize([q_lo], lo_q + 1, q_lo), list_resize([q_hi], n_peers - lo_q - 1, q_hi)),
+                                    'quantile_cont', $peer_quantile) END AS peer_p10,
+           CASE WHEN n_peers = 0 THEN NULL WHEN lo_m = hi_m THEN m_lo
+                ELSE m_lo * 0.5 + m_hi * 0.5 END AS peer_median
+    FROM seller_ranks
 ),
 below AS (
     SELECT shop_id, sku_id, region_code,
-           count(*) FILTER (WHERE len(peer_prices) >= $min_peers)                                    AS days_with_peers,
-           count(*) FILTER (WHERE len(peer_prices) >= $min_peers
-                            AND price < list_aggregate(peer_prices, 'quantile_cont', $peer_quantile))  AS days_below,
-           median(price)                                                                               AS median_price,
-           median(list_aggregate(peer_prices, 'quantile_cont', $peer_quantile)) FILTER (WHERE len(peer_prices) >= $min_peers) AS median_peer_p10,
-           median(list_aggregate(peer_prices, 'median')) FILTER (WHERE len(peer_prices) >= $min_peers) AS median_peer_median,
-           max(len(peer_prices))                                                                       AS max_peers
+           count(*) FILTER (WHERE n_peers >= $min_peers)                        AS days_with_peers,
+           count(*) FILTER (WHERE n_peers >= $min_peers AND price < peer_p10)   AS days_below,
+           median(price)                                                        AS median_price,
+           median(peer_p10) FILTER (WHERE n_peers >= $min_peers)                AS median_peer_p10,
+           median(peer_median) FILTER (WHERE n_peers >= $min_peers)             AS median_peer_median,
+           max(n_peers)                                                         AS max_peers
     FROM seller_day
     GROUP BY ALL
 ),
