@@ -5,7 +5,7 @@
 
 Every measured thing runs as its own child process; wall seconds, CPU seconds (user + sys) and max
 RSS come from os.wait4's rusage of that child. Each figure is the median of `--repeats` runs
-(the product runs `--product-repeats` times per history, default the same). Results are printed as
+(the product runs `--product-repeats` times per history, default 1: one province-scale run takes minutes). Results are printed as
 a table and written to --out (docs/BENCHMARKS.md unless --out is given). See docs/BENCHMARKS.md.
 """
 
@@ -76,18 +76,25 @@ def prepare_day(work: Path, scale: float, seed: int) -> Path:
     return gen
 
 
-def prepare_history(work: Path, gen: Path, days: int, density: float) -> Path:
+def prepare_history(work: Path, gen: Path, days: int, density: float, start_from: Path | None = None) -> Path:
+    """The `days`-day history warehouse (cached by a stamp); grown from `start_from` (a shorter history
+    of the same day and density) when given, which saves building its days again."""
     from benchmarks.history import build_history
 
     tpl = work / f"{gen.name}_hist{days}_d{density:g}"
     stamp = tpl / ".bench_stamp"
-    want = json.dumps({"days": days, "density": density, "gen": (gen / ".bench_stamp").read_text()})
+    want = json.dumps({"days": days, "density": density, "gen": (gen / ".bench_stamp").read_text(),
+                       "history_version": 2})  # bump when benchmarks/history.py changes what it builds
     if stamp.exists() and stamp.read_text() == want:
         return tpl
     shutil.rmtree(tpl, ignore_errors=True)
     tpl.mkdir(parents=True)
     t0 = time.perf_counter()
-    counts = build_history(tpl / "warehouse.duckdb", gen / "landing", tpl, DAY, days, density)
+    have = 0
+    if start_from is not None:
+        have = json.loads((start_from / ".bench_stamp").read_text())["days"]
+        shutil.copyfile(start_from / "warehouse.duckdb", tpl / "warehouse.duckdb")
+    counts = build_history(tpl / "warehouse.duckdb", gen / "landing", tpl, DAY, days, density, have=have)
     (tpl / "counts.json").write_text(json.dumps(counts))
     stamp.write_text(want)
     print(f"history {days} d built in {time.perf_counter() - t0:.0f} s: {counts}", flush=True)
@@ -107,39 +114,24 @@ def fresh_home(work: Path, gen: Path, tpl: Path, name: str) -> Path:
 # ------------------------------------------------------------------ measured steps
 
 STAGE_RE = re.compile(r"\[((?:\w+ [0-9.]+s,? ?)+)\]")
+# debug lines of `market-monitor --verbose run` (indicators/compute.py, expectations/gate.py)
+STEP_RE = re.compile(r"computed (indicator|mart) (\S+): \d+ rows in ([0-9.]+) s")
+SUITE_RE = re.compile(r"quality (\S+): \d+ rows.* in ([0-9.]+) s$", re.MULTILINE)
 
 
 def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
-    r = child(_py("pipelines.cli", "--home", str(home), "run", "--date", DAY.isoformat()), env=env, log=log)
+    r = child(_py("pipelines.cli", "--home", str(home), "--verbose", "run", "--date", DAY.isoformat()),
+              env=env, log=log)
+    text = log.read_text(encoding="utf-8", errors="replace")
     if r["rc"] != 0:  # reported, not hidden: the table says which run failed and why
-        tail = [ln for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+        tail = [ln for ln in text.splitlines() if ln.strip()]
         r["failed"] = next((ln for ln in reversed(tail) if "failed" in ln or "Error" in ln), tail[-1] if tail else "")
         print(f"product run failed: {r['failed']}", flush=True)
     m = STAGE_RE.findall(r["stdout"])
-    stages = {k: float(v) for k, v in re.findall(r"(\w+) ([0-9.]+)s", m[-1])} if m else {}
-    r["stages"] = stages
+    r["stages"] = {k: float(v) for k, v in re.findall(r"(\w+) ([0-9.]+)s", m[-1])} if m else {}
+    r["steps"] = {f"{kind} {name}": float(sec) for kind, name, sec in STEP_RE.findall(text)}
+    r["steps"] |= {f"suite {name}": float(sec) for name, sec in SUITE_RE.findall(text)}
     return r
-
-
-def indicator_profile(home: Path, env: dict | None = None) -> dict:
-    """Seconds per indicator on the run's warehouse (re-running compute's SQL, one process)."""
-    r = _check(child(_py("benchmarks.run", "--profile-indicators", str(home)), env=env), "indicator profile")
-    return json.loads(r["stdout"].strip().splitlines()[-1])
-
-
-def _profile_indicators(home: Path) -> None:
-    from indicators.compute import run_indicator
-    from indicators.registry import load_catalogue
-    from warehouse.db import connect_writer
-
-    con = connect_writer(home / "warehouse.duckdb")
-    out = {}
-    for ind in load_catalogue():
-        t0 = time.perf_counter()
-        run_indicator(con, ind, DAY, {})
-        out[ind.id] = round(time.perf_counter() - t0, 3)
-    con.close()
-    print(json.dumps(out))
 
 
 def med(rs: list[dict], key: str) -> float:
@@ -192,11 +184,12 @@ def render(res: dict) -> str:
         a, b = res["stages"][hs].get(st, 0.0), res["stages"][hb].get(st, 0.0)
         lines.append(f"| {st} | {a:.1f} | {a / max(sum(res['stages'][hs].values()), 1e-9):.0%} | {b:.1f} | "
                      f"{b / max(sum(res['stages'][hb].values()), 1e-9):.0%} |")
-    lines += ["", f"Seconds per indicator (re-run in one process on the warehouse of the last {hs}-day product run):",
-              "",
-              "| indicator | seconds |", "| --- | ---: |"]
-    for k, v in sorted(res["indicators"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {k} | {v:.2f} |")
+    lines += ["", f"Where the time goes: seconds per indicator, mart and quality suite (median over the {hs}-day "
+              "product runs, from the run's own `--verbose` log; every step of 1 s or more):", "",
+              "| step | seconds |", "| --- | ---: |"]
+    for k, v in sorted(res["steps"].items(), key=lambda kv: -kv[1]):
+        if v >= 1.0:
+            lines.append(f"| {k} | {v:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +211,9 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
     t_start = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     gen = prepare_day(work, scale, seed)
-    tpls = {h: prepare_history(work, gen, h, density) for h in histories}
+    tpls: dict[int, Path] = {}
+    for h in sorted(histories):  # the longer history grows from the shorter one
+        tpls[h] = prepare_history(work, gen, h, density, start_from=tpls[min(tpls)] if tpls else None)
     landing = gen / "landing"
     ds = DAY.isoformat()
     h_small, h_big = histories
@@ -242,11 +237,10 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
         for h in histories:  # interleaved, so machine noise hits both alike
             home = fresh_home(work, gen, tpls[h], f"home_{h}")
             prod[h].append(product_run(home, work / f"product_{h}_{i}.log", env))
-    try:
-        indicators = indicator_profile(work / f"home_{h_small}", env)  # the last product run's warehouse
-    except SystemExit as exc:
-        indicators = {"(profile failed)": 0.0}
-        print(exc, flush=True)
+    # seconds per indicator, mart and quality suite: medians over the runs with the smaller history
+    names = sorted({k for r in prod[h_small] for k in r["steps"]})
+    steps = {k: statistics.median(r["steps"].get(k, 0.0) for r in prod[h_small]) for k in names}
+    indicators = {k.split(" ", 1)[1]: v for k, v in steps.items() if k.startswith("indicator ")}
     stages = {h: {st: statistics.median(r["stages"].get(st, 0.0) for r in prod[h]) for st in STAGES}
               for h in histories}
     core_ind = sum(indicators.get(i, 0.0) for i in CORE_INDICATORS)
@@ -290,7 +284,7 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
         f"SELECT count(*) FROM read_csv('{landing / 'olist' / ds / 'olist_orders_dataset.csv'}', header=true, all_varchar=true)"
     ).fetchall()[0][0]
     res = {"command": command, "machine": machine(), "memory_limit": memory_limit or "4GB (default)", "scale": scale, "density": density, "repeats": repeats,
-           "product_repeats": product_repeats, "rows": rows, "stages": stages, "indicators": indicators,
+           "product_repeats": product_repeats, "rows": rows, "stages": stages, "indicators": indicators, "steps": steps,
            "day_rows": day_rows,
            "history_rows": {h: json.loads((tpls[h] / "counts.json").read_text())["price_observations"]
                             for h in histories},
@@ -308,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=100.0)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--product-repeats", type=int, default=None)
+    ap.add_argument("--product-repeats", type=int, default=1,
+                    help="end-to-end product runs per history (default 1: each takes minutes at scale 100)")
     ap.add_argument("--density", type=float, default=0.02, help="share of the day's rows copied per history day")
     ap.add_argument("--history", default="30,180")
     ap.add_argument("--seed", type=int, default=20261111)
@@ -316,14 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "BENCHMARKS.md")
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/BENCHMARKS.md")
     ap.add_argument("--memory-limit", help="MARKET_MONITOR_MEMORY_LIMIT for the product runs (default: the product's 4GB)")
-    ap.add_argument("--profile-indicators", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    if a.profile_indicators:
-        _profile_indicators(a.profile_indicators)
-        return 0
     h = tuple(int(x) for x in a.history.split(","))
     cmd = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
-    bench(a.scale, a.repeats, a.product_repeats or a.repeats, a.work, None if a.no_write else a.out, a.density,
+    bench(a.scale, a.repeats, a.product_repeats, a.work, None if a.no_write else a.out, a.density,
           (h[0], h[1]), a.seed, cmd.strip(), a.memory_limit)
     return 0
 

@@ -4,7 +4,9 @@
 
 Rows are made in DuckDB straight into staging.price_observations (with the ledger row that
 accounts for them), the two foundation marts are computed, then `pipelines.daily.gate` runs as in a
-daily run (every suite, results stored, Data Docs built). Prints the gate's seconds per suite.
+daily run (every suite, results stored, Data Docs built). Prints the gate's seconds per suite and
+the engine that validated it (duckdb-sql for batches of MARKET_MONITOR_GATE_SQL_ROWS rows or more,
+else gx-pandas; set MARKET_MONITOR_GATE_SQL_ROWS=1000000000000 to time the pandas-only gate).
 """
 
 from __future__ import annotations
@@ -70,8 +72,12 @@ def main(argv=None) -> int:
     outcomes = daily.gate(home, D, "bench-run", con=con)
     total = time.perf_counter() - t0
     for name, o in sorted(outcomes.items(), key=lambda kv: -kv[1].seconds)[:8]:
-        print(f"  {name:40s} {o.rows:>10,} rows {o.seconds:6.2f} s  blocking failures {len(o.blocking_failures)}")
-    print(f"gate: {total:.1f} s for {len(outcomes)} suites (results and Data Docs under {home.quality})")
+        print(f"  {name:40s} {o.rows:>10,} rows {o.seconds:6.2f} s  {o.engine:10s}  "
+              f"blocking failures {len(o.blocking_failures)}")
+    from expectations.sql_checks import sql_rows_threshold
+
+    print(f"gate: {total:.1f} s for {len(outcomes)} suites, SQL engine from {sql_rows_threshold():,} rows "
+          f"(results and Data Docs under {home.quality})")
     con.close()
     return 0
 

@@ -4,10 +4,15 @@ Write–audit–publish: the run's candidate partitions sit in work.mart__<mart>
 only when its own blocking expectations, those of the staging tables it depends on and those of
 suites marked BLOCKS = "all" (the ledger identities) pass (pipelines/daily.py:publish).
 
-Batches are DataFrames taken from DuckDB with only the columns the suite's expectations name
-(GX cannot validate DuckDB through SQLAlchemy here). With a home, validation runs in a GX file
-context rooted in HOME/quality, so suites, validation results and Data Docs live there; without
-one (unit tests), in a cached ephemeral context.
+Two engines give the same GX results. Batches under MARKET_MONITOR_GATE_SQL_ROWS rows (default
+200,000) are DataFrames taken from DuckDB with only the columns the suite's expectations name,
+validated by GX's pandas engine (GX cannot validate DuckDB through SQLAlchemy here). Larger batches
+are evaluated in DuckDB by expectations/sql_checks.py (one aggregate query per batch, memory
+bounded by DuckDB), whose metrics are fed to each expectation's own GX `_validate`; a suite with
+an expectation that path cannot translate exactly falls back to pandas. Every result says which
+engine produced it (`details` in meta.quality_results, `meta.engine` in the GX results).
+With a home, results are stored in a GX file context rooted in HOME/quality, so suites, validation
+results and Data Docs live there; without one (unit tests), nothing is stored.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from expectations import sql_checks
+from expectations.sql_checks import ENGINE_PANDAS, ENGINE_SQL, Unsupported, sql_rows_threshold
 from expectations.suites import BLOCKING, SEVERITIES, Suite, load_suites, source_table
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,7 @@ class SuiteOutcome:
     rows: int
     results: list[ExpectationOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    engine: str = ENGINE_PANDAS  # which engine evaluated the batch: gx-pandas or duckdb-sql
     validation: object = field(default=None, repr=False, compare=False)  # the GX result
     result_key: object = field(default=None, repr=False, compare=False)  # where HOME/quality/gx stored it
 
@@ -155,22 +163,7 @@ def _columns_named(pairs) -> set[str] | None:
     return cols
 
 
-def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: dict | None = None, *,
-                   gx_context=None, run_id: str | None = None, pairs=None) -> SuiteOutcome:
-    """Validate one batch with its suite. With `gx_context` (the home's file context) the result is
-    stored there for Data Docs; without, nothing is stored (unit tests of suites)."""
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    t0 = time.perf_counter()
-    spec = load_suites()[suite_name]
-    if pairs is None:
-        pairs = spec.build(run_date, context or {})
-    skipped = 0
-    if len(df) == 0:  # column checks are vacuous on no rows; GX costs ~30 ms per expectation anyway
-        table_level = [(e, sev) for e, sev in pairs if _columns_named([(e, sev)]) == set()]
-        skipped = len(pairs) - len(table_level)
-        pairs = table_level
+def _prepared(suite_name: str, pairs) -> list:
     expectations = []
     for expectation, severity in pairs:
         if severity not in SEVERITIES:
@@ -178,16 +171,19 @@ def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: d
         expectation.meta = {"severity": severity}
         expectation.notes = NOTES[severity]
         expectations.append(expectation)
-    # Validation always runs in the ephemeral context: a file context re-reads its YAML config for
-    # every store access, which made the gate ~4x slower. The result is then stored in the home's
-    # file context (HOME/quality/gx), which is all Data Docs need.
-    ctx = _ephemeral()
-    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations,
-                                meta={"table": spec.table, "run_date": run_date.isoformat()})
-    batch = _batch_definition(ctx, suite_name).get_batch(batch_parameters={"dataframe": df})
-    validation = batch.validate(suite)
+    return expectations
+
+
+def _outcome(suite_name: str, spec: Suite, rows: int, validation, run_date: date, *, engine: str,
+             gx_context=None, run_id: str | None = None) -> SuiteOutcome:
+    """Store the GX result in the home's file context (for Data Docs) and turn it into outcome rows."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    validation.meta["engine"] = engine
+    for result in validation.results:
+        result.meta = {**(result.meta or {}), "engine": engine}
     key = None
-    if gx_context is not None and expectations:
+    if gx_context is not None and validation.results:
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
@@ -201,8 +197,8 @@ def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: d
         key = ValidationResultIdentifier(expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
                                          run_id=identifier, batch_identifier=f"{DATASOURCE}-{suite_name}")
         gx_context.validation_results_store.set(key, validation)
-    outcome = SuiteOutcome(suite=suite_name, table_name=spec.table, rows=len(df), validation=validation,
-                           result_key=key)
+    outcome = SuiteOutcome(suite=suite_name, table_name=spec.table, rows=rows, engine=engine,
+                           validation=validation, result_key=key)
     for result in validation.results:
         cfg = result.expectation_config
         severity = (cfg.meta or {}).get("severity", BLOCKING)
@@ -216,13 +212,64 @@ def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: d
         outcome.results.append(ExpectationOutcome(
             suite=suite_name, table_name=spec.table, expectation=cfg.type, column_name=column,
             severity=severity, success=bool(result.success), observed_value=_observed(result),
-            details=error or "expected " + _expected(kwargs),
+            details=(error or "expected " + _expected(kwargs)) + f" [engine {engine}]",
         ))
+    return outcome
+
+
+def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: dict | None = None, *,
+                   gx_context=None, run_id: str | None = None, pairs=None) -> SuiteOutcome:
+    """Validate one batch with its suite (GX pandas engine). With `gx_context` (the home's file
+    context) the result is stored there for Data Docs; without, nothing is stored (unit tests of suites)."""
+    import great_expectations as gx
+
+    t0 = time.perf_counter()
+    spec = load_suites()[suite_name]
+    if pairs is None:
+        pairs = spec.build(run_date, context or {})
+    skipped = 0
+    if len(df) == 0:  # column checks are vacuous on no rows; GX costs ~30 ms per expectation anyway
+        table_level = [(e, sev) for e, sev in pairs if _columns_named([(e, sev)]) == set()]
+        skipped = len(pairs) - len(table_level)
+        pairs = table_level
+    expectations = _prepared(suite_name, pairs)
+    # Validation always runs in the ephemeral context: a file context re-reads its YAML config for
+    # every store access, which made the gate ~4x slower. The result is then stored in the home's
+    # file context (HOME/quality/gx), which is all Data Docs need.
+    ctx = _ephemeral()
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations,
+                                meta={"table": spec.table, "run_date": run_date.isoformat()})
+    batch = _batch_definition(ctx, suite_name).get_batch(batch_parameters={"dataframe": df})
+    validation = batch.validate(suite)
+    outcome = _outcome(suite_name, spec, len(df), validation, run_date, engine=ENGINE_PANDAS,
+                       gx_context=gx_context, run_id=run_id)
     if skipped:
         outcome.results.append(ExpectationOutcome(
             suite=suite_name, table_name=spec.table, expectation="empty_batch", column_name=None,
             severity="warning", success=True, observed_value="0",
             details=f"no rows for {run_date}: {skipped} column checks hold vacuously and were not run"))
+    outcome.seconds = round(time.perf_counter() - t0, 3)
+    return outcome
+
+
+def validate_sql(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date, rows: int, *,
+                 gx_context=None, run_id: str | None = None, pairs=None, context: dict | None = None) -> SuiteOutcome:
+    """Validate one batch in DuckDB (expectations/sql_checks.py); the same GX result objects as
+    validate_frame. Raises sql_checks.Unsupported (before storing anything) when an expectation
+    cannot be evaluated exactly in SQL: the caller then uses validate_frame."""
+    t0 = time.perf_counter()
+    spec = load_suites()[suite_name]
+    if pairs is None:
+        pairs = spec.build(run_date, context or {})
+    expectations = _prepared(suite_name, pairs)
+    results = sql_checks.evaluate(con, _base_sql(spec), {"run_date": run_date}, expectations)
+    validation = sql_checks.suite_result(spec, results, {
+        "active_batch_definition": {"datasource_name": DATASOURCE, "data_asset_name": suite_name,
+                                    "batch_definition_name": BATCH_DEFINITION},
+        "batch_spec": {"query": _base_sql(spec).strip(), "engine": ENGINE_SQL},
+        "batch_markers": {"rows": rows}})
+    outcome = _outcome(suite_name, spec, rows, validation, run_date, engine=ENGINE_SQL,
+                       gx_context=gx_context, run_id=run_id)
     outcome.seconds = round(time.perf_counter() - t0, 3)
     return outcome
 
@@ -239,6 +286,11 @@ def _base_sql(spec: Suite) -> str:
     schema, name = spec.table.split(".")
     # identifiers come from suite modules only; the date is a bound parameter
     return f"SELECT * FROM {_q(schema)}.{_q(name)} WHERE {_q(spec.date_column)} = $run_date"  # noqa: S608 - identifiers from suite modules, quoted with _q; the date is bound
+
+
+def batch_rows(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date) -> int:
+    sql = _base_sql(load_suites()[suite_name])
+    return con.execute(f"SELECT count(*) FROM ({sql}) AS b", {"run_date": run_date}).fetchone()[0]  # noqa: S608 - suite SQL from code, date bound
 
 
 def batch_frame(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date,
@@ -300,22 +352,33 @@ def run_gate(con: duckdb.DuckDBPyConnection, run_date: date, suite_names=None, *
     suites = load_suites()
     if gx_context is None and home is not None:
         gx_context = file_context(home.quality)
+    threshold = sql_rows_threshold()
     outcomes = {}
     for name in suite_names or default_suites():
         spec = suites[name]
         t0 = time.perf_counter()
         context = suite_context(con, spec, run_date)
         pairs = spec.build(run_date, context)
+        o = None
         try:
-            df = batch_frame(con, name, run_date, _columns_named(pairs))
+            rows = batch_rows(con, name, run_date)
+            if rows > 0 and rows >= threshold:  # an empty batch: pandas skips its column checks
+                try:
+                    o = validate_sql(con, name, run_date, rows, gx_context=gx_context, run_id=run_id, pairs=pairs)
+                except Unsupported as exc:
+                    log.info("quality %s: %d rows validated with GX pandas, not SQL: %s", name, rows, exc)
+            if o is None:
+                df = batch_frame(con, name, run_date, _columns_named(pairs))
         except duckdb.Error as exc:  # e.g. a mart whose work table was not built: fail closed
             outcomes[name] = _failed_to_read(spec, exc)
             continue
-        o = validate_frame(name, df, run_date, context, gx_context=gx_context, run_id=run_id, pairs=pairs)
+        if o is None:
+            o = validate_frame(name, df, run_date, context, gx_context=gx_context, run_id=run_id, pairs=pairs)
+            del df
         o.seconds = round(time.perf_counter() - t0, 3)
         outcomes[name] = o
-        log.info("quality %s: %d rows, %d blocking failures, %d warnings in %.2f s",
-                 name, o.rows, len(o.blocking_failures), len(o.warnings), o.seconds)
+        log.info("quality %s: %d rows (%s), %d blocking failures, %d warnings in %.2f s",
+                 name, o.rows, o.engine, len(o.blocking_failures), len(o.warnings), o.seconds)
     return outcomes
 
 

@@ -8,7 +8,9 @@ writer). Nothing here touches published files.
 from __future__ import annotations
 
 import importlib
+import logging
 import re
+import time
 from datetime import date
 from importlib import metadata as importlib_metadata
 from importlib import resources
@@ -17,6 +19,8 @@ import duckdb
 import yaml
 
 from indicators.registry import Indicator, load_catalogue, mart_sql
+
+log = logging.getLogger(__name__)
 
 _PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -91,8 +95,13 @@ def compute_day(con: duckdb.DuckDBPyConnection, run_date: date, overrides: dict 
     marts = mart_catalogue()["marts"]
     counts = {}
     for ind in catalogue:
+        t0 = time.perf_counter()
         counts[ind.id] = run_indicator(con, ind, run_date, overrides or {})
+        # one debug line per step: `market-monitor -v run` shows where a day's compute time goes
+        # (benchmarks/run.py reads these lines for its per-indicator profile)
+        log.debug("computed indicator %s: %d rows in %.3f s", ind.id, counts[ind.id], time.perf_counter() - t0)
     for mart, spec in marts.items():
+        t0 = time.perf_counter()
         versions = {"pipeline_version": pipeline_version(), "schema_version": int(spec["schema_version"])}
         if mart == "indicator_flags":
             build_indicator_flags(con, catalogue, run_date, versions)
@@ -111,4 +120,5 @@ def compute_day(con: duckdb.DuckDBPyConnection, run_date: date, overrides: dict 
         counts["mart:" + mart] = con.execute(
             f"SELECT count(*) FROM work.{quote_ident('mart__' + mart)}"  # noqa: S608 - identifiers from our own metadata, quoted; values are bound parameters
         ).fetchall()[0][0]
+        log.debug("computed mart %s: %d rows in %.3f s", mart, counts["mart:" + mart], time.perf_counter() - t0)
     return counts

@@ -30,6 +30,7 @@ from warehouse.db import connect_writer
 log = logging.getLogger(__name__)
 
 STAGES = ("ingest", "compute", "gate", "publish", "report")
+CANDIDATE_BATCH_ROWS = 262_144  # rows per Arrow batch streamed from a candidate partition to its parquet file
 
 
 def new_run_id(run_date: date) -> str:
@@ -167,7 +168,7 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
                 continue
             table = _candidate(c, mart)
             mart_dir = home.mart_dir(mart)
-            rows, digest = publish_partition(mart_dir, run_date, table)
+            rows, digest = publish_partition(mart_dir, run_date, table)  # drains the stream
             update_manifest(mart_dir, mart, schema_version, pipeline_version(),
                             table.schema, run_date, rows, digest)
             c.execute(
@@ -180,24 +181,25 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
 
 
 def _candidate(con, mart: str):
-    """The run's candidate partition of `mart` (work.mart__<mart>; the name comes from the catalogue)."""
-    return con.sql(f"SELECT * FROM work.{quote_ident('mart__' + mart)} ORDER BY ALL").to_arrow_table()  # noqa: S608 - mart name from the catalogue, quote_ident - mart name from the catalogue, quote_ident
+    """The run's candidate partition of `mart` (work.mart__<mart>; the name comes from the catalogue), as a
+    stream of Arrow batches in a total order (reruns give the same file). Drain it before the next query
+    on `con`: an open stream holds the connection."""
+    return con.sql(f"SELECT * FROM work.{quote_ident('mart__' + mart)} ORDER BY ALL").to_arrow_reader(  # noqa: S608 - mart name from the catalogue, quote_ident
+        CANDIDATE_BATCH_ROWS)
 
 
 def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, suites: list[str],
                       failed: list[str]) -> None:
     """The failing candidate batch and its validation result, beside the sources' quarantine, and an
     alert row. The published partition is not touched."""
-    import pyarrow.parquet as pq
-
     from expectations.report import data_docs_index
+    from pipelines.publish import write_parquet
 
     folder = home.quarantine_dir(f"mart.{mart}", run_date)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        table = _candidate(con, mart)
         tmp = folder / ".batch.parquet.tmp"
-        pq.write_table(table, tmp)
+        write_parquet(tmp, _candidate(con, mart))
         tmp.replace(folder / "batch.parquet")
     except duckdb.Error as exc:  # the candidate was never built
         (folder / "batch.parquet").unlink(missing_ok=True)

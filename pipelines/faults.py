@@ -6,18 +6,27 @@ Points: ingest.before_commit (one file's rows written, its transaction not commi
 compute.done (work tables built, stage not recorded), publish.temp_written (a partition's new file
 written beside the old one, not swapped in), publish.swapped (a partition swapped in, its manifest
 not yet updated).
+MARKET_MONITOR_PAUSE=`<point>=<seconds>` sleeps at that point instead (each time it is reached): tests of
+concurrent runs use it to hold the writer for a known time on a loaded machine.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 FAULT_ENV = "MARKET_MONITOR_FAULT"
+PAUSE_ENV = "MARKET_MONITOR_PAUSE"
 _hits: dict[str, int] = {}
 
 
 def fault_point(name: str) -> None:
+    pause = os.environ.get(PAUSE_ENV)
+    if pause:
+        point, _, seconds = pause.partition("=")
+        if point == name:
+            time.sleep(float(seconds or 0))
     wanted = os.environ.get(FAULT_ENV)
     if not wanted:
         return

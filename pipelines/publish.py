@@ -50,17 +50,51 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
-def publish_partition(mart_dir: Path, run_date: date, table: pa.Table) -> tuple[int, str]:
+ROW_GROUP_ROWS = 1_000_000  # rows per parquet row group (pyarrow's default size), also the batch size
+
+
+def write_parquet(path: Path, data: pa.Table | pa.RecordBatchReader) -> tuple[int, pa.Schema]:
+    """Write `data` (a whole table or a stream of batches; a `dt` column is left out) to `path` with zstd
+    and statistics; return (rows, schema). A stream is written as it comes, so a mart of millions of rows
+    never sits in memory whole. Row groups are cut at exactly ROW_GROUP_ROWS rows whatever the sizes of
+    the incoming batches, so the same rows in the same order always give the same bytes."""
+    batches = data.to_reader() if isinstance(data, pa.Table) else data
+    keep = [i for i, f in enumerate(batches.schema) if f.name != "dt"]
+    schema = pa.schema([batches.schema.field(i) for i in keep], metadata=batches.schema.metadata)
+    rows = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as out:
+
+        def flush(n: int) -> None:
+            nonlocal pending, pending_rows
+            table = pa.Table.from_batches(pending, schema=schema)
+            out.write_table(table.slice(0, n), row_group_size=ROW_GROUP_ROWS)
+            rest = table.slice(n)
+            pending, pending_rows = rest.to_batches(), rest.num_rows
+
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            pending.append(pa.record_batch([batch.column(i) for i in keep], schema=schema))
+            pending_rows += batch.num_rows
+            rows += batch.num_rows
+            while pending_rows >= ROW_GROUP_ROWS:
+                flush(ROW_GROUP_ROWS)
+        if pending_rows or rows == 0:  # the last group; an empty partition still carries the columns
+            flush(pending_rows)
+    return rows, schema
+
+
+def publish_partition(mart_dir: Path, run_date: date, table: pa.Table | pa.RecordBatchReader) -> tuple[int, str]:
     """Atomically replace marts/<mart>/dt=<run_date>/part-0.parquet with `table` (dt column excluded)."""
-    if "dt" in table.column_names:
-        table = table.drop(["dt"])
     partition = mart_dir / f"dt={run_date.isoformat()}"
     partition.mkdir(parents=True, exist_ok=True)
     for leftover in partition.glob(".*.tmp-*"):  # a crashed earlier publish
         leftover.unlink(missing_ok=True)
     tmp = partition / f".{PART_NAME}.tmp-{uuid.uuid4().hex}"
     try:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+        rows, _schema = write_parquet(tmp, table)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         digest = sha256_of(tmp)
@@ -71,7 +105,7 @@ def publish_partition(mart_dir: Path, run_date: date, table: pa.Table) -> tuple[
         raise
     _fsync_dir(partition)
     fault_point("publish.swapped")
-    return table.num_rows, digest
+    return rows, digest
 
 
 def update_manifest(mart_dir: Path, mart: str, schema_version: int, pipeline_version: str,

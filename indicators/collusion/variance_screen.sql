@@ -14,11 +14,29 @@ WITH usable_observations AS (
       AND price > 0
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
-daily_all AS (
+daily_groups AS (
+    -- one offered price per seller x SKU x region x day. Almost every group has one observation: a holistic median
+    -- per group over millions of groups is what runs a province-scale day out of memory, so the median is taken
+    -- only where there are several prices (the median of one price is that price)
     SELECT shop_id, sku_id, region_code, observed_date AS d, any_value(category) AS category,
-           median(price)::DOUBLE AS price, bool_or(price_type = 'promo') AS on_promo
+           count(*) AS n_obs, min(price)::DOUBLE AS min_price, bool_or(price_type = 'promo') AS on_promo
     FROM usable_observations
     GROUP BY shop_id, sku_id, region_code, observed_date
+),
+daily_multi AS (
+    SELECT u.shop_id, u.sku_id, u.region_code, u.observed_date AS d, median(u.price)::DOUBLE AS price
+    FROM usable_observations AS u
+    SEMI JOIN daily_groups AS g
+           ON g.shop_id = u.shop_id AND g.sku_id = u.sku_id AND g.region_code IS NOT DISTINCT FROM u.region_code
+          AND g.d = u.observed_date AND g.n_obs > 1
+    GROUP BY u.shop_id, u.sku_id, u.region_code, u.observed_date
+),
+daily_all AS (
+    SELECT g.shop_id, g.sku_id, g.region_code, g.d, g.category,
+           CASE WHEN g.n_obs = 1 THEN g.min_price ELSE m.price END AS price, g.on_promo
+    FROM daily_groups AS g
+    LEFT JOIN daily_multi AS m
+           ON m.shop_id = g.shop_id AND m.sku_id = g.sku_id AND m.region_code IS NOT DISTINCT FROM g.region_code AND m.d = g.d
 ),
 campaign_days AS (
     -- a day when a large share of the category's sellers is on promotion at once is a platform campaign (双11, 618
@@ -33,11 +51,28 @@ daily AS (
     SELECT a.* FROM daily_all AS a
     WHERE NOT (a.on_promo AND (a.category, a.d) IN (SELECT (category, d) FROM campaign_days))
 ),
-seller_week AS (
+seller_week_groups AS (
+    -- (the same one-value shortcut for the week's median: most sellers have one day in the week so far)
     SELECT shop_id, sku_id, region_code, date_trunc('week', d)::DATE AS week_start, any_value(category) AS category,
-           median(price) AS price
+           count(*) AS n_days, min(price) AS min_price
     FROM daily
     GROUP BY ALL
+),
+seller_week_multi AS (
+    SELECT d.shop_id, d.sku_id, d.region_code, date_trunc('week', d.d)::DATE AS week_start, median(d.price) AS price
+    FROM daily AS d
+    SEMI JOIN seller_week_groups AS g
+           ON g.shop_id = d.shop_id AND g.sku_id = d.sku_id AND g.region_code IS NOT DISTINCT FROM d.region_code
+          AND g.week_start = date_trunc('week', d.d)::DATE AND g.n_days > 1
+    GROUP BY ALL
+),
+seller_week AS (
+    SELECT g.shop_id, g.sku_id, g.region_code, g.week_start, g.category,
+           CASE WHEN g.n_days = 1 THEN g.min_price ELSE m.price END AS price
+    FROM seller_week_groups AS g
+    LEFT JOIN seller_week_multi AS m
+           ON m.shop_id = g.shop_id AND m.sku_id = g.sku_id AND m.region_code IS NOT DISTINCT FROM g.region_code
+          AND m.week_start = g.week_start
 ),
 sku_level AS (
     -- the SKU's price level across the whole province that week (all regions)
@@ -61,16 +96,66 @@ scored_cells AS (
 current_cells AS (
     SELECT * FROM scored_cells WHERE week_start = date_trunc('week', $run_date::DATE)
 ),
-category_history AS (
-    -- the category's OTHER cells in the weeks before the current one (a long-running pocket must not hide
-    -- itself in its own history)
-    SELECT c.sku_id, c.region_code, count(*) AS history_cells,
-           quantile_cont(h.cv, $cv_quantile) AS cv_low_quantile, median(h.cv) AS cv_median
+history AS (
+    -- the scored cells of the weeks before the current one, ranked by CV within the category (rows without a CV
+    -- last): the category benchmarks are read off these ranks once, with the current cell's own rows left out,
+    -- instead of joining every current cell to every history cell of its category (quadratic: it does not fit a
+    -- small server at province scale). Same technique as collusion.cover_distance.
+    SELECT sku_id, region_code, category, cv,
+           row_number() OVER (PARTITION BY category ORDER BY cv NULLS LAST) - 1 AS rk_cat
+    FROM scored_cells
+    WHERE week_start < date_trunc('week', $run_date::DATE) AND category IS NOT NULL
+),
+category_totals AS (
+    SELECT category, count(*) AS n_rows, count(cv) AS n_cv FROM history GROUP BY category
+),
+own_history AS (
+    -- the category's history rows a current cell leaves out: its own (same SKU and region; a NULL key compares as
+    -- unknown, so such rows are left out too, as the NOT (... = ... AND ... = ...) join condition does)
+    SELECT c.sku_id, c.region_code, h.cv, h.rk_cat
     FROM current_cells AS c
-    JOIN scored_cells AS h
-      ON h.category = c.category AND h.week_start < c.week_start
-     AND NOT (h.sku_id = c.sku_id AND h.region_code = c.region_code)
-    GROUP BY c.sku_id, c.region_code
+    JOIN history AS h ON h.category = c.category AND h.sku_id = c.sku_id AND h.region_code = c.region_code
+    UNION ALL
+    SELECT c.sku_id, c.region_code, h.cv, h.rk_cat
+    FROM current_cells AS c
+    JOIN (SELECT * FROM history WHERE sku_id IS NULL OR region_code IS NULL) AS h
+      ON h.category = c.category AND coalesce(h.sku_id = c.sku_id, true) AND coalesce(h.region_code = c.region_code, true)
+),
+category_excluded AS (
+    -- rank i (0-based) of the remaining CVs is rank i + #{own rank g : g <= i} of all, with g = own rank minus the own
+    -- rows ranked before it
+    SELECT sku_id, region_code, count(*) AS own_rows, count(cv) AS own_cv,
+           list(g) FILTER (WHERE cv IS NOT NULL) AS gs
+    FROM (SELECT *, rk_cat - (row_number() OVER (PARTITION BY sku_id, region_code ORDER BY rk_cat) - 1) AS g FROM own_history)
+    GROUP BY sku_id, region_code
+),
+category_positions AS (
+    SELECT c.sku_id, c.region_code, c.category, t.n_rows - coalesce(e.own_rows, 0) AS history_cells,
+           t.n_cv - coalesce(e.own_cv, 0) AS n_cells, coalesce(e.gs, []) AS gs,
+           floor((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * $cv_quantile::DOUBLE)::BIGINT AS lo_q,
+           ceil((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * $cv_quantile::DOUBLE)::BIGINT  AS hi_q,
+           floor((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * 0.5)::BIGINT                  AS lo_m,
+           ceil((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * 0.5)::BIGINT                   AS hi_m
+    FROM current_cells AS c
+    JOIN category_totals AS t ON t.category = c.category
+    LEFT JOIN category_excluded AS e USING (sku_id, region_code)
+    WHERE t.n_rows - coalesce(e.own_rows, 0) > 0
+),
+category_history AS (
+    -- the category's OTHER cells in the weeks before the current one (a long-running pocket must not hide itself in
+    -- its own history). The low quantile's interpolation is left to quantile_cont over a stand-in list with the same
+    -- two neighbours at the same ranks, so the value is bit for bit the one over the other cells' CVs; the median of
+    -- an even count is the mean of the two middle values, as median() computes it.
+    SELECT p.sku_id, p.region_code, p.history_cells,
+           CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo_q = p.hi_q THEN qa.cv
+                ELSE list_aggregate(list_concat(list_resize([qa.cv], p.lo_q + 1, qa.cv), list_resize([qb.cv], p.n_cells - p.lo_q - 1, qb.cv)),
+                                    'quantile_cont', $cv_quantile) END AS cv_low_quantile,
+           CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo_m = p.hi_m THEN ma.cv ELSE ma.cv * 0.5 + mb.cv * 0.5 END AS cv_median
+    FROM category_positions AS p
+    LEFT JOIN history AS qa ON qa.category = p.category AND qa.rk_cat = p.lo_q + len(list_filter(p.gs, lambda x: x <= p.lo_q))
+    LEFT JOIN history AS qb ON qb.category = p.category AND qb.rk_cat = p.hi_q + len(list_filter(p.gs, lambda x: x <= p.hi_q))
+    LEFT JOIN history AS ma ON ma.category = p.category AND ma.rk_cat = p.lo_m + len(list_filter(p.gs, lambda x: x <= p.lo_m))
+    LEFT JOIN history AS mb ON mb.category = p.category AND mb.rk_cat = p.hi_m + len(list_filter(p.gs, lambda x: x <= p.hi_m))
 ),
 judged_input AS (
     SELECT c.*, h.history_cells, h.cv_low_quantile, h.cv_median

@@ -29,14 +29,31 @@ first_seen AS (
       ON o.shop_id = p.shop_id AND o.sku_id = p.sku_id AND o.promo_start = p.promo_start AND o.price_type = 'promo'
     GROUP BY ALL
 ),
-daily AS (
-    -- one offered price per shop x SKU x day (SKUs promoted today only)
-    SELECT o.shop_id, o.sku_id, o.observed_date AS d, median(o.price)::DOUBLE AS price,
+daily_groups AS (
+    -- one offered price per shop x SKU x day (SKUs promoted today only), on the days before the latest promotion
+    -- start (shop_windows and seller_runups only look before promo_start, so the run date's own millions of
+    -- offers are usually not needed). Almost every group has one observation: the holistic median is taken only
+    -- where there are several (a median per group over millions of groups does not fit a small server's memory).
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d, count(*) AS n_obs, min(o.price) AS min_price,
            arg_max(o.observation_id, (o.price, o.observation_id)) AS observation_id
     FROM usable_observations AS o
     WHERE o.price_type IN ('list', 'promo') AND o.account_cohort IS NULL
       AND o.sku_id IN (SELECT sku_id FROM promotions_today)
+      AND o.observed_date < (SELECT max(promo_start) FROM promotions_today)
     GROUP BY ALL
+),
+daily_multi AS (
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d, median(o.price)::DOUBLE AS price
+    FROM usable_observations AS o
+    SEMI JOIN daily_groups AS g ON g.shop_id = o.shop_id AND g.sku_id = o.sku_id AND g.d = o.observed_date AND g.n_obs > 1
+    WHERE o.price_type IN ('list', 'promo') AND o.account_cohort IS NULL
+    GROUP BY ALL
+),
+daily AS (
+    SELECT g.shop_id, g.sku_id, g.d, CASE WHEN g.n_obs = 1 THEN g.min_price::DOUBLE ELSE m.price END AS price,
+           g.observation_id
+    FROM daily_groups AS g
+    LEFT JOIN daily_multi AS m USING (shop_id, sku_id, d)
 ),
 shop_windows AS (
     SELECT p.shop_id, p.sku_id, p.promo_start,

@@ -36,68 +36,110 @@ candidates AS (
     -- sellers observed on the run date
     SELECT DISTINCT shop_id, sku_id, region_code FROM daily WHERE d = $run_date
 ),
-cell_ranked AS (
-    -- the cell's (SKU x region x day) offers in price order: a seller's peers are the cell without it, so the peer
-    -- quantiles are read off the cell's order with the seller's own rank left out (no per-seller peer lists: those do
-    -- not fit in memory at millions of offers a day). Offers without a shop are nobody's peers.
-    SELECT shop_id, sku_id, region_code, d, price,
-           row_number() OVER cell_order - 1                                                          AS r,
-           count(*) OVER (cell_order ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1 AS n_peers
+cells AS (
+    -- the cell's (SKU x region x day) offers in price order, one list per cell-day. Offers without a shop are
+    -- nobody's peers. A cell of fewer than min_peers + 1 offers (or of one) gives nobody peers that are counted.
+    SELECT sku_id, region_code, d, count(*) AS n_cell,
+           CASE WHEN count(*) > greatest($min_peers, 1) THEN list(price ORDER BY price) END AS prices
     FROM daily
     WHERE shop_id IS NOT NULL AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidates)
-    WINDOW cell_order AS (PARTITION BY sku_id, region_code, d ORDER BY price)
-),
-cell_positions AS (
-    -- quantile_cont of the n_peers peer prices interpolates between peer ranks floor and ceil of (n_peers - 1) * q
-    SELECT *,
-           floor((n_peers - 1)::DOUBLE * $peer_quantile::DOUBLE)::BIGINT AS lo_q,
-           ceil((n_peers - 1)::DOUBLE * $peer_quantile::DOUBLE)::BIGINT  AS hi_q,
-           floor((n_peers - 1)::DOUBLE * 0.5)::BIGINT                    AS lo_m,
-           ceil((n_peers - 1)::DOUBLE * 0.5)::BIGINT                     AS hi_m
-    FROM cell_ranked
-),
-cell_values AS (
-    -- peer rank j is cell rank j below the seller and j + 1 from it on: the cell prices at ranks lo, lo + 1, lo + 2
-    SELECT sku_id, region_code, d,
-           [max(price) FILTER (WHERE r = lo_q), max(price) FILTER (WHERE r = lo_q + 1), max(price) FILTER (WHERE r = lo_q + 2)] AS at_q,
-           [max(price) FILTER (WHERE r = lo_m), max(price) FILTER (WHERE r = lo_m + 1), max(price) FILTER (WHERE r = lo_m + 2)] AS at_m
-    FROM cell_positions
     GROUP BY sku_id, region_code, d
 ),
-seller_ranks AS (
-    SELECT p.shop_id, p.sku_id, p.region_code, p.d, p.price, p.n_peers,
-           p.lo_q, p.hi_q, p.lo_m, p.hi_m,
-           v.at_q[p.lo_q + (p.lo_q >= p.r)::BIGINT - p.lo_q + 1] AS q_lo,
-           v.at_q[p.hi_q + (p.hi_q >= p.r)::BIGINT - p.lo_q + 1] AS q_hi,
-           v.at_m[p.lo_m + (p.lo_m >= p.r)::BIGINT - p.lo_m + 1] AS m_lo,
-           v.at_m[p.hi_m + (p.hi_m >= p.r)::BIGINT - p.lo_m + 1] AS m_hi
-    FROM cell_positions AS p
-    JOIN candidates AS k USING (shop_id, sku_id, region_code)
-    JOIN cell_values AS v USING (sku_id, region_code, d)
+cell_positions AS (
+    -- peer rank (0-based) of the lower neighbour of each interpolation, as quantile_cont takes it over n_peers values:
+    -- floor((n_peers - 1) * q)
+    SELECT *, n_cell - 1 AS n_peers,
+           floor((n_cell - 2)::DOUBLE * $peer_quantile::DOUBLE)::BIGINT AS lo_q,
+           floor((n_cell - 2)::DOUBLE * 0.5)::BIGINT                    AS lo_m
+    FROM cells
+),
+cell_values AS (
+    -- a seller's peers are its cell without one offer at its own price. Which one does not matter, and the two
+    -- peer values an interpolation reads (ranks lo and lo + 1) depend only on where the seller's price falls against
+    -- the cell's ranks lo and lo + 1 (1-based lo + 1, lo + 2): at or below the first, the peers are the cell without
+    -- its first offer; above the second, without its last; in between, without the offer at rank lo + 1. So three
+    -- peer lists per cell-day stand for every seller of it, and each quantile is quantile_cont's own over a real peer
+    -- list, bit for bit (this DuckDB build interpolates doubles with a fused multiply-add, which SQL arithmetic cannot
+    -- reproduce), without one list per seller (millions of lists of ~100 prices, up to thousands, at province scale).
+    SELECT sku_id, region_code, d, n_peers,
+           prices[lo_q + 1] AS q_at_lo, prices[lo_q + 2] AS q_at_hi, prices[lo_m + 1] AS m_at_lo, prices[lo_m + 2] AS m_at_hi,
+           list_aggregate(prices[2:], 'quantile_cont', $peer_quantile)                             AS q_low,
+           list_aggregate(list_concat(prices[:lo_q + 1], prices[lo_q + 3:]), 'quantile_cont', $peer_quantile) AS q_mid,
+           list_aggregate(prices[:-2], 'quantile_cont', $peer_quantile)                           AS q_high,
+           list_aggregate(prices[2:], 'median')                                                   AS m_low,
+           list_aggregate(list_concat(prices[:lo_m + 1], prices[lo_m + 3:]), 'median')            AS m_mid,
+           list_aggregate(prices[:-2], 'median')                                                  AS m_high
+    FROM cell_positions
 ),
 seller_day AS (
-    -- the P10 interpolation is left to quantile_cont itself (over a stand-in list of n_peers prices with the same two
-    -- neighbours at the same ranks: its rounding is not a plain lo + d * (hi - lo)), so the value is bit for bit the
-    -- one over the peer list; the median of an even count is the mean of the two middle values, as median() computes
-    -- it. A seller alone in its cell that day has no peers.
-    SELECT shop_id, sku_id, region_code, d, price, n_peers,
-           CASE WHEN n_peers = 0 THEN NULL WHEN lo_q = hi_q THEN q_lo
-                ELSE list_aggregate(list_concat(list_resize([q_lo], lo_q + 1, q_lo), list_resize([q_hi], n_peers - lo_q - 1, q_hi)),
-                                    'quantile_cont', $peer_quantile) END AS peer_p10,
-           CASE WHEN n_peers = 0 THEN NULL WHEN lo_m = hi_m THEN m_lo
-                ELSE m_lo * 0.5 + m_hi * 0.5 END AS peer_median
-    FROM seller_ranks
+    -- every offer of a candidate cell in the window with the peer P10 and median of its cell without it (a seller
+    -- alone in its cell that day has no peers; cells below min_peers + 1 offers are not counted)
+    SELECT p.shop_id, p.sku_id, p.region_code, p.d, p.platform, p.price, v.n_peers,
+           CASE WHEN p.price <= v.q_at_lo THEN v.q_low WHEN p.price <= v.q_at_hi THEN v.q_mid ELSE v.q_high END AS peer_p10,
+           CASE WHEN p.price <= v.m_at_lo THEN v.m_low WHEN p.price <= v.m_at_hi THEN v.m_mid ELSE v.m_high END AS peer_median
+    FROM daily AS p
+    JOIN cell_values AS v USING (sku_id, region_code, d)
+    WHERE p.shop_id IS NOT NULL
 ),
-below AS (
+below_groups AS (
+    -- per seller x SKU x region, kept when it is observed on the run date (the HAVING is the candidates' key, without
+    -- joining millions of candidates back). Most such groups have one day in the window (a new listing, or a thin
+    -- history): a holistic median per group does not fit a small server's memory, so, as in daily_groups, the medians
+    -- are taken only where a group has several values (the median of one value is that value)
     SELECT shop_id, sku_id, region_code,
+           any_value(platform) FILTER (WHERE d = $run_date)                     AS platform,
+           count(*)                                                             AS n_days,
            count(*) FILTER (WHERE n_peers >= $min_peers)                        AS days_with_peers,
            count(*) FILTER (WHERE n_peers >= $min_peers AND price < peer_p10)   AS days_below,
-           median(price)                                                        AS median_price,
-           median(peer_p10) FILTER (WHERE n_peers >= $min_peers)                AS median_peer_p10,
-           median(peer_median) FILTER (WHERE n_peers >= $min_peers)             AS median_peer_median,
+           min(price)                                                           AS min_price,
+           min(peer_p10) FILTER (WHERE n_peers >= $min_peers)                   AS min_peer_p10,
+           min(peer_median) FILTER (WHERE n_peers >= $min_peers)                AS min_peer_median,
            max(n_peers)                                                         AS max_peers
     FROM seller_day
-    GROUP BY ALL
+    GROUP BY shop_id, sku_id, region_code
+    HAVING count(*) FILTER (WHERE d = $run_date) > 0
+),
+below_multi_rows AS (
+    -- the groups with several days. Even these are millions of small groups at province scale with history, and
+    -- holistic median() states for all of them do not fit a small server's memory either, so the medians are read off
+    -- sorted ranks (window sorts spill to disk): the middle value, or for an even count the two middle values
+    -- averaged as quantile_cont does (lo * 0.5 + hi * 0.5: both products exact, one rounding, as median() gives)
+    SELECT s.shop_id, s.sku_id, s.region_code, s.price, s.peer_p10, s.peer_median,
+           s.n_peers >= $min_peers AND s.peer_p10 IS NOT NULL    AS p10_counted,
+           s.n_peers >= $min_peers AND s.peer_median IS NOT NULL AS median_counted
+    FROM seller_day AS s
+    SEMI JOIN below_groups AS g
+           ON g.shop_id = s.shop_id AND g.sku_id = s.sku_id AND g.region_code = s.region_code AND g.n_days > 1
+),
+below_multi_ranked AS (
+    SELECT shop_id, sku_id, region_code, price, peer_p10, peer_median, p10_counted, median_counted,
+           row_number() OVER (PARTITION BY shop_id, sku_id, region_code ORDER BY price) - 1                 AS r_price,
+           count(*) OVER (PARTITION BY shop_id, sku_id, region_code)                                         AS n_price,
+           row_number() OVER (PARTITION BY shop_id, sku_id, region_code, p10_counted ORDER BY peer_p10) - 1 AS r_p10,
+           count(*) OVER (PARTITION BY shop_id, sku_id, region_code, p10_counted)                            AS n_p10,
+           row_number() OVER (PARTITION BY shop_id, sku_id, region_code, median_counted ORDER BY peer_median) - 1 AS r_med,
+           count(*) OVER (PARTITION BY shop_id, sku_id, region_code, median_counted)                         AS n_med
+    FROM below_multi_rows
+),
+below_multi AS (
+    SELECT shop_id, sku_id, region_code,
+           max(price) FILTER (WHERE r_price = (n_price - 1) // 2) * 0.5
+             + max(price) FILTER (WHERE r_price = n_price // 2) * 0.5                                        AS median_price,
+           max(peer_p10) FILTER (WHERE p10_counted AND r_p10 = (n_p10 - 1) // 2) * 0.5
+             + max(peer_p10) FILTER (WHERE p10_counted AND r_p10 = n_p10 // 2) * 0.5                         AS median_peer_p10,
+           max(peer_median) FILTER (WHERE median_counted AND r_med = (n_med - 1) // 2) * 0.5
+             + max(peer_median) FILTER (WHERE median_counted AND r_med = n_med // 2) * 0.5                   AS median_peer_median
+    FROM below_multi_ranked
+    GROUP BY shop_id, sku_id, region_code
+),
+below AS (
+    SELECT g.shop_id, g.sku_id, g.region_code, g.platform, g.days_with_peers, g.days_below,
+           CASE WHEN g.n_days = 1 THEN g.min_price ELSE m.median_price END                  AS median_price,
+           CASE WHEN g.n_days = 1 THEN g.min_peer_p10 ELSE m.median_peer_p10 END            AS median_peer_p10,
+           CASE WHEN g.n_days = 1 THEN g.min_peer_median ELSE m.median_peer_median END      AS median_peer_median,
+           g.max_peers
+    FROM below_groups AS g
+    LEFT JOIN below_multi AS m USING (shop_id, sku_id, region_code)
 ),
 latest_orders AS (
     SELECT *
@@ -122,10 +164,10 @@ sku_totals AS (
     SELECT sku_id, sum(recent) AS cell_recent, sum(prior) AS cell_prior FROM sku_orders GROUP BY sku_id
 ),
 shares AS (
-    SELECT k.shop_id, k.sku_id, k.region_code,
-           coalesce(s.recent, 0) AS own_recent, coalesce(s.prior, 0) AS own_prior,
+    -- the candidates that have a cell (the rows of below), with their orders and their SKU's
+    SELECT b.*, coalesce(s.recent, 0) AS own_recent, coalesce(s.prior, 0) AS own_prior,
            t.cell_recent, t.cell_prior
-    FROM candidates AS k
+    FROM below AS b
     LEFT JOIN sku_orders AS s USING (shop_id, sku_id)
     LEFT JOIN sku_totals AS t USING (sku_id)
 ),
@@ -141,16 +183,13 @@ share_test AS (
     FROM shares
 ),
 judged AS (
-    SELECT b.*, s.own_recent, s.own_prior, s.cell_recent, s.cell_prior, s.share_recent, s.share_prior, s.share_z,
-           d.platform, m.uscc,
-           b.days_below::DOUBLE / $window_days AS below_share,
-           coalesce(b.days_below::DOUBLE / $window_days >= $below_share_threshold
+    SELECT s.*, m.uscc,
+           s.days_below::DOUBLE / $window_days AS below_share,
+           coalesce(s.days_below::DOUBLE / $window_days >= $below_share_threshold
                     AND s.own_recent + s.own_prior >= $min_orders
                     AND s.share_z >= $share_z, false) AS violates
-    FROM below AS b
-    JOIN share_test AS s USING (shop_id, sku_id, region_code)
-    JOIN daily AS d ON d.shop_id = b.shop_id AND d.sku_id = b.sku_id AND d.d = $run_date
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = b.shop_id
+    FROM share_test AS s
+    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = s.shop_id
 )
 SELECT
     'listing'                                              AS entity_type,
@@ -173,4 +212,5 @@ SELECT
     days_below, days_with_peers, round(below_share, 4) AS below_share, median_peer_p10,
     round(share_recent, 4) AS share_recent, round(share_prior, 4) AS share_prior, round(share_z, 3) AS share_z, violates
 FROM judged
-ORDER BY entity_id
+-- no ORDER BY: one row per listing observed on the run date (millions at province scale); a sort of every row with
+-- its evidence text does not fit a small server, and the mart and the flags are ordered where they are written

@@ -25,11 +25,15 @@ def lay_days(home: Path, days=(D1, D2)) -> None:
                 shutil.copytree(folder, home / "landing" / source.name / d.isoformat(), dirs_exist_ok=True)
 
 
-def cli(home: Path, *args: str, fault: str | None = None, timeout: float = 600, wait: bool = True):
+def cli(home: Path, *args: str, fault: str | None = None, timeout: float = 600, wait: bool = True,
+        pause: str | None = None):
     """`python -m pipelines.cli <args> --home HOME` with this checkout on the path."""
     env = dict(os.environ, PYTHONPATH=str(REPO), MARKET_MONITOR_THREADS="2")
     env.pop("MARKET_MONITOR_FAULT", None)
     env.pop("MARKET_MONITOR_DEBUG", None)
+    env.pop("MARKET_MONITOR_PAUSE", None)
+    if pause:  # "<point>=<seconds>": hold the process there (pipelines/faults.py)
+        env["MARKET_MONITOR_PAUSE"] = pause
     if fault:
         env["MARKET_MONITOR_FAULT"] = fault
     cmd = [sys.executable, "-m", "pipelines.cli", *args, "--home", str(home), "--quiet"]

@@ -52,7 +52,9 @@ def test_two_runs_at_once_one_writer(template_d1, tmp_path):
     home = copy_home(template_d1, tmp_path / "busy")
     extra_prices(home)
     old = partitions(home)
-    first = cli(home, "run", "--date", D1.isoformat(), wait=False)
+    # the first run holds the writer 20 s longer after compute, so the second one meets it even when a
+    # loaded machine makes the second's start-up slower than the whole first run
+    first = cli(home, "run", "--date", D1.isoformat(), wait=False, pause="compute.done=20")
     # wait until the first run holds the warehouse, then start the others
     import duckdb
 
