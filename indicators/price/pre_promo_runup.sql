@@ -68,26 +68,66 @@ shop_windows AS (
      AND d.d < p.promo_start AND d.d >= p.promo_start - to_days(CAST($baseline_days AS INTEGER))
     GROUP BY ALL
 ),
-seller_runups AS (
-    -- every seller's own run-up ratio for each SKU and start date promoted today (computed once per SKU and date; a
-    -- per-seller maximum ignores campaign dips in the run-up window)
-    SELECT p.sku_id, p.promo_start, d.shop_id,
-           max(d.price) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER))) /
-           median(d.price) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER))) AS seller_runup
+seller_window_rows AS (
+    -- every seller's daily prices in the baseline + run-up window of each SKU and start date promoted today
+    SELECT p.sku_id, p.promo_start, d.shop_id, d.price,
+           d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER)) AS in_runup
     FROM (SELECT DISTINCT sku_id, promo_start FROM promotions_today) AS p
     JOIN daily AS d
       ON d.sku_id = p.sku_id
      AND d.d < p.promo_start AND d.d >= p.promo_start - to_days(CAST($baseline_days AS INTEGER))
-    GROUP BY ALL
+),
+seller_baseline_ranked AS (
+    -- the baseline medians of millions of seller x SKU groups: holistic median() states for all of them do not fit a
+    -- small server's memory, so they are read off sorted ranks (window sorts spill to disk): the middle value, or for
+    -- an even count the two middle values averaged as quantile_cont does (lo * 0.5 + hi * 0.5, as median() gives)
+    SELECT sku_id, promo_start, shop_id, price,
+           row_number() OVER (PARTITION BY sku_id, promo_start, shop_id ORDER BY price) - 1 AS r,
+           count(*) OVER (PARTITION BY sku_id, promo_start, shop_id)                     AS n
+    FROM seller_window_rows
+    WHERE NOT in_runup
+),
+seller_baseline AS (
+    SELECT sku_id, promo_start, shop_id,
+           max(price) FILTER (WHERE r = (n - 1) // 2) * 0.5 + max(price) FILTER (WHERE r = n // 2) * 0.5 AS baseline_median
+    FROM seller_baseline_ranked
+    GROUP BY sku_id, promo_start, shop_id
+),
+seller_runups AS (
+    -- every seller's own run-up ratio for each SKU and start date promoted today (computed once per SKU and date; a
+    -- per-seller maximum ignores campaign dips in the run-up window)
+    SELECT w.sku_id, w.promo_start, w.shop_id,
+           max(w.price) FILTER (WHERE w.in_runup) / any_value(b.baseline_median) AS seller_runup
+    FROM seller_window_rows AS w
+    LEFT JOIN seller_baseline AS b USING (sku_id, promo_start, shop_id)
+    GROUP BY w.sku_id, w.promo_start, w.shop_id
+),
+runup_lists AS (
+    -- the sellers' run-ups of each SKU and start date, sorted: one list per SKU and date instead of joining every
+    -- promotion to every other seller of its SKU (hundreds of millions of rows at province scale)
+    SELECT sku_id, promo_start, list(seller_runup ORDER BY seller_runup) AS runups, count(*) AS n
+    FROM seller_runups
+    WHERE seller_runup IS NOT NULL
+    GROUP BY sku_id, promo_start
+),
+market_positions AS (
+    SELECT p.shop_id, p.sku_id, p.promo_start, l.runups,
+           l.n - (o.seller_runup IS NOT NULL)::BIGINT AS market_sellers,
+           -- 0-based position of the promoting seller's own run-up in the sorted list (it is left out), n when none
+           CASE WHEN o.seller_runup IS NULL THEN l.n ELSE list_position(l.runups, o.seller_runup) - 1 END AS own_pos
+    FROM promotions_today AS p
+    JOIN runup_lists AS l USING (sku_id, promo_start)
+    LEFT JOIN seller_runups AS o ON o.sku_id = p.sku_id AND o.promo_start = p.promo_start AND o.shop_id = p.shop_id
 ),
 market_windows AS (
-    -- the SKU's market for a promotion: the median run-up of the OTHER sellers
-    SELECT p.shop_id, p.sku_id, p.promo_start, median(r.seller_runup) AS market_runup, count(*) AS market_sellers
-    FROM promotions_today AS p
-    JOIN seller_runups AS r
-      ON r.sku_id = p.sku_id AND r.promo_start = p.promo_start AND r.shop_id <> p.shop_id
-    WHERE r.seller_runup IS NOT NULL
-    GROUP BY ALL
+    -- the SKU's market for a promotion: the median run-up of the OTHER sellers. Rank i of the others is rank i of the
+    -- list below the seller's own position and i + 1 from it on; the median of an even count is the mean of the two
+    -- middle values, as median() computes it
+    SELECT shop_id, sku_id, promo_start, market_sellers,
+           runups[(market_sellers - 1) // 2 + ((market_sellers - 1) // 2 >= own_pos)::BIGINT + 1] * 0.5
+             + runups[market_sellers // 2 + (market_sellers // 2 >= own_pos)::BIGINT + 1] * 0.5 AS market_runup
+    FROM market_positions
+    WHERE market_sellers > 0
 ),
 scored AS (
     SELECT p.*, f.first_seen_date, m.uscc, s.runup_high, s.runup_high_observation_id, s.runup_high_date,
