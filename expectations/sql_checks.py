@@ -520,7 +520,7 @@ def _duplicates(con, batch: str, p: _Plan, params: dict, want_sample: bool) -> t
     if count and want_sample:
         order = ", ".join(f"{_q(c)} NULLS LAST" for c in p.columns)
         rows = _run(
-            con, f"WITH b AS ({batch}), g AS (SELECT {cols}, count(*) AS _mm_dup_n FROM b WHERE {where} "  # noqa: S608 - as above
+            con, f"WITH b AS ({batch}), g AS (SELECT {cols}, count(*) AS _mm_dup_n FROM b WHERE {where} "  # noqa: S608 - identifiers quoted with _q, predicates built here; values bound
             f"GROUP BY ALL HAVING count(*) > 1 ORDER BY {order} LIMIT {PARTIAL}) "
             f"SELECT {cols}, _mm_dup_n FROM g ORDER BY {order}", params).fetchall()
         for *values, k in rows:

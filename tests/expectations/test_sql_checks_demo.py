@@ -28,7 +28,10 @@ def test_demo_day_gives_the_same_results_with_both_engines(demo_home, monkeypatc
         con.close()
     assert set(sql) == set(pandas) == set(default_suites())
     on_sql = [n for n, o in sql.items() if o.engine == "duckdb-sql"]
-    assert len(on_sql) >= len(sql) // 2, on_sql  # most suites have rows on a demo day
+    # the staging suites have rows on the demo's last day; how many mart candidates do depends on which date the
+    # session's other tests last rebuilt in this shared home (an empty batch stays on gx-pandas by design)
+    assert len(on_sql) >= 5, on_sql
+    assert {"staging.price_observations", "staging.olist_orders"} <= set(on_sql), on_sql
     for name in sql:
         assert pandas[name].engine == "gx-pandas"
         assert _decisions(sql[name]) == _decisions(pandas[name]), name
