@@ -25,7 +25,7 @@ from indicators.registry import load_overrides
 from pipelines.errors import QualityGateFailed, RunError, UserError
 from pipelines.faults import fault_point
 from pipelines.home import Home
-from warehouse.db import connect_writer
+from warehouse.db import connect_writer, python_memory_headroom
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,8 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
 
     catalogue = mart_catalogue()
     result = PublishResult()
-    with writer(home, con) as c, stage_record(c, run_id, run_date, "publish", triggered_by):
+    with writer(home, con) as c, stage_record(c, run_id, run_date, "publish", triggered_by), \
+            python_memory_headroom(c):
         validated = {s for (s,) in c.execute(
             "SELECT DISTINCT suite FROM meta.quality_results WHERE run_id = $r", {"r": run_id}).fetchall()}
         if not validated:

@@ -50,7 +50,10 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
-ROW_GROUP_ROWS = 1_000_000  # rows per parquet row group (pyarrow's default size), also the batch size
+# rows per parquet row group: DuckDB's own row-group size order (122,880) rather than pyarrow's 1M default, because a
+# row group is built in memory before it is written: 1M rows of price_anomalies with their evidence text put the
+# publish step at the top of the run's memory (docs/BENCHMARKS.md)
+ROW_GROUP_ROWS = 262_144
 
 
 def write_parquet(path: Path, data: pa.Table | pa.RecordBatchReader) -> tuple[int, pa.Schema]:

@@ -6,6 +6,7 @@ holds it. We translate that into a message naming the holder and optionally wait
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -18,9 +19,10 @@ from pipelines.errors import WarehouseBusy
 # DuckDB settings chosen on purpose (docs/BENCHMARKS.md, "DuckDB settings", gives the measurements):
 # - threads: every core (DuckDB's own default, made explicit); MARKET_MONITOR_THREADS lowers it on a
 #   shared box. Each thread holds its own aggregate hash tables, so fewer threads also means less memory.
-# - memory_limit 4GB: the issue's small-server budget. DuckDB's buffer pool stays under it and spills
-#   sorts, joins and grouped aggregates to temp_directory; Python, pyarrow and Great Expectations come on
-#   top (~0.3-0.5 GB). MARKET_MONITOR_MEMORY_LIMIT overrides.
+# - memory_limit 3GB: the whole process must fit a 4 GB small server. DuckDB's buffer pool stays under it
+#   and spills sorts, joins and grouped aggregates to temp_directory; Python, pyarrow and Great
+#   Expectations come on top (~0.3-0.6 GB), so a 4GB limit peaked at 5.5 GB RSS. MARKET_MONITOR_MEMORY_LIMIT
+#   overrides (raise it on a bigger server: fewer spills).
 # - temp_directory HOME/.duckdb_tmp (set in connect_writer): spill files stay on the home's disk, never in
 #   /tmp; max_temp_directory_size caps them so a runaway query fails instead of filling the disk.
 # - preserve_insertion_order=false lets DuckDB stream large INSERT/COPY without buffering order
@@ -32,10 +34,43 @@ DEFAULT_SETTINGS = {
 
 _PID_RE = re.compile(r"\(PID (\d+)\)")
 
+DEFAULT_MEMORY_LIMIT = "3.5GB"
+PUBLISH_HEADROOM_BYTES = 1 << 30  # Arrow batches and parquet row groups held by Python while a mart is written
+_SIZE_RE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]?i?B)\s*$", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def memory_limit_setting() -> str:
+    """DuckDB's memory_limit for the pipeline's connections (docs/BENCHMARKS.md, "DuckDB settings")."""
+    return os.environ.get("MARKET_MONITOR_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+
+
+def _size_bytes(text: str) -> int | None:
+    m = _SIZE_RE.match(text or "")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()]) if m and m.group(2).upper() in _UNITS else None
+
+
+@contextlib.contextmanager
+def python_memory_headroom(con: duckdb.DuckDBPyConnection, headroom: int = PUBLISH_HEADROOM_BYTES):
+    """Lower DuckDB's memory limit by `headroom` (not below 1 GiB) while Python itself holds large buffers, and
+    restore it after. Publishing streams Arrow batches into parquet row groups on top of DuckDB's buffer pool;
+    without this the run's peak memory was the full pool plus those buffers (docs/BENCHMARKS.md)."""
+    current = con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchall()[0][0]
+    limit = _size_bytes(current)
+    if limit is None:  # no limit, or a form we do not read: leave it alone
+        yield
+        return
+    con.execute(f"SET memory_limit = '{max(limit - headroom, 2**30)}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{_size_bytes(memory_limit_setting()) or limit}B'")
+
 
 def _settings(home_root: Path) -> dict:
     settings = dict(DEFAULT_SETTINGS)
-    settings["memory_limit"] = os.environ.get("MARKET_MONITOR_MEMORY_LIMIT", "4GB")
+    settings["memory_limit"] = memory_limit_setting()
     settings["threads"] = os.environ.get("MARKET_MONITOR_THREADS") or str(os.cpu_count() or 1)
     settings["max_temp_directory_size"] = os.environ.get("MARKET_MONITOR_MAX_TEMP", "50GB")
     return settings

@@ -44,14 +44,19 @@ sku_level AS (
     -- the SKU's price level across the whole province that week (all regions)
     SELECT sku_id, week_start, median(price) AS sku_week_median FROM seller_week GROUP BY ALL
 ),
-cells AS (
-    SELECT sku_id, region_code, week_start, any_value(category) AS category,
-           count(*) AS n_sellers,
-           list_aggregate(list(price ORDER BY price, shop_id), 'avg')         AS mean_price,
-           list_aggregate(list(price ORDER BY price, shop_id), 'stddev_samp') AS sd_price,
-           list(shop_id ORDER BY price, shop_id) AS shop_ids, list(price ORDER BY price, shop_id) AS prices
+cell_prices AS (
+    -- the cell's prices, sorted after aggregation (list_sort): an aggregate with its own ORDER BY keeps a sort state
+    -- per cell that DuckDB cannot spill. Mean and sd over the sorted list: a fixed summation order gives the same
+    -- bytes on every run
+    SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
+           list_sort(list(price)) AS prices
     FROM seller_week
     GROUP BY ALL
+),
+cells AS (
+    SELECT sku_id, region_code, week_start, category, n_sellers,
+           list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price, prices
+    FROM cell_prices
 ),
 scored_cells AS (
     SELECT c.*, c.sd_price / c.mean_price AS cv,
@@ -65,8 +70,18 @@ scored_cells AS (
     FROM cells AS c
     WHERE c.n_sellers >= $min_sellers
 ),
+current_lists AS (
+    -- the sellers of the current week's cells in (price, shop) order, for the evidence
+    SELECT sku_id, region_code, list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
+    FROM seller_week
+    WHERE week_start = date_trunc('week', $run_date::DATE)
+    GROUP BY ALL
+),
 current_cells AS (
-    SELECT * FROM scored_cells WHERE week_start = date_trunc('week', $run_date::DATE)
+    SELECT s.*, list_transform(l.offers, lambda x: x.shop_id) AS shop_ids
+    FROM scored_cells AS s
+    JOIN current_lists AS l ON l.sku_id = s.sku_id AND l.region_code IS NOT DISTINCT FROM s.region_code
+    WHERE s.week_start = date_trunc('week', $run_date::DATE)
 ),
 history AS (
     -- the scored cells of the weeks before the current one, ranked by RD over the province and within the category
@@ -132,6 +147,8 @@ category_excluded AS (
 category_positions AS (
     SELECT c.sku_id, c.region_code, c.category, t.n_rd - coalesce(e.own_rd, 0) AS n_cells, coalesce(e.gs, []) AS gs,
            floor((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * $rd_quantile::DOUBLE)::BIGINT AS lo,
+           (t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * $rd_quantile::DOUBLE
+             - floor((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * $rd_quantile::DOUBLE)     AS frac,
            ceil((t.n_rd - coalesce(e.own_rd, 0) - 1)::DOUBLE * $rd_quantile::DOUBLE)::BIGINT  AS hi
     FROM current_cells AS c
     JOIN category_totals AS t ON t.category = c.category
@@ -140,12 +157,12 @@ category_positions AS (
 ),
 category_history AS (
     -- RD of the category's OTHER cells in the weeks before the current one (evidence: the category's high quantile);
-    -- the interpolation is left to quantile_cont over a stand-in list with the same two neighbours at the same ranks,
-    -- so the value is bit for bit the one over the other cells' RDs
+    -- the two neighbours are interpolated as quantile_cont does, (1 - f) * lo + f * hi with f the fraction of
+    -- (n - 1) * q (DuckDB fuses that multiply-add, so the last bit can differ: evidence only; a stand-in list of n
+    -- values per cell for quantile_cont itself cost seconds and GBs outside DuckDB's memory limit at province scale)
     SELECT p.sku_id, p.region_code, p.n_cells AS history_cells,
            CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo = p.hi THEN a.rd
-                ELSE list_aggregate(list_concat(list_resize([a.rd], p.lo + 1, a.rd), list_resize([b.rd], p.n_cells - p.lo - 1, b.rd)),
-                                    'quantile_cont', $rd_quantile) END AS rd_high_quantile
+                ELSE (1 - p.frac) * a.rd + p.frac * b.rd END AS rd_high_quantile
     FROM category_positions AS p
     LEFT JOIN history AS a ON a.category = p.category AND a.rk_cat = p.lo + len(list_filter(p.gs, lambda x: x <= p.lo))
     LEFT JOIN history AS b ON b.category = p.category AND b.rk_cat = p.hi + len(list_filter(p.gs, lambda x: x <= p.hi))

@@ -4,7 +4,7 @@
 -- $min_history_cells,
 -- $campaign_promo_share.
 -- Each seller's price in a week is the median of its daily offered prices on the week's days up to the run date.
-WITH usable_observations AS (
+WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
     FROM staging.price_observations
     WHERE observed_date <= $run_date
@@ -78,23 +78,37 @@ sku_level AS (
     -- the SKU's price level across the whole province that week (all regions)
     SELECT sku_id, week_start, median(price) AS sku_week_median FROM seller_week GROUP BY ALL
 ),
-cells AS (
-    SELECT sku_id, region_code, week_start, any_value(category) AS category,
-           -- mean and sd over the ordered list: a fixed summation order gives the same bytes on every run
-           count(*) AS n_sellers,
-           list_aggregate(list(price ORDER BY price, shop_id), 'avg')         AS mean_price,
-           list_aggregate(list(price ORDER BY price, shop_id), 'stddev_samp') AS sd_price,
-           list(shop_id ORDER BY price, shop_id) AS shop_ids, list(price ORDER BY price, shop_id) AS prices
+cell_prices AS (
+    -- mean and sd over the sorted prices: a fixed summation order gives the same bytes on every run. The list is
+    -- sorted after aggregation (list_sort): an aggregate with its own ORDER BY keeps a sort state per cell that
+    -- DuckDB cannot spill, which is what took this screen past a small server's memory with the weeks of history
+    SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
+           list_sort(list(price)) AS prices
     FROM seller_week
     GROUP BY ALL
+),
+cells AS (
+    SELECT sku_id, region_code, week_start, category, n_sellers,
+           list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price
+    FROM cell_prices
+    WHERE n_sellers >= $min_sellers
 ),
 scored_cells AS (
     SELECT c.*, c.sd_price / c.mean_price AS cv, c.mean_price / l.sku_week_median AS price_level
     FROM cells AS c JOIN sku_level AS l USING (sku_id, week_start)
-    WHERE c.n_sellers >= $min_sellers
+),
+current_lists AS (
+    -- the evidence of the current week's cells: sellers and prices in (price, shop) order
+    SELECT sku_id, region_code, list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
+    FROM seller_week
+    WHERE week_start = date_trunc('week', $run_date::DATE)
+    GROUP BY ALL
 ),
 current_cells AS (
-    SELECT * FROM scored_cells WHERE week_start = date_trunc('week', $run_date::DATE)
+    SELECT s.*, list_transform(l.offers, lambda x: x.shop_id) AS shop_ids, list_transform(l.offers, lambda x: x.price) AS prices
+    FROM scored_cells AS s
+    JOIN current_lists AS l ON l.sku_id = s.sku_id AND l.region_code IS NOT DISTINCT FROM s.region_code
+    WHERE s.week_start = date_trunc('week', $run_date::DATE)
 ),
 history AS (
     -- the scored cells of the weeks before the current one, ranked by CV within the category (rows without a CV
@@ -133,6 +147,8 @@ category_positions AS (
     SELECT c.sku_id, c.region_code, c.category, t.n_rows - coalesce(e.own_rows, 0) AS history_cells,
            t.n_cv - coalesce(e.own_cv, 0) AS n_cells, coalesce(e.gs, []) AS gs,
            floor((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * $cv_quantile::DOUBLE)::BIGINT AS lo_q,
+           (t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * $cv_quantile::DOUBLE
+             - floor((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * $cv_quantile::DOUBLE)     AS frac_q,
            ceil((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * $cv_quantile::DOUBLE)::BIGINT  AS hi_q,
            floor((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * 0.5)::BIGINT                  AS lo_m,
            ceil((t.n_cv - coalesce(e.own_cv, 0) - 1)::DOUBLE * 0.5)::BIGINT                   AS hi_m
@@ -143,13 +159,13 @@ category_positions AS (
 ),
 category_history AS (
     -- the category's OTHER cells in the weeks before the current one (a long-running pocket must not hide itself in
-    -- its own history). The low quantile's interpolation is left to quantile_cont over a stand-in list with the same
-    -- two neighbours at the same ranks, so the value is bit for bit the one over the other cells' CVs; the median of
-    -- an even count is the mean of the two middle values, as median() computes it.
+    -- its own history). The low quantile interpolates its two neighbours as quantile_cont does, (1 - f) * lo + f * hi
+    -- with f the fraction of (n - 1) * q (DuckDB fuses that multiply-add, so the last bit can differ: evidence only;
+    -- building a stand-in list of n values per cell for quantile_cont cost 20 s and 2 GB outside DuckDB's memory
+    -- limit at province scale); the median of an even count is the mean of the two middle values, as median() does.
     SELECT p.sku_id, p.region_code, p.history_cells,
            CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo_q = p.hi_q THEN qa.cv
-                ELSE list_aggregate(list_concat(list_resize([qa.cv], p.lo_q + 1, qa.cv), list_resize([qb.cv], p.n_cells - p.lo_q - 1, qb.cv)),
-                                    'quantile_cont', $cv_quantile) END AS cv_low_quantile,
+                ELSE (1 - p.frac_q) * qa.cv + p.frac_q * qb.cv END AS cv_low_quantile,
            CASE WHEN p.n_cells = 0 THEN NULL WHEN p.lo_m = p.hi_m THEN ma.cv ELSE ma.cv * 0.5 + mb.cv * 0.5 END AS cv_median
     FROM category_positions AS p
     LEFT JOIN history AS qa ON qa.category = p.category AND qa.rk_cat = p.lo_q + len(list_filter(p.gs, lambda x: x <= p.lo_q))

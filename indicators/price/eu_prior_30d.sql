@@ -4,7 +4,7 @@
 -- Offered prices are list/promo observations of the same shop and SKU (not checkout probes), observed
 -- strictly before the promotion starts; a price set before the window and still in force when the window
 -- opens is carried forward. Every source row is restricted to dates <= $run_date.
-WITH usable_observations AS (
+WITH usable_observations AS NOT MATERIALIZED (
     -- Scraping errors never produce price flags: used/refurbished items, other currencies, failed scrapes.
     SELECT *
     FROM staging.price_observations

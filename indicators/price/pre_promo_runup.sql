@@ -2,7 +2,7 @@
 -- raise as a discount. Parameters: $run_date, $runup_days, $baseline_days, $runup_threshold, $min_baseline_days.
 -- A run-up that the whole market of the SKU shares (a cost increase) is discounted: the shop's run-up is divided by
 -- the SKU's market run-up when that is above 1.
-WITH usable_observations AS (
+WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
     FROM staging.price_observations
     WHERE observed_date <= $run_date
@@ -29,24 +29,33 @@ first_seen AS (
       ON o.shop_id = p.shop_id AND o.sku_id = p.sku_id AND o.promo_start = p.promo_start AND o.price_type = 'promo'
     GROUP BY ALL
 ),
-daily_groups AS (
-    -- one offered price per shop x SKU x day (SKUs promoted today only), on the days before the latest promotion
-    -- start (shop_windows and seller_runups only look before promo_start, so the run date's own millions of
-    -- offers are usually not needed). Almost every group has one observation: the holistic median is taken only
-    -- where there are several (a median per group over millions of groups does not fit a small server's memory).
-    SELECT o.shop_id, o.sku_id, o.observed_date AS d, count(*) AS n_obs, min(o.price) AS min_price,
-           arg_max(o.observation_id, (o.price, o.observation_id)) AS observation_id
+sku_windows AS (
+    -- the days each promoted SKU needs: from its earliest promotion's baseline start to its latest promotion start
+    -- (shop_windows and seller_window_rows look only at [promo_start - baseline_days, promo_start)). Bounding the
+    -- days per SKU keeps the run's cost at the promotions' own windows, not at the whole look-back of the history,
+    -- and skips the run date's own millions of offers.
+    SELECT sku_id, min(promo_start) - to_days(CAST($baseline_days AS INTEGER)) AS first_day, max(promo_start) AS end_day
+    FROM promotions_today
+    GROUP BY sku_id
+),
+window_observations AS (
+    SELECT o.shop_id, o.sku_id, o.observed_date, o.price, o.observation_id
     FROM usable_observations AS o
+    JOIN sku_windows AS w ON w.sku_id = o.sku_id AND o.observed_date >= w.first_day AND o.observed_date < w.end_day
     WHERE o.price_type IN ('list', 'promo') AND o.account_cohort IS NULL
-      AND o.sku_id IN (SELECT sku_id FROM promotions_today)
-      AND o.observed_date < (SELECT max(promo_start) FROM promotions_today)
+),
+daily_groups AS (
+    -- one offered price per shop x SKU x day. Almost every group has one observation: the holistic median is taken
+    -- only where there are several (a median per group over millions of groups does not fit a small server's memory).
+    SELECT shop_id, sku_id, observed_date AS d, count(*) AS n_obs, min(price) AS min_price,
+           arg_max(observation_id, (price, observation_id)) AS observation_id
+    FROM window_observations
     GROUP BY ALL
 ),
 daily_multi AS (
     SELECT o.shop_id, o.sku_id, o.observed_date AS d, median(o.price)::DOUBLE AS price
-    FROM usable_observations AS o
+    FROM window_observations AS o
     SEMI JOIN daily_groups AS g ON g.shop_id = o.shop_id AND g.sku_id = o.sku_id AND g.d = o.observed_date AND g.n_obs > 1
-    WHERE o.price_type IN ('list', 'promo') AND o.account_cohort IS NULL
     GROUP BY ALL
 ),
 daily AS (

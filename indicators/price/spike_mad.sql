@@ -3,7 +3,7 @@
 -- else's price, or a seller that is always a little dearer, is not a spike). Also the Hampel view of the seller's
 -- own series (detail columns, no flag of its own).
 -- Parameters: $run_date, $z_threshold, $min_sellers, $own_jump, $own_days, $hampel_k, $hampel_t.
-WITH usable_observations AS (
+WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
     FROM staging.price_observations
     WHERE observed_date <= $run_date
@@ -47,21 +47,52 @@ mean_abs_dev AS (
     FROM today AS t JOIN cross_section AS c USING (sku_id)
     GROUP BY t.sku_id
 ),
-own_history AS (
+own_window AS (
+    -- the seller's own prior days, counted first: most listings have none or one, and a median() or mad() state for
+    -- each of millions of listings does not fit a small server's memory, so the holistic aggregates below run only
+    -- where there are several values (the median of one value is that value, its MAD is 0)
     SELECT t.shop_id, t.sku_id,
-           median(h.price) FILTER (WHERE h.d >= $run_date - to_days(CAST($own_days AS INTEGER)))  AS own_median,
-           count(h.price) FILTER (WHERE h.d >= $run_date - to_days(CAST($own_days AS INTEGER)))   AS own_days_observed
+           count(h.price) FILTER (WHERE h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER))) AS own_n,
+           min(h.price) FILTER (WHERE h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER)))   AS own_only,
+           count(*) FILTER (WHERE h.d < $run_date)                                                               AS own_rows,
+           count(*) FILTER (WHERE h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER)))                      AS hampel_points,
+           min(h.price) FILTER (WHERE h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER)))                  AS hampel_only
     FROM today AS t
-    JOIN daily AS h ON h.shop_id = t.shop_id AND h.sku_id = t.sku_id AND h.d < $run_date
+    JOIN daily AS h ON h.shop_id = t.shop_id AND h.sku_id = t.sku_id AND h.d <= $run_date
     GROUP BY t.shop_id, t.sku_id
+),
+own_multi AS (
+    SELECT w.shop_id, w.sku_id, median(h.price) AS own_median
+    FROM own_window AS w
+    JOIN daily AS h ON h.shop_id = w.shop_id AND h.sku_id = w.sku_id
+     AND h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER))
+    WHERE w.own_n > 1
+    GROUP BY w.shop_id, w.sku_id
+),
+own_history AS (
+    SELECT w.shop_id, w.sku_id, CASE WHEN w.own_n = 1 THEN w.own_only ELSE m.own_median END AS own_median,
+           w.own_n AS own_days_observed
+    FROM own_window AS w
+    LEFT JOIN own_multi AS m USING (shop_id, sku_id)
+    WHERE w.own_rows > 0
+),
+hampel_multi AS (
+    SELECT w.shop_id, w.sku_id, median(h.price) AS hampel_median, mad(h.price) AS hampel_mad
+    FROM own_window AS w
+    JOIN daily AS h ON h.shop_id = w.shop_id AND h.sku_id = w.sku_id
+     AND h.d <= $run_date AND h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))
+    WHERE w.hampel_points > 1
+    GROUP BY w.shop_id, w.sku_id
 ),
 hampel AS (
     -- trailing window of 2k+1 observed days ending on the run date (a daily run cannot see the days after it)
-    SELECT t.shop_id, t.sku_id, median(h.price) AS hampel_median, mad(h.price) AS hampel_mad, count(*) AS hampel_points
-    FROM today AS t
-    JOIN daily AS h ON h.shop_id = t.shop_id AND h.sku_id = t.sku_id
-     AND h.d <= $run_date AND h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))
-    GROUP BY t.shop_id, t.sku_id
+    SELECT w.shop_id, w.sku_id,
+           CASE WHEN w.hampel_points = 1 THEN w.hampel_only ELSE m.hampel_median END AS hampel_median,
+           CASE WHEN w.hampel_points = 1 THEN 0.0::DOUBLE ELSE m.hampel_mad END     AS hampel_mad,
+           w.hampel_points
+    FROM own_window AS w
+    LEFT JOIN hampel_multi AS m USING (shop_id, sku_id)
+    WHERE w.hampel_points > 0
 ),
 scored AS (
     SELECT t.*, c.n_sellers, c.sku_median, c.sku_mad, a.sku_meanad, o.own_median, coalesce(o.own_days_observed, 0) AS own_days_observed,

@@ -2,7 +2,7 @@
 -- of the SKU in the same region, same day) on most days of 28, while its share of the cell's orders rises.
 -- Parameters: $run_date, $window_days, $peer_quantile, $below_share_threshold, $min_peers, $share_z, $min_orders,
 -- $excluded_order_statuses.
-WITH usable_observations AS (
+WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
     FROM staging.price_observations
     WHERE observed_date <= $run_date
@@ -40,7 +40,7 @@ cells AS (
     -- the cell's (SKU x region x day) offers in price order, one list per cell-day. Offers without a shop are
     -- nobody's peers. A cell of fewer than min_peers + 1 offers (or of one) gives nobody peers that are counted.
     SELECT sku_id, region_code, d, count(*) AS n_cell,
-           CASE WHEN count(*) > greatest($min_peers, 1) THEN list(price ORDER BY price) END AS prices
+           CASE WHEN count(*) > greatest($min_peers, 1) THEN list_sort(list(price)) END AS prices
     FROM daily
     WHERE shop_id IS NOT NULL AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidates)
     GROUP BY sku_id, region_code, d

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import logging
 import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
@@ -21,6 +23,8 @@ from pipelines.faults import fault_point
 from pipelines.ingest import sqlfuncs
 from pipelines.ingest.metadata import SOURCE_IDS, Table, header_key, load_source
 from pipelines.ingest.reader import FileRejected, Prepared, prepare, sha256_of
+
+log = logging.getLogger(__name__)
 
 DATA_ENDINGS = (".csv", ".tsv", ".txt", ".json", ".zip")
 LINEAGE = ["_business_date", "_file_name", "_sha256", "_row"]
@@ -376,8 +380,17 @@ def _read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
     return header, n_rej
 
 
-def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Prepared):
+def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Prepared, phases: dict):
+    tick = time.perf_counter()
+
+    def phase(what: str) -> None:  # seconds per phase, for the --verbose log and the benchmark's profile
+        nonlocal tick
+        now = time.perf_counter()
+        phases[what] = phases.get(what, 0.0) + now - tick
+        tick = now
+
     header, n_rej = _read_input(con, prep, table)
+    phase("read")
     mapping, extras, version = _match_columns(table, header)
     if n_rej:
         # data row of a broken row = line - 1 (DuckDB counts records, header = line 1); a good row's
@@ -393,6 +406,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
     params["d"] = d
     if dup_sql:
         con.execute(dup_sql, _used(dup_sql, params))
+    phase("duplicates")
     base = {"d": d, "f": name, "sha": sha}
     # quarantine first (narrow: the failing rows only), so staging can take the rest by _row
     qparams = dict(params, **base, s=source)
@@ -405,6 +419,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
         "SELECT count(*) FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f",
         {"s": source, "d": d, "f": name},
     ).fetchall()[0][0]
+    phase("quarantine")
     # staging: one streaming pass over the typed rows (row order inside a table does not matter:
     # every row carries its _row)
     con.execute("SET preserve_insertion_order = false")
@@ -425,6 +440,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
         f"FROM ({view}) v {keep}"
     )
     con.execute(s_sql, _used(s_sql, dict(params, **base)))
+    phase("staging")
     # raw: text as it arrived, extra columns as JSON
     raw_cols = [c.name for c in table.columns]
     raw_sel = ", ".join(f'i."_c{mapping[c]}"' if c in mapping else "CAST(NULL AS VARCHAR)" for c in raw_cols)
@@ -442,6 +458,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
         f"SELECT {raw_sel}, {extra_sql}, CAST($d AS DATE), $f, $sha, {row_expr} FROM _mm_in i"
     )
     con.execute(r_sql, xparams)
+    phase("raw")
     con.execute("SET preserve_insertion_order = true")
     # structurally broken rows (read_csv rejects)
     qparams = dict(base, s=source)
@@ -512,6 +529,7 @@ def _record(con, e: LedgerEntry, delete_rows: bool, home) -> LedgerEntry:
 
 def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None = None) -> LedgerEntry:
     """Load one landed file (already known to be a regular data file) of `source` for date `d`."""
+    t_file = time.perf_counter()
     name = name or path.name
     size = path.stat().st_size
     sha = sha256_of(path)
@@ -542,7 +560,8 @@ def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None
         try:
             if had_rows:
                 _delete_file_rows(con, source, d, name)
-            read, loaded, bad, samples = _load(con, home, source, table, d, name, sha, prep)
+            phases: dict[str, float] = {}
+            read, loaded, bad, samples = _load(con, home, source, table, d, name, sha, prep, phases)
             outcome = "replaced" if prev and prev[1] in ("loaded", "replaced") else "loaded"
             e = _entry(source, d, name, sha, size, outcome,
                        f"{loaded} rows loaded into staging.{table.table}, {bad} quarantined", prep.encoding,
@@ -551,6 +570,8 @@ def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None
             _cleanup_temp(con)
             fault_point("ingest.before_commit")
             con.execute("COMMIT")
+            log.debug("ingested %s %s: %d rows in %.3f s (%s)", source, name, read, time.perf_counter() - t_file,
+                      ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
         except FileRejected as exc:
             con.execute("ROLLBACK")
             e = _entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding, table=table.table,

@@ -11,6 +11,8 @@ USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 FW = "".join(chr(0xFF10 + i) for i in range(10)) + "".join(chr(0xFF21 + i) for i in range(26)) + \
     "".join(chr(0xFF41 + i) for i in range(26)) + "\u3000－"
 HW = "0123456789" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "abcdefghijklmnopqrstuvwxyz" + " -"
+USCC_WEIGHTED_SUM = " + ".join(
+    f"(strpos('{USCC_ALPHABET}', substr(c, {k + 1}, 1)) - 1) * {w}" for k, w in enumerate(USCC_WEIGHTS))
 FINE_RE = r"罚款(人民币)?\s*([0-9][0-9,]*(\.[0-9]+)?)\s*(万元|元)"
 
 MACROS = [
@@ -43,10 +45,11 @@ MACROS = [
     "WHEN lower(s) IN ('false', '0', '否', 'no', 'n', 'f') THEN false END",
     # 统一社会信用代码: NFKC-style fold of full-width letters/digits, spaces and hyphens removed, upper-case
     f"mm_uscc_norm(s) AS nullif(upper(replace(replace(translate(s, '{FW}', '{HW}'), ' ', ''), '-', '')), '')",
+    # (the weighted sum is written out term by term: a list_transform lambda over range(17) per row took 11 s for
+    # 70,000 codes here; the unrolled sum takes 0.4 s and gives the same answer)
     "mm_uscc_valid(c) AS CASE WHEN c IS NULL THEN NULL "
     f"WHEN NOT regexp_full_match(c, '[0-9]{{8}}[{USCC_ALPHABET}]{{10}}') THEN false "
-    f"ELSE substr('{USCC_ALPHABET}', CAST((31 - list_sum(list_transform(range(17), lambda k: "
-    f"(strpos('{USCC_ALPHABET}', substr(c, k + 1, 1)) - 1) * {USCC_WEIGHTS}[k + 1])) % 31) % 31 AS BIGINT) + 1, 1) "
+    f"ELSE substr('{USCC_ALPHABET}', CAST((31 - ({USCC_WEIGHTED_SUM}) % 31) % 31 AS BIGINT) + 1, 1) "
     "= substr(c, 18, 1) END",
     # 罚款: v2 gives 万元 in its own column; v1 only has it in the text of 处罚结果
     f"mm_fine_unit(wan, txt) AS CASE WHEN wan IS NOT NULL THEN '万元' "
