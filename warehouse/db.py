@@ -53,8 +53,9 @@ def _size_bytes(text: str) -> int | None:
 
 @contextlib.contextmanager
 def python_memory_headroom(con: duckdb.DuckDBPyConnection, headroom: int = PUBLISH_HEADROOM_BYTES):
-    """Lower DuckDB's memory limit by `headroom` (not below 1 GiB) while Python itself holds large buffers, and
-    restore it after. Publishing streams Arrow batches into parquet row groups on top of DuckDB's buffer pool;
+    """Lower DuckDB's memory limit by `headroom` (not below 1 GiB) while Python itself holds large buffers, then
+    set the pipeline's configured limit (memory_limit_setting(), what connect_writer opened it with) again:
+    DuckDB reports the current limit rounded to 0.1 GiB, so it cannot be restored from what it reports. Publishing streams Arrow batches into parquet row groups on top of DuckDB's buffer pool;
     without this the run's peak memory was the full pool plus those buffers (docs/BENCHMARKS.md)."""
     current = con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchall()[0][0]
     limit = _size_bytes(current)
