@@ -19,10 +19,11 @@ from pipelines.errors import WarehouseBusy
 # DuckDB settings chosen on purpose (docs/BENCHMARKS.md, "DuckDB settings", gives the measurements):
 # - threads: every core (DuckDB's own default, made explicit); MARKET_MONITOR_THREADS lowers it on a
 #   shared box. Each thread holds its own aggregate hash tables, so fewer threads also means less memory.
-# - memory_limit 3GB: the whole process must fit a 4 GB small server. DuckDB's buffer pool stays under it
-#   and spills sorts, joins and grouped aggregates to temp_directory; Python, pyarrow and Great
-#   Expectations come on top (~0.3-0.6 GB), so a 4GB limit peaked at 5.5 GB RSS. MARKET_MONITOR_MEMORY_LIMIT
-#   overrides (raise it on a bigger server: fewer spills).
+# - memory_limit 3.5GB (DEFAULT_MEMORY_LIMIT): the whole process must fit a 4 GB small server. DuckDB's
+#   buffer pool stays under it and spills sorts, joins and grouped aggregates to temp_directory; Python,
+#   pyarrow and Great Expectations come on top (~0.3-0.6 GB; 1 GB of the pool is handed to Python while marts
+#   are written, python_memory_headroom). 3GB was too close to the edge for sustained_below_market at scale
+#   100. MARKET_MONITOR_MEMORY_LIMIT overrides (raise it on a bigger server: fewer spills).
 # - temp_directory HOME/.duckdb_tmp (set in connect_writer): spill files stay on the home's disk, never in
 #   /tmp; max_temp_directory_size caps them so a runaway query fails instead of filling the disk.
 # - preserve_insertion_order=false lets DuckDB stream large INSERT/COPY without buffering order
@@ -53,10 +54,12 @@ def _size_bytes(text: str) -> int | None:
 
 @contextlib.contextmanager
 def python_memory_headroom(con: duckdb.DuckDBPyConnection, headroom: int = PUBLISH_HEADROOM_BYTES):
-    """Lower DuckDB's memory limit by `headroom` (not below 1 GiB) while Python itself holds large buffers, then
-    set the pipeline's configured limit (memory_limit_setting(), what connect_writer opened it with) again:
-    DuckDB reports the current limit rounded to 0.1 GiB, so it cannot be restored from what it reports. Publishing streams Arrow batches into parquet row groups on top of DuckDB's buffer pool;
-    without this the run's peak memory was the full pool plus those buffers (docs/BENCHMARKS.md)."""
+    """Lower DuckDB's memory limit by `headroom` (not below 1 GiB) while Python itself holds large buffers.
+
+    Publishing streams Arrow batches into parquet row groups on top of DuckDB's buffer pool; without this the
+    run's peak memory was the full pool plus those buffers (docs/BENCHMARKS.md). Afterwards the pipeline's
+    configured limit (memory_limit_setting(), what connect_writer opened the connection with) is set again:
+    DuckDB reports the current limit rounded to 0.1 GiB, so it cannot be restored from what it reports."""
     current = con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchall()[0][0]
     limit = _size_bytes(current)
     if limit is None:  # no limit, or a form we do not read: leave it alone
