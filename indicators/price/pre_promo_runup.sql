@@ -114,7 +114,7 @@ seller_runups AS (
 runup_lists AS (
     -- the sellers' run-ups of each SKU and start date, sorted: one list per SKU and date instead of joining every
     -- promotion to every other seller of its SKU (hundreds of millions of rows at province scale)
-    SELECT sku_id, promo_start, list(seller_runup ORDER BY seller_runup) AS runups, count(*) AS n
+    SELECT sku_id, promo_start, list_sort(list(seller_runup)) AS runups, count(*) AS n
     FROM seller_runups
     WHERE seller_runup IS NOT NULL
     GROUP BY sku_id, promo_start
