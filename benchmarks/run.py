@@ -56,6 +56,7 @@ def _sample_rss(pid: int, peak: dict, stop: threading.Event) -> None:
 def child(argv: list[str], env: dict | None = None, log: Path | None = None) -> dict:
     """Run argv; return wall/cpu seconds, max RSS (bytes), when the sampled peak happened, return code, stdout."""
     t0 = time.perf_counter()
+    started = time.time()
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     peak: dict = {}
     stop = threading.Event()
@@ -72,7 +73,7 @@ def child(argv: list[str], env: dict | None = None, log: Path | None = None) -> 
         if log:
             out.close()
     return {"wall": time.perf_counter() - t0, "cpu": ru.ru_utime + ru.ru_stime,
-            "rss": ru.ru_maxrss * 1024, "rss_peak_at": peak.get("at"), "rc": proc.returncode, "stdout": stdout}
+            "rss": ru.ru_maxrss * 1024, "rss_peak_at": peak.get("at"), "started_at": started, "rc": proc.returncode, "stdout": stdout}
 
 
 def _py(*args: str) -> list[str]:
@@ -163,21 +164,30 @@ def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
         r["steps"][f"ingest {name}"] = float(sec)
         for what, psec in re.findall(r"(\w+) ([0-9.]+) s", phases):
             r["steps"][f"ingest {name} · {what}"] = float(psec)
-    r["peak_step"] = step_at(text, r.get("rss_peak_at"))
+    r["peak_step"] = step_at(text, r.get("rss_peak_at"), r.get("started_at"))
     return r
 
 
 LOG_LINE_RE = re.compile(r"^(\d\d:\d\d:\d\d) \w+ (.*)$", re.MULTILINE)
 
 
-def step_at(text: str, at: float | None) -> str:
+def step_at(text: str, at: float | None, started: float | None = None) -> str:
     """The step of a `--verbose` run log that was running at clock time `at`: the first line logged at or after
-    it (steps log when they end; the log's clock has whole seconds)."""
+    it (steps log when they end). The log's clock has whole seconds and no date, so each stamp is placed on the
+    day the run `started` and moved one day on whenever the clock goes backwards (a run across midnight)."""
     if at is None:
         return ""
-    when = time.strftime("%H:%M:%S", time.localtime(at))
+    base = time.localtime(started if started is not None else at)
+    midnight = time.mktime((base.tm_year, base.tm_mon, base.tm_mday, 0, 0, 0, 0, 0, -1))
+    target = int(at)
+    days, last = 0, -1
     for stamp, message in LOG_LINE_RE.findall(text):
-        if stamp >= when:
+        h, m, sec = (int(x) for x in stamp.split(":"))
+        clock = h * 3600 + m * 60 + sec
+        if clock < last:
+            days += 1
+        last = clock
+        if midnight + days * 86400 + clock >= target:
             return re.sub(r":? \d+ rows.*| in [0-9.]+ s$| \([0-9.]+ s\)$", "", message)[:120]
     return "the end of the run (bulletin, lineage)"
 

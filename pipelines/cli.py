@@ -18,6 +18,7 @@ from pipelines.errors import MarketMonitorError, UserError
 from pipelines.home import Home
 
 log = logging.getLogger("market_monitor")
+OWN_LOGGERS = ("market_monitor", "pipelines", "indicators", "expectations", "warehouse", "dags", "benchmarks")
 
 FIRST_QUERY = ("market-monitor query \"SELECT indicator_id, severity, shop_id, sku_id, value, threshold "
                "FROM indicator_flags ORDER BY dt DESC, value DESC LIMIT 10\"")
@@ -96,9 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(args) -> None:
-    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    level = logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr, force=True)
+    # --verbose is the debug log of this project's own steps; libraries stay at INFO (their debug lines,
+    # e.g. a time-zone lookup, would land in the middle of the step timings the benchmark reads)
+    for own in OWN_LOGGERS:
+        logging.getLogger(own).setLevel(logging.DEBUG if args.verbose and not args.quiet else logging.NOTSET)
     for noisy in ("great_expectations", "urllib3", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

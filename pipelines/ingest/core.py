@@ -571,7 +571,7 @@ def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None
             fault_point("ingest.before_commit")
             con.execute("COMMIT")
             log.debug("ingested %s %s: %d rows in %.3f s (%s)", source, name, read, time.perf_counter() - t_file,
-                      ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
+                      ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()))
         except FileRejected as exc:
             con.execute("ROLLBACK")
             e = _entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding, table=table.table,
