@@ -25,6 +25,7 @@ from pipelines.airflow_support import (
     SOURCE_SCHEDULES,
     WRITER_POOL,
     business_date_param,
+    business_date_task,
     ingest_source_task,
     on_failure_alert,
     preflight_task,
@@ -47,17 +48,11 @@ def build(source: str):
         on_failure_callback=on_failure_alert,
     )
     def ingest_dag():
-        @task
-        def business_date(**context) -> str:
-            from pipelines.dates import business_date_from_context
-
-            return business_date_from_context(context).isoformat()
-
         @task(pool=WRITER_POOL, outlets=[source_asset(source)])
         def ingest(day: str, **context) -> str:
             return ingest_source_task(source, day, context)
 
-        day = business_date()
+        day = business_date_task()
         checked = task(task_id="preflight")(preflight_task)(source, day)
         checked >> ingest(day)
 

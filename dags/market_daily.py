@@ -28,14 +28,13 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 from pipelines.airflow_support import (
     DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
-    WRITER_POOL,
     business_date_param,
-    mart_assets,
+    business_date_task,
     on_failure_alert,
     preflight_task,
+    publication_chain,
     source_ids,
-    stage_task,
-    verdict_task,
+    writer_stage,
 )
 
 
@@ -53,41 +52,11 @@ from pipelines.airflow_support import (
     on_failure_callback=on_failure_alert,
 )
 def market_daily():
-    @task
-    def business_date(**context) -> str:
-        from pipelines.dates import business_date_from_context
-
-        return business_date_from_context(context).isoformat()
-
-    @task(pool=WRITER_POOL)
-    def ingest(day: str, **context) -> str:
-        return stage_task("ingest", day, context)
-
-    @task(pool=WRITER_POOL)
-    def compute(day: str, **context) -> str:
-        return stage_task("compute", day, context)
-
-    @task(pool=WRITER_POOL)
-    def gate(day: str, **context) -> str:
-        return stage_task("gate", day, context)
-
-    @task(pool=WRITER_POOL, outlets=mart_assets())
-    def publish(day: str, **context) -> str:
-        return stage_task("publish", day, context)
-
-    @task(pool=WRITER_POOL)
-    def report(day: str, **context) -> str:
-        return stage_task("report", day, context)
-
-    @task
-    def quality_verdict(day: str, **context) -> str:
-        return verdict_task(day, context)
-
-    day = business_date()
+    day = business_date_task()
     checks = [task(task_id=f"preflight_{source}")(preflight_task)(source, day) for source in source_ids()]
-    loaded = ingest(day)
+    loaded = writer_stage("ingest", day)
     checks >> loaded
-    quality_verdict(report(publish(gate(compute(loaded)))))
+    publication_chain(loaded)
 
 
 market_daily()

@@ -17,18 +17,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import AssetAll, dag, task
+from airflow.sdk import AssetAll, dag
 
 from pipelines.airflow_support import (
     DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
-    WRITER_POOL,
     business_date_param,
-    mart_assets,
+    business_date_task,
     on_failure_alert,
+    publication_chain,
     source_assets,
-    stage_task,
-    verdict_task,
 )
 
 
@@ -45,33 +43,7 @@ from pipelines.airflow_support import (
     on_failure_callback=on_failure_alert,
 )
 def market_indicators():
-    @task
-    def business_date(**context) -> str:
-        from pipelines.dates import business_date_from_context
-
-        return business_date_from_context(context).isoformat()
-
-    @task(pool=WRITER_POOL)
-    def compute(day: str, **context) -> str:
-        return stage_task("compute", day, context)
-
-    @task(pool=WRITER_POOL)
-    def gate(day: str, **context) -> str:
-        return stage_task("gate", day, context)
-
-    @task(pool=WRITER_POOL, outlets=mart_assets())
-    def publish(day: str, **context) -> str:
-        return stage_task("publish", day, context)
-
-    @task(pool=WRITER_POOL)
-    def report(day: str, **context) -> str:
-        return stage_task("report", day, context)
-
-    @task
-    def quality_verdict(day: str, **context) -> str:
-        return verdict_task(day, context)
-
-    quality_verdict(report(publish(gate(compute(business_date())))))
+    publication_chain(business_date_task())
 
 
 market_indicators()

@@ -25,6 +25,7 @@ from pipelines.airflow_support import (
     MAINTENANCE_CRON,
     WRITER_POOL,
     business_date_param,
+    business_date_task,
     maintenance_task,
     on_failure_alert,
 )
@@ -44,12 +45,6 @@ from pipelines.airflow_support import (
 )
 def market_maintenance():
     @task
-    def business_date(**context) -> str:
-        from pipelines.dates import business_date_from_context
-
-        return business_date_from_context(context).isoformat()
-
-    @task
     def prune_landing(day: str, **context) -> dict:
         return maintenance_task("prune_landing", day, context)
 
@@ -61,7 +56,7 @@ def market_maintenance():
     def compact_warehouse(day: str, **context) -> dict:
         return maintenance_task("compact_warehouse", day, context)
 
-    day = business_date()
+    day = business_date_task()
     prune_landing(day)
     prune_marts(day) >> compact_warehouse(day)
 

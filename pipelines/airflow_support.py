@@ -155,6 +155,49 @@ def verdict_task(day: str, context: dict) -> str:
     return day
 
 
+# --------------------------------------------------------------------------- task declarations
+# The DAG files share these so each only says which steps it chains; every task calls `pipelines`.
+
+def business_date_task():
+    """The first task of every DAG: the run's business date D as an XCom string (pipelines.dates holds
+    the rule for each kind of run: scheduled, manual, asset-triggered, backfill)."""
+    from airflow.sdk import task
+
+    @task(task_id="business_date")
+    def business_date(**context) -> str:
+        from pipelines.dates import business_date_from_context
+
+        return business_date_from_context(context).isoformat()
+
+    return business_date()
+
+
+def writer_stage(stage: str, day):
+    """Declare the daily run's `stage` (ingest, compute, gate, publish, report) for `day` in the one-slot
+    writer pool: each of them writes warehouse.duckdb. publish emits the mart assets."""
+    from airflow.sdk import task
+
+    def run_stage(day: str, **context) -> str:
+        return stage_task(stage, day, context)
+
+    run_stage.__name__ = run_stage.__qualname__ = stage
+    extra = {"outlets": mart_assets()} if stage == "publish" else {}
+    return task(task_id=stage, pool=WRITER_POOL, **extra)(run_stage)(day)
+
+
+def publication_chain(day):
+    """compute → gate → publish → report → quality_verdict for `day`; returns the verdict task's output."""
+    from airflow.sdk import task
+
+    for stage in ("compute", "gate", "publish", "report"):
+        day = writer_stage(stage, day)
+
+    def quality_verdict(day: str, **context) -> str:
+        return verdict_task(day, context)
+
+    return task(task_id="quality_verdict")(quality_verdict)(day)
+
+
 def ingest_source_task(source: str, day: str, context: dict) -> str:
     """Ingest one source's drop for `day` (the per-source DAGs); emits the source's asset event with
     the business date. Runs in the writer pool: it writes warehouse.duckdb."""
