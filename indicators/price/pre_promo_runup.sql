@@ -47,9 +47,16 @@ window_observations AS (
 daily_groups AS (
     -- one offered price per shop x SKU x day. Almost every group has one observation: the holistic median is taken
     -- only where there are several (a median per group over millions of groups does not fit a small server's memory).
-    SELECT shop_id, sku_id, observed_date AS d, count(*) AS n_obs, min(price) AS min_price,
-           arg_max(observation_id, (price, observation_id)) AS observation_id
+    SELECT shop_id, sku_id, observed_date AS d, count(*) AS n_obs, min(price) AS min_price
     FROM window_observations
+    GROUP BY ALL
+),
+promoter_day_observations AS (
+    -- the observation behind each day's price of the promoting sellers (evidence: the run-up high's observation id),
+    -- taken for them only: an arg_max per group for every seller of the SKU cost seconds at province scale
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d, arg_max(o.observation_id, (o.price, o.observation_id)) AS observation_id
+    FROM window_observations AS o
+    SEMI JOIN promotions_today AS p ON p.shop_id = o.shop_id AND p.sku_id = o.sku_id
     GROUP BY ALL
 ),
 daily_multi AS (
@@ -59,8 +66,7 @@ daily_multi AS (
     GROUP BY ALL
 ),
 daily AS (
-    SELECT g.shop_id, g.sku_id, g.d, CASE WHEN g.n_obs = 1 THEN g.min_price::DOUBLE ELSE m.price END AS price,
-           g.observation_id
+    SELECT g.shop_id, g.sku_id, g.d, CASE WHEN g.n_obs = 1 THEN g.min_price::DOUBLE ELSE m.price END AS price
     FROM daily_groups AS g
     LEFT JOIN daily_multi AS m USING (shop_id, sku_id, d)
 ),
@@ -72,7 +78,7 @@ shop_windows AS (
            median(d.price) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS baseline_median,
            count(*) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER)))               AS baseline_days_observed
     FROM promotions_today AS p
-    JOIN daily AS d
+    JOIN (SELECT d.*, i.observation_id FROM daily AS d JOIN promoter_day_observations AS i USING (shop_id, sku_id, d)) AS d
       ON d.shop_id = p.shop_id AND d.sku_id = p.sku_id
      AND d.d < p.promo_start AND d.d >= p.promo_start - to_days(CAST($baseline_days AS INTEGER))
     GROUP BY ALL
