@@ -53,16 +53,23 @@ cell_pair_list AS (
     FROM listings_today AS a
     JOIN listings_today AS b ON a.sku_id = b.sku_id AND a.region_code = b.region_code AND a.shop_id < b.shop_id
 ),
-cell_pair_days AS (
-    SELECT p.sku_id, p.shop_a, p.shop_b, p.in_cell, p.region_a, sa.d, sa.dlog AS dlog_a, sb.dlog AS dlog_b,
-           sa.dir AS dir_a, sb.dir AS dir_b,
-           -- a move matched by a same-direction move of the other seller within +-1 day
-           (sa.dir <> 0 AND sa.dir IN (sb.dir, sb.dir_prev, sb.dir_next))
-           OR (sb.dir <> 0 AND sb.dir IN (sa.dir, sa.dir_prev, sa.dir_next)) AS matched
+cell_pair_steps AS MATERIALIZED (
+    -- each pair with the first seller's days, materialised so that the pair list is joined first: left to itself the
+    -- optimizer joined the two sellers' days on (SKU, day) before the pair list, i.e. every pair of the SKU's sellers
+    -- in the province x 28 days (120 M rows for 2,000 sellers of one SKU) to keep the few in one region
+    SELECT p.sku_id, p.shop_a, p.shop_b, p.in_cell, p.region_a, sa.d, sa.dlog, sa.dir, sa.dir_prev, sa.dir_next
     FROM cell_pair_list AS p
     JOIN steps AS sa ON sa.shop_id = p.shop_a AND sa.sku_id = p.sku_id
-    JOIN steps AS sb ON sb.shop_id = p.shop_b AND sb.sku_id = p.sku_id AND sb.d = sa.d
     WHERE NOT sa.common_day AND sa.d > $run_date - to_days(CAST($window_days AS INTEGER))
+),
+cell_pair_days AS (
+    SELECT a.sku_id, a.shop_a, a.shop_b, a.in_cell, a.region_a, a.d, a.dlog AS dlog_a, sb.dlog AS dlog_b,
+           a.dir AS dir_a, sb.dir AS dir_b,
+           -- a move matched by a same-direction move of the other seller within +-1 day
+           (a.dir <> 0 AND a.dir IN (sb.dir, sb.dir_prev, sb.dir_next))
+           OR (sb.dir <> 0 AND sb.dir IN (a.dir, a.dir_prev, a.dir_next)) AS matched
+    FROM cell_pair_steps AS a
+    JOIN steps AS sb ON sb.shop_id = a.shop_b AND sb.sku_id = a.sku_id AND sb.d = a.d
 ),
 cell_pair_stats AS (
     SELECT sku_id, shop_a, shop_b, region_a,
@@ -86,16 +93,25 @@ control_pair_list AS (
     FROM listings_today AS a
     JOIN listings_today AS b ON a.sku_id = b.sku_id AND a.region_code <> b.region_code AND a.shop_id < b.shop_id
     WHERE a.sku_id IN (SELECT sku_id FROM scored_cell_pairs WHERE candidate)
+    -- at most max_control_pairs per SKU, a fixed sample (md5 of the pair: the same pairs on every rerun and DuckDB
+    -- version): the pairs grow with the square of the SKU's sellers, and each is joined to its 28 days of moves
+    QUALIFY row_number() OVER (PARTITION BY a.sku_id ORDER BY md5(a.shop_id || chr(31) || b.shop_id), a.shop_id, b.shop_id)
+            <= $max_control_pairs
 ),
-control_pair_stats AS (
-    SELECT p.sku_id, p.shop_a, p.shop_b,
-           count(*) FILTER (WHERE sa.dir <> 0 OR sb.dir <> 0) AS events,
-           count(*) FILTER (WHERE (sa.dir <> 0 AND sa.dir IN (sb.dir, sb.dir_prev, sb.dir_next))
-                               OR (sb.dir <> 0 AND sb.dir IN (sa.dir, sa.dir_prev, sa.dir_next))) AS matched_events
+control_pair_steps AS MATERIALIZED (
+    -- (the pair list joined first, as for the cell pairs)
+    SELECT p.sku_id, p.shop_a, p.shop_b, sa.d, sa.dir, sa.dir_prev, sa.dir_next
     FROM control_pair_list AS p
     JOIN steps AS sa ON sa.shop_id = p.shop_a AND sa.sku_id = p.sku_id
-    JOIN steps AS sb ON sb.shop_id = p.shop_b AND sb.sku_id = p.sku_id AND sb.d = sa.d
     WHERE NOT sa.common_day AND sa.d > $run_date - to_days(CAST($window_days AS INTEGER))
+),
+control_pair_stats AS (
+    SELECT a.sku_id, a.shop_a, a.shop_b,
+           count(*) FILTER (WHERE a.dir <> 0 OR sb.dir <> 0) AS events,
+           count(*) FILTER (WHERE (a.dir <> 0 AND a.dir IN (sb.dir, sb.dir_prev, sb.dir_next))
+                               OR (sb.dir <> 0 AND sb.dir IN (a.dir, a.dir_prev, a.dir_next))) AS matched_events
+    FROM control_pair_steps AS a
+    JOIN steps AS sb ON sb.shop_id = a.shop_b AND sb.sku_id = a.sku_id AND sb.d = a.d
     GROUP BY ALL
 ),
 controls AS (

@@ -47,6 +47,11 @@ def test_variance_screen_low_cv_at_high_price_against_category_history(mem_wareh
     _cell(con, "K2", [100, 101, 99, 100], region="210200", prefix="W")
     _cell(con, "K3", [120.0, 120.1, 120.2], prefix="V")         # 3 sellers: not screened
     _obs_category(con)
+
+
+def test_parallelism_against_control_pairs_and_common_move_days(mem_warehouse):
+    con, ind = mem_warehouse, indicator("collusion.parallelism")
+    _parallel_market(con)
     out = {r["entity_id"]: r for r in rows(con, ind, RUN)}
     k1 = out["K1:210100:2026-W46"]
     assert k1["flagged"] and k1["severity"] in ("low", "medium")
@@ -94,6 +99,11 @@ def test_cover_distance_gap_between_two_lowest(mem_warehouse):
     _cell(con, "K1", [100.0, 118.0, 119.0, 120.0, 121.0])
     _cell(con, "K2", [100.0, 104.0, 109.0, 113.0, 118.0], prefix="Z")   # evenly spread: no cover pattern
     _obs_category(con)
+
+
+def test_parallelism_against_control_pairs_and_common_move_days(mem_warehouse):
+    con, ind = mem_warehouse, indicator("collusion.parallelism")
+    _parallel_market(con)
     out = {r["entity_id"]: r for r in rows(con, ind, RUN)}
     k1 = out["K1:210100:2026-W46"]
     assert k1["diffp"] == 0.18 and k1["rd"] > 10 and k1["flagged"]
@@ -114,6 +124,11 @@ def test_cover_distance_benchmark_is_the_province_median_not_dragged_by_pockets(
     _cell(con, "K1", [100.0, 118.0, 119.0, 120.0, 121.0])                   # RD ~ 14: a cover pattern
     _cell(con, "K4", [100.0, 118.0, 119.0, 120.0], prefix="Q")             # same gap, 4 sellers: not screened
     _obs_category(con)
+
+
+def test_parallelism_against_control_pairs_and_common_move_days(mem_warehouse):
+    con, ind = mem_warehouse, indicator("collusion.parallelism")
+    _parallel_market(con)
     out = {r["entity_id"]: r for r in rows(con, ind, RUN)}
     k1 = out["K1:210100:2026-W46"]
     ev = json.loads(k1["evidence"])
@@ -122,8 +137,9 @@ def test_cover_distance_benchmark_is_the_province_median_not_dragged_by_pockets(
     assert "K4:210100:2026-W46" not in out
 
 
-def test_parallelism_against_control_pairs_and_common_move_days(mem_warehouse):
-    con, ind = mem_warehouse, indicator("collusion.parallelism")
+def _parallel_market(con):
+    """K1: three sellers in 210100 moving together, four control sellers of K1 in other regions; K9: a category-wide
+    campaign move only."""
     walk = [1.0, 1.03, 1.03, 1.0, 1.0, 1.03, 1.03, 1.06, 1.06, 1.03, 1.03, 1.0, 1.0, 0.97, 0.97, 1.0, 1.0, 1.03,
             1.03, 1.0, 1.0, 1.03, 1.03, 1.06, 1.06, 1.03, 1.03, 1.0, 1.0]
     for k, d in enumerate(days(date(2026, 10, 15), 29)):
@@ -139,9 +155,28 @@ def test_parallelism_against_control_pairs_and_common_move_days(mem_warehouse):
             observation(con, d.isoformat(), f"Q{c}", "K9", 80 if campaign else 100, price_type="list",
                         region_code="210300")
     _obs_category(con)
+
+
+def test_parallelism_against_control_pairs_and_common_move_days(mem_warehouse):
+    con, ind = mem_warehouse, indicator("collusion.parallelism")
+    _parallel_market(con)
     out = {r["entity_id"]: r for r in rows(con, ind, RUN)}
     k1 = out["K1:210100:2026-W46"]
     assert k1["flagged"] and k1["parallel_pairs"] == 3
     ev = json.loads(k1["evidence"])
     assert ev["control_pairs"] > 0 and ev["max_par"] == 1.0
     assert not out["K9:210300:2026-W46"]["flagged"]     # moving together only on common-move (campaign) days
+
+
+def test_parallelism_control_pairs_are_a_fixed_sample_of_at_most_max_control_pairs(mem_warehouse):
+    con, ind = mem_warehouse, indicator("collusion.parallelism")
+    _parallel_market(con)
+    # K1's sellers in different regions: C0 sits in 210100 with X0..X2, C1..C3 in three other regions, so the
+    # 4 sellers of 210100 x 3 + the 3 pairs among C1..C3
+    full = {r["entity_id"]: r for r in rows(con, ind, RUN)}["K1:210100:2026-W46"]
+    assert full["control_pairs"] == 15
+    sampled = [{r["entity_id"]: r for r in rows(con, ind, RUN, {ind.id: {"max_control_pairs": 5}})}
+               ["K1:210100:2026-W46"] for _ in range(2)]
+    assert sampled[0]["control_pairs"] == 5
+    assert sampled[0] == sampled[1]                      # the same pairs on a rerun
+    assert sampled[0]["parallel_pairs"] == full["parallel_pairs"] == 3   # the cell's own pairs are all kept
