@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", "-q", action="store_true", default=False if defaults else argparse.SUPPRESS,
                        help="no progress, only warnings and errors")
         p.add_argument("--verbose", "-v", action="store_true", default=False if defaults else argparse.SUPPRESS,
-                       help="debug logging (plain lines, no progress bar)")
+                       help="debug log of every step (plain lines, no progress bar; libraries stay at INFO)")
         return p
 
     common = options(defaults=False)
