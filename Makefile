@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 docs: $(STAMP)
-	$(BIN)/python -m pipelines.docs
+	$(BIN)/python -m pipelines.serve.docs
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -150,8 +150,8 @@ export MARKET_MONITOR_THREADS="${MARKET_MONITOR_THREADS:-2}"
 DSN="dbname=airflow user=airflow password=airflow host=127.0.0.1 port=$PG_PORT"
 
 step "sample province into two homes"
-SAMPLE="$("$VENV/bin/python" -c 'from pipelines.demo import sample_landing; print(sample_landing())')"
-mapfile -t DAYS < <("$VENV/bin/python" -c 'from pipelines.demo import sample_days; [print(d) for d in sample_days()]')
+SAMPLE="$("$VENV/bin/python" -c 'from pipelines.generate.sample import sample_landing; print(sample_landing())')"
+mapfile -t DAYS < <("$VENV/bin/python" -c 'from pipelines.generate.sample import sample_days; [print(d) for d in sample_days()]')
 [ ${#DAYS[@]} -ge 3 ] || fail "the bundled sample has fewer than 3 days"
 RUN_DATE="${RUN_DATE:-${DAYS[0]}}"; BF_START="${DAYS[1]}"; BF_END="${DAYS[2]}"
 for h in home-airflow home-cli; do mkdir -p "$WORK/$h"; cp -r "$SAMPLE" "$WORK/$h/landing"; done
@@ -251,7 +251,7 @@ mkdir -p "$WORK/airflow-after-run" && cp -r "$WORK/home-airflow/marts" "$WORK/ai
 
 # ---------------------------------------------------------------- 8. backfill
 read -r FROM TO < <("$VENV/bin/python" -c "
-from datetime import date; from pipelines.dates import backfill_range
+from datetime import date; from pipelines.core.dates import backfill_range
 print(*backfill_range(date.fromisoformat('$BF_START'), date.fromisoformat('$BF_END')))")
 step "airflow backfill create $FROM .. $TO"
 airflow backfill create --dag-id market_daily --from-date "$FROM" --to-date "$TO" --max-active-runs 1 \

@@ -38,7 +38,7 @@ def olist_integrity_counts(real: Path = REAL, work: Path | None = None) -> dict:
 
     from indicators.compute import run_indicator
     from indicators.registry import load_catalogue
-    from pipelines.home import Home
+    from pipelines.core.home import Home
     from pipelines.ingest import ingest_day
     from warehouse.migrate import apply_migrations
 

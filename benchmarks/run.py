@@ -149,7 +149,7 @@ INGEST_RE = re.compile(r"ingested (\S+ \S+): \d+ rows in ([0-9.]+) s \(([^)]*)\)
 
 
 def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
-    r = child(_py("pipelines.cli", "--home", str(home), "--verbose", "run", "--date", DAY.isoformat()),
+    r = child(_py("pipelines.run.cli", "--home", str(home), "--verbose", "run", "--date", DAY.isoformat()),
               env=env, log=log)
     text = log.read_text(encoding="utf-8", errors="replace")
     if r["rc"] != 0:  # reported, not hidden: the table says which run failed and why

@@ -1,7 +1,7 @@
 """
 ### ingest_<source> — 分数据源采集 (one ingest DAG per source, each on its own cadence)
 
-One DAG per source id (`pipelines.airflow_support.SOURCE_SCHEDULES` holds the cadences). For business
+One DAG per source id (`pipelines.run.airflow_tasks.SOURCE_SCHEDULES` holds the cadences). For business
 date D (the local day before the fire time; override with `{"business_date": "YYYY-MM-DD"}`):
 `preflight` looks at `landing/<source>/D/` read-only (any worker, in parallel with other sources),
 then `ingest` loads it into the warehouse in the one-slot pool `duckdb_writer` and emits the asset
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from pipelines.airflow_support import (
+from pipelines.run.airflow_tasks import (
     DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
     SOURCE_SCHEDULES,

@@ -13,7 +13,7 @@ All tasks that open the DuckDB warehouse share the one-slot pool `duckdb_writer`
 file, across every DAG). The home folder comes from `MARKET_MONITOR_HOME`.
 
 Backfill: `airflow backfill create --dag-id market_daily --from-date D1T01:00:00+08:00
---to-date D2T01:00:00+08:00` gives one run per business date D1..D2 (`pipelines.dates.backfill_range`).
+--to-date D2T01:00:00+08:00` gives one run per business date D1..D2 (`pipelines.core.dates.backfill_range`).
 Production alternative: the per-source `ingest_<source>` DAGs plus `market_indicators`; unpause one
 path, not both (docs/DEPLOYMENT.md).
 """
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from pipelines.airflow_support import (
+from pipelines.run.airflow_tasks import (
     DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
     business_date_param,

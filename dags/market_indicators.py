@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import AssetAll, dag
 
-from pipelines.airflow_support import (
+from pipelines.run.airflow_tasks import (
     DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
     business_date_param,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from pipelines.airflow_support import (
+from pipelines.run.airflow_tasks import (
     DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
     MAINTENANCE_CRON,

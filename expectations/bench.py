@@ -3,7 +3,7 @@
     python -m expectations.bench [--rows N] [--home DIR]
 
 Rows are made in DuckDB straight into staging.price_observations (with the ledger row that
-accounts for them), the two foundation marts are computed, then `pipelines.daily.gate` runs as in a
+accounts for them), the two foundation marts are computed, then `pipelines.run.daily.gate` runs as in a
 daily run (every suite, results stored, Data Docs built). Prints the gate's seconds per suite and
 the engine that validated it (duckdb-sql for batches of MARKET_MONITOR_GATE_SQL_ROWS rows or more,
 else gx-pandas; set MARKET_MONITOR_GATE_SQL_ROWS=1000000000000 to time the pandas-only gate).
@@ -48,8 +48,8 @@ def main(argv=None) -> int:
 
     from indicators.compute import bind, build_indicator_flags, pipeline_version, run_indicator
     from indicators.registry import load_catalogue, mart_sql
-    from pipelines import daily
-    from pipelines.home import Home
+    from pipelines.core.home import Home
+    from pipelines.run import daily
     from warehouse.db import connect_writer
 
     root = args.home or Path(tempfile.mkdtemp(prefix="mm-gate-bench-"))

@@ -2,7 +2,7 @@
 
 Write–audit–publish: the run's candidate partitions sit in work.mart__<mart>; a mart is published
 only when its own blocking expectations, those of the staging tables it depends on and those of
-suites marked BLOCKS = "all" (the ledger identities) pass (pipelines/daily.py:publish).
+suites marked BLOCKS = "all" (the ledger identities) pass (pipelines/run/daily.py:publish).
 
 Two engines give the same GX results. Batches under MARKET_MONITOR_GATE_SQL_ROWS rows (default
 200,000) are DataFrames taken from DuckDB with only the columns the suite's expectations name,
@@ -307,7 +307,7 @@ def batch_frame(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date,
 
 def _table_matches(table, name: str) -> bool:
     """Does the landed file `name` go to `table` (first table of the source whose pattern matches)?"""
-    from pipelines.ingest.metadata import load_source
+    from pipelines.ingest.catalogue import load_source
 
     low = name.lower().rsplit("/", 1)[-1]
     for t in load_source(table.source).tables:

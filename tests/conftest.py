@@ -31,8 +31,8 @@ def mem_warehouse() -> duckdb.DuckDBPyConnection:
 def demo_home(tmp_path_factory):
     """The bundled sample province run through the CLI exactly as `market-monitor demo` does, once per
     session: the end-to-end tests and the accuracy tests share it (it takes about two minutes)."""
-    from pipelines.cli import main
-    from pipelines.demo import sample_days
+    from pipelines.generate.sample import sample_days
+    from pipelines.run.cli import main
 
     home = tmp_path_factory.mktemp("demo-home")
     assert main(["demo", "--home", str(home), "--quiet"]) == 0

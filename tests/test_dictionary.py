@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from indicators.compute import compute_day, mart_catalogue, quote_ident
-from pipelines.dictionary import (
+from pipelines.core.home import Home
+from pipelines.publish.dictionary import (
     DICTIONARY_MD,
     computed_schemas,
     published_schemas,
@@ -18,8 +19,7 @@ from pipelines.dictionary import (
     undocumented,
     write_dictionary_parquet,
 )
-from pipelines.home import Home
-from pipelines.publish import publish_partition
+from pipelines.publish.parquet import publish_partition
 from warehouse.migrate import apply_migrations
 
 DAY = date(2026, 3, 31)
@@ -74,4 +74,4 @@ def test_dictionary_parquet_has_one_documented_row_per_published_column(publishe
 
 def test_data_dictionary_md_is_up_to_date():
     assert DICTIONARY_MD.read_text(encoding="utf-8") == render_markdown(), \
-        "docs/DATA_DICTIONARY.md is stale: run `python -m pipelines.dictionary --write`"
+        "docs/DATA_DICTIONARY.md is stale: run `python -m pipelines.publish.dictionary --write`"

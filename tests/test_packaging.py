@@ -29,4 +29,4 @@ def test_wheel_contains_package_data(tmp_path):
     assert not missing, f"files left out of the wheel: {missing[:20]}"
     entry = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "market-monitor = pipelines.cli:main" in entry
+    assert "market-monitor = pipelines.run.cli:main" in entry

@@ -8,9 +8,9 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 
-from pipelines.cli import main
-from pipelines.errors import UserError
-from pipelines.query import format_rows, run_query
+from pipelines.core.errors import UserError
+from pipelines.run.cli import main
+from pipelines.serve.query import format_rows, run_query
 from tests.report.fakehome import build_fake_home
 from warehouse.db import connect_writer
 

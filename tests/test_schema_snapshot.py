@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import copy
 
-from pipelines.dictionary import CHANGELOG, computed_schemas, pinned_snapshot, snapshot_of, snapshot_problems
+from pipelines.publish.dictionary import (
+    CHANGELOG,
+    computed_schemas,
+    pinned_snapshot,
+    snapshot_of,
+    snapshot_problems,
+)
 
 
 def test_mart_schemas_match_the_snapshot_or_are_versioned_and_logged():
@@ -19,7 +25,7 @@ def test_snapshot_is_regenerated_after_a_versioned_change():
     for mart, spec in current["marts"].items():
         if mart in pinned["marts"] and spec["schema_version"] == pinned["marts"][mart]["schema_version"]:
             assert spec == pinned["marts"][mart], mart
-    assert set(current["marts"]) == set(pinned["marts"]), "run `python -m pipelines.dictionary --write`"
+    assert set(current["marts"]) == set(pinned["marts"]), "run `python -m pipelines.publish.dictionary --write`"
 
 
 PINNED = {"marts": {"m": {"schema_version": 1, "columns": [{"name": "dt", "type": "DATE"},

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.errors import WarehouseBusy
+from pipelines.core.errors import WarehouseBusy
 
 # DuckDB settings chosen on purpose (docs/BENCHMARKS.md, "DuckDB settings", gives the measurements):
 # - threads: every core (DuckDB's own default, made explicit); MARKET_MONITOR_THREADS lowers it on a

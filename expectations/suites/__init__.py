@@ -6,7 +6,7 @@ Each module defines:
     DATE_COLUMN  the column selecting the run's batch (`_business_date` for staging, `dt` for marts)
     def expectations(run_date, context) -> list[(expectation, severity)]
 and optionally:
-    SOURCE       the source id of a staging table (pipelines/sources/<source>.yml): the gate then
+    SOURCE       the source id of a staging table (pipelines/ingest/sources/<source>.yml): the gate then
                  puts the day's file count and the table's row bounds into `context`
     BATCH_SQL    a SELECT with the named parameter $run_date giving the batch instead of
                  `SELECT * FROM TABLE WHERE DATE_COLUMN = $run_date` (for referential checks and
@@ -75,7 +75,7 @@ def load_suites() -> dict[str, Suite]:
 
 
 def source_table(source: str, table: str):
-    from pipelines.ingest.metadata import load_source
+    from pipelines.ingest.catalogue import load_source
 
     for t in load_source(source).tables:
         if t.table == table:
@@ -106,7 +106,7 @@ def row_count_expectations(table, context: dict) -> list:
 
 def staging_expectations(source: str, table_name: str, run_date: date, context: dict | None = None,
                          history_days: int = HISTORY_DAYS) -> list:
-    """The checks every staging table gets from its metadata (pipelines/sources/<source>.yml):
+    """The checks every staging table gets from its metadata (pipelines/ingest/sources/<source>.yml):
     required columns not null, key unique within the day (tables without history), enum domains,
     prices > 0 (column minimum), the event date not after the run date (column maximum, blocking)
     nor far before it (column minimum, warning),

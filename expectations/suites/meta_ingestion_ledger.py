@@ -9,7 +9,7 @@ A broken identity means the warehouse no longer matches its own ledger, so it bl
 import great_expectations.expectations as gxe
 
 from expectations.suites import BLOCKING
-from pipelines.ingest.metadata import all_tables
+from pipelines.ingest.catalogue import all_tables
 
 SUITE = "meta.ingestion_ledger"
 TABLE = "meta.ingestion_ledger"
@@ -19,7 +19,7 @@ OUTCOMES = ["loaded", "skipped_same_file", "replaced", "rejected", "ignored", "e
 
 
 def _staged_sql() -> str:
-    # identifiers and literals come from pipelines/sources/*.yml only (never from files or users)
+    # identifiers and literals come from pipelines/ingest/sources/*.yml only (never from files or users)
     template = ("SELECT '{source}' AS source, _file_name AS file_name, count(*) AS n "
                 'FROM staging."{table}" WHERE _business_date = $run_date GROUP BY ALL')
     parts = [template.format(source=t.source, table=t.table) for t in all_tables()]
@@ -42,7 +42,7 @@ FROM meta.ingestion_ledger l
 LEFT JOIN staged_by_file s ON s.source = l.source AND s.file_name = l.file_name
 LEFT JOIN quarantined q ON q.source = l.source AND q.file_name = l.file_name
 WHERE l.business_date = $run_date
-"""  # noqa: S608 - table names and source ids from pipelines/sources/*.yml only
+"""  # noqa: S608 - table names and source ids from pipelines/ingest/sources/*.yml only
 
 
 def expectations(run_date, context=None):

@@ -1,6 +1,6 @@
 """经营异常名录: listed not after D, removed on or after listing.
 
-Generic checks come from pipelines/sources/abnormal_operations.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/abnormal_operations.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

@@ -1,6 +1,6 @@
 """CFPB complaints: complaint ids unique, received not after D, sent to the company after receipt.
 
-Generic checks come from pipelines/sources/cfpb_complaints.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/cfpb_complaints.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

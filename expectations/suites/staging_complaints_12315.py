@@ -1,7 +1,7 @@
 """12315 complaints: numbers unique, registered not after D, closed after registration, relief >= 0,
 no unmasked mobile number left in the complaint text.
 
-Generic checks come from pipelines/sources/complaints_12315.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/complaints_12315.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

@@ -1,6 +1,6 @@
 """Olist customers: customer ids unique, every customer has a buyer (customer_unique_id).
 
-Generic checks come from pipelines/sources/olist.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/olist.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

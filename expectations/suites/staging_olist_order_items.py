@@ -1,6 +1,6 @@
 """Olist order lines: (order, line) unique, price > 0, freight >= 0.
 
-Generic checks come from pipelines/sources/olist.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/olist.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

@@ -1,6 +1,6 @@
 """Olist payments: (order, sequence) unique, values >= 0, known payment types.
 
-Generic checks come from pipelines/sources/olist.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/olist.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

@@ -1,6 +1,6 @@
 """Olist reviews: (review, order) unique, scores 1-5, answered after the survey was sent.
 
-Generic checks come from pipelines/sources/olist.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/olist.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

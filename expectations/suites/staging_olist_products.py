@@ -1,6 +1,6 @@
 """Olist products: product ids unique, sizes and counts not negative.
 
-Generic checks come from pipelines/sources/olist.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/olist.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

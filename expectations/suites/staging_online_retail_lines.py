@@ -1,7 +1,7 @@
 """Online Retail lines: invoice date not after D, cancellations exactly the 'C' invoices,
 unit prices not negative (warning: the public files carry bad-debt adjustments).
 
-Generic checks come from pipelines/sources/online_retail.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/online_retail.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

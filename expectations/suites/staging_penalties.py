@@ -1,6 +1,6 @@
 """双公示 penalties: decision numbers present, decided not after D, fines >= 0, a known header version.
 
-Generic checks come from pipelines/sources/penalties.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/penalties.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

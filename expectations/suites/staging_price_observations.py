@@ -1,7 +1,7 @@
 """Price observations: ids unique, prices and 原价 > 0, price types, observed_at not after D,
 observed_date the day of observed_at.
 
-Generic checks come from pipelines/sources/price_observations.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/price_observations.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

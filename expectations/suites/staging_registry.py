@@ -1,6 +1,6 @@
 """Merchant register: platform and shop present, region codes of 6 digits, founded not after D.
 
-Generic checks come from pipelines/sources/registry.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/registry.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

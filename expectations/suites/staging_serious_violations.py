@@ -1,6 +1,6 @@
 """严重违法失信名单: listed not after D, removed on or after listing.
 
-Generic checks come from pipelines/sources/serious_violations.yml (expectations.suites.staging_expectations).
+Generic checks come from pipelines/ingest/sources/serious_violations.yml (expectations.suites.staging_expectations).
 """
 
 import great_expectations.expectations as gxe

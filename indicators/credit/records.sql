@@ -4,7 +4,7 @@
 -- merchant_credit_tiers marts. Not an indicator (no flags).
 -- Parameters: $run_date, $penalty_lookback_days, $list_removal_lookback_days, $min_match_confidence,
 -- $revoked_status_patterns, $conf_uscc, $conf_name_exact, $conf_name_normalised.
--- Needs mm_nfkc / mm_name_norm (pipelines/entity.py). Every source row is restricted to rows loaded on
+-- Needs mm_nfkc / mm_name_norm (pipelines/ingest/entity.py). Every source row is restricted to rows loaded on
 -- or before $run_date and events dated on or before it: a rerun of an old date gives the same answer.
 WITH registry_asof AS (
     -- the register as it stood on the run date: latest row per shop loaded by then

@@ -29,7 +29,7 @@ from importlib import resources
 import duckdb
 import yaml
 
-from pipelines import entity
+from pipelines.ingest import entity
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def draw_key(seed: str, uscc: str) -> str:
 
 def sql_parameters(cfg: dict, run_date: date) -> dict:
     """Every value the credit SQL may bind (compute.bind keeps only those a statement names)."""
-    from pipelines.entity import CONFIDENCE
+    from pipelines.ingest.entity import CONFIDENCE
 
     categories = cfg["penalty_category_points"]
     flag_points = cfg["flag_indicator_points"]

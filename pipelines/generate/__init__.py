@@ -24,7 +24,7 @@ SAMPLE_START = dt.date(2026, 10, 29)
 SAMPLE_DAYS = 14
 SAMPLE_SEED = DEFAULT_SEED
 SAMPLE_SCALE = 0.02
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample_province"
 
 
 def generate(out: Path, start: dt.date, days: int, scale: float = 1.0, seed: int = DEFAULT_SEED,
@@ -48,6 +48,6 @@ def generate(out: Path, start: dt.date, days: int, scale: float = 1.0, seed: int
 
 
 def write_sample(dest: Path = SAMPLE_DIR) -> dict:
-    """(Re)generate the bundled demo province (committed as pipelines/sample/)."""
+    """(Re)generate the bundled demo province (committed as pipelines/generate/sample_province/)."""
     return generate(Path(dest), SAMPLE_START, SAMPLE_DAYS, scale=SAMPLE_SCALE, seed=SAMPLE_SEED,
                     compress=True)

@@ -2,7 +2,7 @@
 
 One file = one transaction. Every row is accounted for: rows_read = rows_loaded + rows_quarantined.
 All parsing and validation is one pass of SQL per file (no Python loop over rows). Values and paths
-are always bound as parameters; identifiers come only from pipelines/sources/*.yml.
+are always bound as parameters; identifiers come only from pipelines/ingest/sources/*.yml.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
-from pipelines.faults import fault_point
+from pipelines.core.faults import fault_point
 from pipelines.ingest import sqlfuncs
-from pipelines.ingest.metadata import SOURCE_IDS, Table, header_key, load_source
+from pipelines.ingest.catalogue import SOURCE_IDS, Table, header_key, load_source
 from pipelines.ingest.reader import FileRejected, Prepared, prepare, sha256_of
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _write_ledger(con, e: LedgerEntry) -> None:
     vals = ", ".join(f"${c}" for c in LEDGER_COLUMNS)
     upd = ", ".join(f"{c} = excluded.{c}" for c in LEDGER_COLUMNS[3:])
     con.execute(
-        f"INSERT INTO meta.ingestion_ledger ({cols}) VALUES ({vals}) "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"INSERT INTO meta.ingestion_ledger ({cols}) VALUES ({vals}) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
         f"ON CONFLICT (source, business_date, file_name) DO UPDATE SET {upd}",
         params,
     )
@@ -127,7 +127,7 @@ def _delete_file_rows(con, source: str, d, name: str) -> None:
     for t in load_source(source).tables:
         for schema in ("staging", "raw"):
             con.execute(
-                f"DELETE FROM {schema}.{_q(t.table)} WHERE _business_date = $d AND _file_name = $f",  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+                f"DELETE FROM {schema}.{_q(t.table)} WHERE _business_date = $d AND _file_name = $f",  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
                 {"d": d, "f": name},
             )
     con.execute(
@@ -299,7 +299,7 @@ def _build_transform(table: Table, mapping, extras, header, delim, version, row_
         notnull = " AND ".join(f"_k{j} IS NOT NULL" for j in range(len(table.key)))
         keycols = ", ".join(f"_k{j}" for j in range(len(table.key)))
         dup_sql = (
-            "CREATE OR REPLACE TEMP TABLE _mm_dup AS "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+            "CREATE OR REPLACE TEMP TABLE _mm_dup AS "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
             f"SELECT {keycols}, min(_row) AS _first FROM (SELECT {row_expr} AS _row, {', '.join(key_expr)} "
             f"FROM _mm_in i) WHERE {notnull} GROUP BY {keycols} HAVING count(*) > 1"
         )
@@ -328,7 +328,7 @@ def _build_transform(table: Table, mapping, extras, header, delim, version, row_
     params["delim"] = delim
     raw_line = "concat_ws($delim, " + ", ".join(quoted) + ")"
     view_sql = (
-        f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
         f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM typed t {join}) "
         f"SELECT *, {err_col} AS _err_col, {err_text} AS _err FROM dup"
     )
@@ -353,7 +353,7 @@ def _read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
         cols = {h: "VARCHAR" for h in header}
         sel = ", ".join(f"{_q(h)} AS _c{k}" for k, h in enumerate(header, 1))
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
             "FROM read_json($p, format='array', columns=$cols, maximum_object_size=67108864)",
             {"p": str(prep.path), "cols": cols},
         )
@@ -364,7 +364,7 @@ def _read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
     con.execute("DROP TABLE IF EXISTS reject_errors")
     con.execute("DROP TABLE IF EXISTS reject_scans")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
         f"header=true, auto_detect=false, columns={{{cols}}}, delim=$delim, quote='\"', escape='\"', "
         "null_padding=false, store_rejects=true, ignore_errors=true, max_line_size=16777216, "
         "rejects_table='_mm_rejects', rejects_scan='_mm_rejscan')",
@@ -411,7 +411,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
     # quarantine first (narrow: the failing rows only), so staging can take the rest by _row
     qparams = dict(params, **base, s=source)
     q_sql = (
-        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
         f"{raw_line} FROM ({view}) v WHERE _err IS NOT NULL"
     )
     con.execute(q_sql, _used(q_sql, qparams))
@@ -436,7 +436,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
     else:
         keep = ""
     s_sql = (
-        f"INSERT INTO staging.{_q(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"INSERT INTO staging.{_q(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
         f"FROM ({view}) v {keep}"
     )
     con.execute(s_sql, _used(s_sql, dict(params, **base)))
@@ -454,7 +454,7 @@ def _load(con, home, source: str, table: Table, d, name: str, sha: str, prep: Pr
     else:
         extra_sql = "CAST(NULL AS VARCHAR)"
     r_sql = (
-        f"INSERT INTO raw.{_q(table.table)} ({', '.join(_q(c) for c in raw_cols + ['_extra'] + LINEAGE)}) "  # noqa: S608 - identifiers from pipelines/sources/*.yml quoted by _q; values bound as $params
+        f"INSERT INTO raw.{_q(table.table)} ({', '.join(_q(c) for c in raw_cols + ['_extra'] + LINEAGE)}) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted by _q; values bound as $params
         f"SELECT {raw_sel}, {extra_sql}, CAST($d AS DATE), $f, $sha, {row_expr} FROM _mm_in i"
     )
     con.execute(r_sql, xparams)

@@ -6,7 +6,7 @@ out by hand there and kept verbatim here."""
 
 from __future__ import annotations
 
-from pipelines.ingest.metadata import all_tables
+from pipelines.ingest.catalogue import all_tables
 
 HAND_WRITTEN = ("price_observations", "olist_orders", "olist_order_items")
 LINEAGE_DDL = [
@@ -16,7 +16,7 @@ LINEAGE_DDL = [
     ("_row", "BIGINT    NOT NULL"),
 ]
 
-HEADER = """-- Staging and raw tables of the sources (CONTRACT §3), generated from pipelines/sources/*.yml by
+HEADER = """-- Staging and raw tables of the sources (CONTRACT §3), generated from pipelines/ingest/sources/*.yml by
 -- pipelines.ingest.ddl.render_migration(); tests/ingest/test_metadata.py keeps the two equal.
 -- Every row carries where it came from: _business_date (the landing folder's date), _file_name,
 -- _sha256 and _row (1-based data row, header excluded).
@@ -53,7 +53,7 @@ def render_migration() -> str:
                 f"{c} DESC NULLS LAST" if not c.startswith("_") else f"{c} DESC" for c in t.current_order
             )
             parts.append(
-                f"CREATE OR REPLACE VIEW staging.{t.table}_current AS\n"  # noqa: S608 - DDL from pipelines/sources/*.yml metadata (validated names), no values
+                f"CREATE OR REPLACE VIEW staging.{t.table}_current AS\n"  # noqa: S608 - DDL from pipelines/ingest/sources/*.yml metadata (validated names), no values
                 f"SELECT * EXCLUDE (_version) FROM (\n"
                 f"    SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {order}) AS _version\n"
                 f"    FROM staging.{t.table}\n) WHERE _version = 1;\n"

@@ -4,7 +4,7 @@ All are TEMP macros created per connection by `register(con)`; they hold no valu
 
 from __future__ import annotations
 
-from pipelines import privacy
+from pipelines.core import privacy
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]

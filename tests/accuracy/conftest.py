@@ -1,6 +1,6 @@
-"""ONE generated province for every accuracy test: the bundled sample (pipelines/sample/ = write_sample(): seed
+"""ONE generated province for every accuracy test: the bundled sample (pipelines/generate/sample_province/ = write_sample(): seed
 20261111, start 2026-10-29, 14 days, scale 0.02), run day by day through the real daily pipeline
-(`pipelines.daily.run_day`: ingest -> compute -> gate -> publish -> report) into a fresh home, once per session.
+(`pipelines.run.daily.run_day`: ingest -> compute -> gate -> publish -> report) into a fresh home, once per session.
 
 `make demo` followed by `market-monitor evaluate --home var --truth pipelines/sample` gives the same table
 (docs/ACCURACY.md). tests/generate checks that pipelines/sample is byte for byte what the generator writes, so
@@ -18,11 +18,11 @@ import pytest
 @dataclass
 class Province:
     truth: Path          # the generator's OUT folder: ground_truth.csv, expected_tiers.csv, planted_pii.txt
-    home: object         # pipelines.home.Home with the published marts and reports
+    home: object         # pipelines.core.home.Home with the published marts and reports
     days: list           # every business date run, in order
     seconds: float       # wall time of the run (all days, all stages)
     stage_seconds: dict  # stage -> wall seconds summed over the days
-    evaluation: dict     # pipelines.evaluate.evaluate(home, truth)
+    evaluation: dict     # pipelines.generate.evaluate.evaluate(home, truth)
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +30,9 @@ def province(demo_home) -> Province:
     """The sample run by the CLI's `demo` (shared with tests/e2e), then scored."""
     import duckdb
 
-    from pipelines.demo import sample_root
-    from pipelines.evaluate import evaluate
-    from pipelines.home import Home
+    from pipelines.core.home import Home
+    from pipelines.generate.evaluate import evaluate
+    from pipelines.generate.sample import sample_root
 
     root, days = demo_home
     home = Home(Path(root))
@@ -52,7 +52,7 @@ def province(demo_home) -> Province:
 
 def assert_recall_and_precision(province: Province, indicator_id: str) -> None:
     """The issue's bar for every indicator id: recall and precision >= 0.9 on the planted anomalies."""
-    from pipelines.evaluate import format_evaluation
+    from pipelines.generate.evaluate import format_evaluation
 
     table = province.evaluation
     row = table["indicators"][indicator_id]

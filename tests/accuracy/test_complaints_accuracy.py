@@ -20,7 +20,7 @@ def test_recall_and_precision(province, indicator_id):
 def test_no_planted_personal_data_in_any_published_file(province):
     import pyarrow.parquet as pq
 
-    from pipelines.evaluate import scan_pii
+    from pipelines.generate.evaluate import scan_pii
 
     planted = (province.truth / "planted_pii.txt").read_text(encoding="utf-8").split()
     assert len(planted) > 50

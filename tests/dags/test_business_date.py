@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipelines.dates import business_date_from_context
+from pipelines.core.dates import business_date_from_context
 
 UTC = timezone.utc
 
@@ -108,7 +108,7 @@ def test_bad_business_date_is_a_clear_error():
 def test_producer_emits_what_the_consumer_reads():
     """The per-source ingest task sets outlet_events[asset].extra = {"business_date": D}; the consumer's
     rule reads exactly that back."""
-    from pipelines.airflow_support import _emit
+    from pipelines.run.airflow_tasks import _emit
 
     class Outlets(dict):
         def __missing__(self, key):
@@ -131,7 +131,7 @@ def test_backfill_range_gives_one_run_per_business_date():
     from airflow.dag_processing.dagbag import DagBag
     from airflow.timetables.interval import CronDataIntervalTimetable
 
-    from pipelines.dates import backfill_range
+    from pipelines.core.dates import backfill_range
 
     declared = DagBag(dag_folder="dags").dags["market_daily"].timetable  # what the scheduler runs
     timetable = CronDataIntervalTimetable(declared.expression, declared.timezone)
@@ -162,7 +162,7 @@ def _restriction(start, end):
 
 
 def test_backfill_range_rejects_reversed_dates():
-    from pipelines.dates import backfill_range
+    from pipelines.core.dates import backfill_range
 
     with pytest.raises(ValueError):
         backfill_range(date(2026, 11, 2), date(2026, 11, 1))

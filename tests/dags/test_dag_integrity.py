@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.airflow_support import (
+from pipelines.ingest.catalogue import SOURCE_IDS
+from pipelines.run.airflow_tasks import (
     MART_ASSET_PREFIX,
     SOURCE_ASSET_PREFIX,
     SOURCE_SCHEDULES,
     WRITER_POOL,
     on_failure_alert,
 )
-from pipelines.ingest.metadata import SOURCE_IDS
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 WRITER_TASKS = {

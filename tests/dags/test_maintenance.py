@@ -1,4 +1,4 @@
-"""Retention and warehouse housekeeping (pipelines.maintenance, the market_maintenance DAG)."""
+"""Retention and warehouse housekeeping (pipelines.run.maintenance, the market_maintenance DAG)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.errors import UserError
-from pipelines.home import Home
-from pipelines.maintenance import Policy, compact_warehouse, load_policy, prune_landing, prune_marts
+from pipelines.core.errors import UserError
+from pipelines.core.home import Home
+from pipelines.run.maintenance import Policy, compact_warehouse, load_policy, prune_landing, prune_marts
 
 RUN = date(2026, 11, 30)
 
@@ -70,7 +70,7 @@ def test_landing_quarantine_and_reports_retention(tmp_path):
 
 
 def _publish(home, mart, day, rows):
-    from pipelines.publish import publish_partition, update_manifest
+    from pipelines.publish.parquet import publish_partition, update_manifest
 
     table = pa.table({"x": list(range(rows))})
     n, digest = publish_partition(home.mart_dir(mart), day, table)
@@ -79,7 +79,7 @@ def _publish(home, mart, day, rows):
 
 
 def test_prune_marts_removes_partition_manifest_entry_and_row(tmp_path):
-    from pipelines.daily import writer
+    from pipelines.run.daily import writer
 
     home = Home(tmp_path).ensure()
     days = [date(2026, 9, 1), date(2026, 11, 1), date(2026, 11, 29)]
@@ -107,7 +107,7 @@ def test_prune_marts_removes_partition_manifest_entry_and_row(tmp_path):
 
 
 def test_compact_warehouse_reclaims_space_and_keeps_every_row(tmp_path):
-    from pipelines.daily import writer
+    from pipelines.run.daily import writer
 
     home = Home(tmp_path).ensure()
     with writer(home) as con:

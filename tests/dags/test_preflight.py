@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from pipelines.airflow_support import preflight_source, preflight_task
-from pipelines.home import Home
+from pipelines.core.home import Home
+from pipelines.run.airflow_tasks import preflight_source, preflight_task
 
 D = date(2026, 11, 5)
 HEADER = ("observation_id,observed_at,platform,shop_id,sku_id,variant,product_name,category,region_code,"

@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from pipelines.airflow_support import SOURCE_ASSET_PREFIX, ingest_source_task, source_ids
-from pipelines.dates import business_date_from_context
-from pipelines.demo import sample_landing
-from pipelines.home import Home
+from pipelines.core.dates import business_date_from_context
+from pipelines.core.home import Home
+from pipelines.generate.sample import sample_landing
+from pipelines.run.airflow_tasks import SOURCE_ASSET_PREFIX, ingest_source_task, source_ids
 
 DAY = date(2026, 11, 6)  # a small sample day with several sources
 
@@ -48,7 +48,7 @@ def snapshot(home: Home):
 
 @pytest.mark.skipif(not (sample_landing() / "olist" / DAY.isoformat()).is_dir(), reason="bundled sample missing")
 def test_per_source_ingest_equals_the_daily_ingest(tmp_path, monkeypatch):
-    from pipelines import daily
+    from pipelines.run import daily
 
     per_source, whole = Home(tmp_path / "per-source"), Home(tmp_path / "whole")
     lay_day(per_source.root, DAY)

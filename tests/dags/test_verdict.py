@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.airflow_support import BLOCKED_KEY, verdict_task
+from pipelines.run.airflow_tasks import BLOCKED_KEY, verdict_task
 
 
 class FakeTI:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.demo import sample_days, sample_landing
+from pipelines.generate.sample import sample_days, sample_landing
 
 
 def lay_sample(home: Path) -> list:

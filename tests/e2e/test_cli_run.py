@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from indicators.compute import mart_catalogue
-from pipelines.cli import main
+from pipelines.run.cli import main
 
 pytestmark = pytest.mark.slow
 MARTS = list(mart_catalogue()["marts"])
@@ -111,7 +111,7 @@ def test_status_and_report(cli_home, capsys):
 
 def test_cli_process_exit_codes(tmp_path):
     """A real process: usage errors exit 2 without a traceback."""
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "--home", str(tmp_path), "run",
+    proc = subprocess.run([sys.executable, "-m", "pipelines.run.cli", "--home", str(tmp_path), "run",
                            "--date", "2026-13-01"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "not a date" in proc.stderr

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from indicators.compute import mart_catalogue
-from pipelines.cli import main
+from pipelines.run.cli import main
 from tests.e2e.conftest import lay_sample
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 import indicators.compute as compute_mod
-import pipelines.daily as daily
-from pipelines.cli import main
+import pipelines.run.daily as daily
+from pipelines.run.cli import main
 
 pytestmark = pytest.mark.slow
 

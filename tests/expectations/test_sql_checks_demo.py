@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from expectations import sql_checks
 from expectations.gate import default_suites, run_gate
-from pipelines.home import Home
+from pipelines.core.home import Home
 from warehouse.db import connect_reader
 
 

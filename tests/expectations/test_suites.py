@@ -7,7 +7,7 @@ import pytest
 from expectations.gate import run_gate
 from expectations.suites import BLOCKING, WARNING, load_suites
 from indicators.compute import mart_catalogue
-from pipelines.ingest.metadata import all_tables
+from pipelines.ingest.catalogue import all_tables
 from tests.expectations.conftest import D
 
 

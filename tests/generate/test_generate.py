@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 from stdnum.cn import ric, uscc
 
-from pipelines.evaluate import INDICATOR_IDS, evaluate, format_evaluation
 from pipelines.generate import (
     SAMPLE_DAYS,
     SAMPLE_DIR,
@@ -24,6 +23,7 @@ from pipelines.generate import (
     generate,
     write_sample,
 )
+from pipelines.generate.evaluate import INDICATOR_IDS, evaluate, format_evaluation
 
 START = dt.date(2026, 10, 29)
 DAYS = 6

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.home import Home
-from pipelines.ingest.metadata import load_source
+from pipelines.core.home import Home
+from pipelines.ingest.catalogue import load_source
 from warehouse.db import connect_writer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

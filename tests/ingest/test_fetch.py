@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pipelines.errors import RunError, UserError
-from pipelines.fetch import fetch, last_fetch
+from pipelines.core.errors import RunError, UserError
 from pipelines.ingest import ingest_day
+from pipelines.ingest.fetch import fetch, last_fetch
 
 D = dt.date(2020, 3, 31)
 CSV = ("Date received,Product,Issue,Company,Complaint ID\n" + "".join(

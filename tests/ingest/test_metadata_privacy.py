@@ -10,10 +10,10 @@ import duckdb
 import pytest
 from stdnum.cn import ric
 
-from pipelines import privacy
+from pipelines.core import privacy
 from pipelines.ingest import ingest_day
+from pipelines.ingest.catalogue import SOURCE_IDS, all_sources, render_sources_md
 from pipelines.ingest.ddl import render_migration
-from pipelines.ingest.metadata import SOURCE_IDS, all_sources, render_sources_md
 from tests.ingest.conftest import REPO_ROOT, accounting, land
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.privacy import mask_text, register
+from pipelines.core.privacy import mask_text, register
 
 CASES = [
     ("身份证 110101 19900307 4514 请核实", "110101"),

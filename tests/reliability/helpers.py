@@ -15,7 +15,7 @@ D1, D2 = date(2026, 10, 29), date(2026, 10, 30)
 
 
 def lay_days(home: Path, days=(D1, D2)) -> None:
-    from pipelines.demo import sample_landing
+    from pipelines.generate.sample import sample_landing
 
     src = sample_landing()
     for source in sorted(p for p in src.iterdir() if p.is_dir()):
@@ -27,16 +27,16 @@ def lay_days(home: Path, days=(D1, D2)) -> None:
 
 def cli(home: Path, *args: str, fault: str | None = None, timeout: float = 600, wait: bool = True,
         pause: str | None = None):
-    """`python -m pipelines.cli <args> --home HOME` with this checkout on the path."""
+    """`python -m pipelines.run.cli <args> --home HOME` with this checkout on the path."""
     env = dict(os.environ, PYTHONPATH=str(REPO), MARKET_MONITOR_THREADS="2")
     env.pop("MARKET_MONITOR_FAULT", None)
     env.pop("MARKET_MONITOR_DEBUG", None)
     env.pop("MARKET_MONITOR_PAUSE", None)
-    if pause:  # "<point>=<seconds>": hold the process there (pipelines/faults.py)
+    if pause:  # "<point>=<seconds>": hold the process there (pipelines/core/faults.py)
         env["MARKET_MONITOR_PAUSE"] = pause
     if fault:
         env["MARKET_MONITOR_FAULT"] = fault
-    cmd = [sys.executable, "-m", "pipelines.cli", *args, "--home", str(home), "--quiet"]
+    cmd = [sys.executable, "-m", "pipelines.run.cli", *args, "--home", str(home), "--quiet"]
     if not wait:
         return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.publish import PART_NAME, publish_partition, sha256_of
+from pipelines.publish.parquet import PART_NAME, publish_partition, sha256_of
 from tests.reliability import figures
 from tests.reliability.helpers import D1, D2, cli, copy_home, extra_prices, lay_days, partitions
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.daily import DayResult
-from pipelines.errors import UserError
-from pipelines.home import Home
+from pipelines.core.errors import UserError
+from pipelines.core.home import Home
 from pipelines.ingest import ingest_day
+from pipelines.run.daily import DayResult
 from tests.ingest.conftest import accounting, snapshot
 from tests.reliability import corpus, figures
 from warehouse.db import connect_writer

@@ -2,7 +2,7 @@
 
 A kill leaves the published marts either old or new per partition (never a half-written file), the
 warehouse opens and every ingested row is still accounted for, and the rerun gives exactly what an
-uninterrupted run gives. Kills use the test-only hook MARKET_MONITOR_FAULT (pipelines/faults.py)."""
+uninterrupted run gives. Kills use the test-only hook MARKET_MONITOR_FAULT (pipelines/core/faults.py)."""
 
 from __future__ import annotations
 

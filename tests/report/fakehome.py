@@ -17,9 +17,9 @@ import duckdb
 import pyarrow as pa
 
 from indicators.compute import compute_day, pipeline_version
-from pipelines.home import Home
-from pipelines.publish import publish_partition, update_manifest
-from pipelines.regions import LIAONING_CITIES
+from pipelines.core.home import Home
+from pipelines.core.regions import LIAONING_CITIES
+from pipelines.publish.parquet import publish_partition, update_manifest
 from warehouse.db import connect_writer
 from warehouse.migrate import apply_migrations
 
@@ -82,7 +82,7 @@ def _publish(con, home: Home, mart: str, day: date, table: pa.Table, run_id: str
 
 
 def build_fake_home(root: Path, seed: int = 7) -> Home:
-    from pipelines.dictionary import after_publish
+    from pipelines.publish.dictionary import after_publish
 
     rng = random.Random(seed)
     home = Home(root).ensure()

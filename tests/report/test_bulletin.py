@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.cli import main
-from pipelines.regions import LIAONING_CITIES
-from pipelines.report import plain_evidence
+from pipelines.core.regions import LIAONING_CITIES
+from pipelines.run.cli import main
+from pipelines.serve.bulletin.build import plain_evidence
 from tests.report.fakehome import RUN_DATE
 
 EXTERNAL = [

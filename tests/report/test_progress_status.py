@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import logging
 
-from pipelines.cli import main
-from pipelines.progress import Progress, stage_progress
+from pipelines.run.cli import main
+from pipelines.run.progress import Progress, stage_progress
 
 
 class Tty(io.StringIO):
@@ -48,11 +48,11 @@ def test_quiet_shows_nothing_and_verbose_keeps_plain_lines(caplog):
 def test_stage_records_of_the_daily_run_advance_the_bar(caplog):
     out = Tty()
     bar = Progress(5, "run", stream=out)
-    with caplog.at_level(logging.INFO, logger="pipelines.daily"), stage_progress(bar):
+    with caplog.at_level(logging.INFO, logger="pipelines.run.daily"), stage_progress(bar):
         for stage in ("ingest", "compute"):
-            logging.getLogger("pipelines.daily").info("stage %s for %s: %s in %.2f s", stage, "2026-01-01",
+            logging.getLogger("pipelines.run.daily").info("stage %s for %s: %s in %.2f s", stage, "2026-01-01",
                                                       "success", 0.1)
-        logging.getLogger("pipelines.daily").info("something else")
+        logging.getLogger("pipelines.run.daily").info("something else")
     assert bar.done == 2 and "2026-01-01 compute success" in out.getvalue()
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.errors import UserError
-from pipelines.home import Home
-from pipelines.query import run_query
+from pipelines.core.errors import UserError
+from pipelines.core.home import Home
+from pipelines.serve.query import run_query
 from tests.reliability import figures
 from tests.reliability.helpers import REPO
 from tests.report.fakehome import build_fake_home
@@ -64,7 +64,7 @@ def test_query_cannot_write_attach_or_read_outside(home, tmp_path, sql):
 
 
 def test_query_cli_exit_2_without_traceback(home, tmp_path):
-    got = subprocess.run([sys.executable, "-m", "pipelines.cli", "query", f"COPY (SELECT 1) TO '{tmp_path}/x.csv'",
+    got = subprocess.run([sys.executable, "-m", "pipelines.run.cli", "query", f"COPY (SELECT 1) TO '{tmp_path}/x.csv'",
                           "--home", str(home.root)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert got.returncode == 2 and "read-only" in got.stderr and "Traceback" not in got.stderr
     assert not (tmp_path / "x.csv").exists()
@@ -125,7 +125,7 @@ def test_quarantine_file_of_a_hostile_member_name_stays_home(tmp_path):
 
 
 def test_fetch_unzip_refuses_zip_slip(tmp_path):
-    from pipelines.fetch import _unzip
+    from pipelines.ingest.fetch import _unzip
 
     for member in ["../escape.csv", "/tmp/mm_abs_escape.csv", "a/../../escape.csv", "..\\escape.csv"]:
         archive = tmp_path / "a.zip"
@@ -149,8 +149,8 @@ def test_no_planted_personal_data_is_published(template_d1):
     fail)."""
     import duckdb
 
-    from pipelines.demo import sample_root
-    from pipelines.evaluate import scan_pii
+    from pipelines.generate.evaluate import scan_pii
+    from pipelines.generate.sample import sample_root
 
     pii_file = sample_root() / "planted_pii.txt"
     values = [v for v in pii_file.read_text(encoding="utf-8").splitlines() if v.strip()]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipelines.errors import WarehouseBusy
+from pipelines.core.errors import WarehouseBusy
 from warehouse.db import connect_reader, connect_writer
 from warehouse.migrate import apply_migrations, current_version, migration_files
 

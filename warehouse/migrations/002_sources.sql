@@ -1,4 +1,4 @@
--- Staging and raw tables of the sources (CONTRACT §3), generated from pipelines/sources/*.yml by
+-- Staging and raw tables of the sources (CONTRACT §3), generated from pipelines/ingest/sources/*.yml by
 -- pipelines.ingest.ddl.render_migration(); tests/ingest/test_metadata.py keeps the two equal.
 -- Every row carries where it came from: _business_date (the landing folder's date), _file_name,
 -- _sha256 and _row (1-based data row, header excluded).

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from expectations.gate import record, run_gate
-from pipelines.daily import compute, ingest, new_run_id, publish
-from pipelines.home import Home
+from pipelines.core.home import Home
+from pipelines.run.daily import compute, ingest, new_run_id, publish
 from warehouse.db import connect_writer
 
 

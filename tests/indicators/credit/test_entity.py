@@ -8,7 +8,7 @@ import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
 from indicators.credit import tiers
-from pipelines.entity import normalise_name, register
+from pipelines.ingest.entity import normalise_name, register
 from tests.indicators.credit.conftest import RUN, VERSIONS, rows
 from tests.indicators.credit.given import penalty, shop, uscc
 

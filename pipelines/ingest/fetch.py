@@ -20,8 +20,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from pipelines.errors import RunError, UserError
-from pipelines.ingest.metadata import SOURCE_IDS, load_source
+from pipelines.core.errors import RunError, UserError
+from pipelines.ingest.catalogue import SOURCE_IDS, load_source
 
 CHUNK = 1024 * 1024
 USER_AGENT = "market-monitor-fetch/1"
@@ -91,7 +91,7 @@ def _download(url: str, part: Path, retries: int, backoff: float, timeout: float
             else:
                 raise UserError(
                     f"fetch {url}: the server answered HTTP {exc.code} {exc.reason}; check the URL "
-                    "(download_url in pipelines/sources/<source>.yml, or --url)"
+                    "(download_url in pipelines/ingest/sources/<source>.yml, or --url)"
                 ) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -127,7 +127,7 @@ def fetch(home, source_id: str, business_date, url: str | None = None, *, retrie
         business_date = dt.date.fromisoformat(business_date)
     url = url or load_source(source_id).download_url
     if not url:
-        raise UserError(f"source {source_id} has no download_url in pipelines/sources/{source_id}.yml; pass --url")
+        raise UserError(f"source {source_id} has no download_url in pipelines/ingest/sources/{source_id}.yml; pass --url")
     if urlparse(url).scheme not in ("http", "https"):
         raise UserError(f"fetch {url}: only http and https URLs are fetched")
     landing = home.landing_dir(source_id, business_date)

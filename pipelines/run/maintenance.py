@@ -15,7 +15,7 @@ of an old date deletes the same things. Only folders whose name is a date are to
 are "never modified" while kept (CONTRACT §1); deleting old ones is the deployment's explicit choice.
 Writing steps (prune_marts, compact_warehouse) open the warehouse as its one writer.
 
-Command line (until the CLI grows a subcommand):  python -m pipelines.maintenance --home H --date D [--dry-run]
+Command line (until the CLI grows a subcommand):  python -m pipelines.run.maintenance --home H --date D [--dry-run]
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.errors import UserError
-from pipelines.home import Home
+from pipelines.core.errors import UserError
+from pipelines.core.home import Home
 
 MANIFEST = "_manifest.json"
 
@@ -152,7 +152,7 @@ def prune_marts(home: Home, run_date: date, policy: Policy, dry_run: bool = Fals
         result["deleted"].append(f"{mart}/dt={day.isoformat()}")
     if dry_run or not doomed:
         return result
-    from pipelines.daily import writer
+    from pipelines.run.daily import writer
 
     with writer(home, con) as c:
         c.execute("BEGIN TRANSACTION")
@@ -247,7 +247,7 @@ def run_maintenance(home: Home, run_date: date, dry_run: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.maintenance", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.run.maintenance", description=__doc__.splitlines()[0])
     parser.add_argument("--home")
     parser.add_argument("--date", required=True, type=date.fromisoformat)
     parser.add_argument("--dry-run", action="store_true")

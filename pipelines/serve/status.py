@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines.home import Home
-from pipelines.query import format_rows
+from pipelines.core.home import Home
+from pipelines.serve.query import format_rows
 
 
 def _section(con, title: str, sql: str, params=None) -> str:

@@ -16,7 +16,7 @@ import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from pipelines.home import Home
+from pipelines.core.home import Home
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ MAINTENANCE_CRON = "0 4 * * 0"  # Sundays 04:00 local, after the daily run
 
 
 def source_ids() -> tuple[str, ...]:
-    from pipelines.ingest.metadata import SOURCE_IDS
+    from pipelines.ingest.catalogue import SOURCE_IDS
 
     missing = [s for s in SOURCE_IDS if s not in SOURCE_SCHEDULES]
     if missing:
@@ -113,8 +113,8 @@ def _emit(context: dict, assets: list, day: str) -> None:
 
 def stage_task(stage: str, day: str, context: dict) -> str:
     """Run one stage of the daily run for `day`; returns `day` so the next task depends on it."""
-    from pipelines import daily
-    from pipelines.errors import QualityGateFailed
+    from pipelines.core.errors import QualityGateFailed
+    from pipelines.run import daily
 
     home = home_from_env()
     run_date = date.fromisoformat(day)
@@ -159,13 +159,13 @@ def verdict_task(day: str, context: dict) -> str:
 # The DAG files share these so each only says which steps it chains; every task calls `pipelines`.
 
 def business_date_task():
-    """The first task of every DAG: the run's business date D as an XCom string (pipelines.dates holds
+    """The first task of every DAG: the run's business date D as an XCom string (pipelines.core.dates holds
     the rule for each kind of run: scheduled, manual, asset-triggered, backfill)."""
     from airflow.sdk import task
 
     @task(task_id="business_date")
     def business_date(**context) -> str:
-        from pipelines.dates import business_date_from_context
+        from pipelines.core.dates import business_date_from_context
 
         return business_date_from_context(context).isoformat()
 
@@ -201,8 +201,8 @@ def publication_chain(day):
 def ingest_source_task(source: str, day: str, context: dict) -> str:
     """Ingest one source's drop for `day` (the per-source DAGs); emits the source's asset event with
     the business date. Runs in the writer pool: it writes warehouse.duckdb."""
-    from pipelines.daily import stage_record, writer
     from pipelines.ingest import ingest_day
+    from pipelines.run.daily import stage_record, writer
 
     home = home_from_env()
     run_date = date.fromisoformat(day)
@@ -226,8 +226,8 @@ def preflight_source(home: Home, source: str, day: date) -> dict:
     import fnmatch
     import shutil
 
+    from pipelines.ingest.catalogue import load_source
     from pipelines.ingest.core import DATA_ENDINGS, _match_columns
-    from pipelines.ingest.metadata import load_source
     from pipelines.ingest.reader import FileRejected, prepare, sha256_of
 
     folder = home.landing_dir(source, day)
@@ -289,7 +289,7 @@ def preflight_task(source: str, day: str) -> dict:
 # --------------------------------------------------------------------------- maintenance
 
 def maintenance_task(step: str, day: str, context: dict) -> dict:
-    from pipelines import maintenance
+    from pipelines.run import maintenance
 
     home = home_from_env()
     policy = maintenance.load_policy(home)
@@ -310,7 +310,7 @@ def maintenance_task(step: str, day: str, context: dict) -> dict:
 
 def _context_day(context: dict) -> date | None:
     try:
-        from pipelines.dates import business_date_from_context
+        from pipelines.core.dates import business_date_from_context
 
         return business_date_from_context(context)
     except Exception:

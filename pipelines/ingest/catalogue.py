@@ -1,4 +1,4 @@
-"""Source metadata: one YAML file per source id in pipelines/sources/ (read by ingestion, docs, quality).
+"""Source metadata: one YAML file per source id in pipelines/ingest/sources/ (read by ingestion, docs, quality).
 
 A source has one or more tables; each table says which files it takes (glob on the file name),
 its columns (canonical English snake_case name, header aliases, type, required, nullable), its key,
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-SOURCES_DIR = Path(__file__).resolve().parents[1] / "sources"
+SOURCES_DIR = Path(__file__).resolve().parent / "sources"
 SOURCE_IDS = (
     "price_observations",
     "olist",
@@ -220,14 +220,14 @@ def _cell(text) -> str:
 
 
 def render_sources_md() -> str:
-    """docs/SOURCES.md, generated from pipelines/sources/*.yml (a test keeps the two in step)."""
+    """docs/SOURCES.md, generated from pipelines/ingest/sources/*.yml (a test keeps the two in step)."""
     from pipelines.ingest.cyprus import CYPRUS_MAPPING_DOC
 
     out = [
         "# Sources",
         "",
-        "Generated from `pipelines/sources/*.yml` by `pipelines.ingest.metadata.render_sources_md()`;",
-        "do not edit by hand (`python -c \"from pipelines.ingest.metadata import write_sources_md; write_sources_md()\"`).",
+        "Generated from `pipelines/ingest/sources/*.yml` by `pipelines.ingest.catalogue.render_sources_md()`;",
+        "do not edit by hand (`python -c \"from pipelines.ingest.catalogue import write_sources_md; write_sources_md()\"`).",
         "",
         "Every file in `landing/<source>/<D>/` ending in `.csv`, `.tsv`, `.txt`, `.json` or `.zip` is read.",
         "Headers are matched by name (NFKC-folded, case-insensitive, so full- and half-width brackets",

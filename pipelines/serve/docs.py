@@ -1,6 +1,6 @@
 """Documents generated from metadata: docs/INDICATORS.md from indicators/*/*.yml.
 
-`python -m pipelines.docs` rewrites them; tests/test_docs.py fails when a committed document is
+`python -m pipelines.serve.docs` rewrites them; tests/test_docs.py fails when a committed document is
 stale, so the docs never drift from the metadata the code runs on.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from indicators.compute import mart_catalogue
 from indicators.registry import load_catalogue
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _threshold_lines(meta: dict) -> list[str]:
@@ -29,7 +29,7 @@ def render_indicators_md() -> str:
     out = [
         "# Indicators (指标说明)",
         "",
-        "Generated from `indicators/<family>/<name>.yml` by `python -m pipelines.docs`; do not edit by hand.",
+        "Generated from `indicators/<family>/<name>.yml` by `python -m pipelines.serve.docs`; do not edit by hand.",
         "Thresholds can be overridden per deployment in `HOME/config.yml` (`indicators: {<id>: {<name>: value}}`).",
         "A flag is a lead for inspection (监管线索), not a finding of violation; screens are worded as screens.",
         "",

@@ -65,7 +65,7 @@ class Home:
 
     def inside(self, path: os.PathLike | str) -> Path:
         """Resolve `path` and refuse it unless it stays inside the home folder."""
-        from pipelines.errors import UserError
+        from pipelines.core.errors import UserError
 
         resolved = Path(path).resolve()
         if resolved != self.root and self.root not in resolved.parents:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.faults import fault_point
+from pipelines.core.faults import fault_point
 
 PART_NAME = "part-0.parquet"
 MANIFEST = "_manifest.json"

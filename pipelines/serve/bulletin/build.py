@@ -25,8 +25,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from pipelines.home import Home
-from pipelines.regions import LIAONING_CITIES
+from pipelines.core.home import Home
+from pipelines.core.regions import LIAONING_CITIES
 
 FAMILY_LABELS = {
     "price": ("价格", "Pricing"),
@@ -65,7 +65,7 @@ class Bulletin:
 
 
 def _published(home: Home, mart: str) -> str | None:
-    from pipelines.dictionary import read_parquet_sql
+    from pipelines.publish.dictionary import read_parquet_sql
 
     if not any(home.mart_dir(mart).glob("dt=*/part-0.parquet")):
         return None
@@ -516,7 +516,7 @@ def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["signed"] = lambda v: "—" if v is None else f"{v:+d}"
     env.filters["fmt"] = _fmt
-    template = env.from_string((resources.files("pipelines") / "templates" / "bulletin.html.j2")
+    template = env.from_string((resources.files("pipelines.serve.bulletin") / "templates" / "bulletin.html.j2")
                                .read_text(encoding="utf-8"))
     page = template.render(
         run_date=run_date.isoformat(), yesterday=yesterday_date.isoformat(), had_yesterday=had_yesterday,

@@ -22,9 +22,9 @@ import duckdb
 
 from indicators.compute import compute_day, mart_catalogue, pipeline_version, quote_ident
 from indicators.registry import load_overrides
-from pipelines.errors import QualityGateFailed, RunError, UserError
-from pipelines.faults import fault_point
-from pipelines.home import Home
+from pipelines.core.errors import QualityGateFailed, RunError, UserError
+from pipelines.core.faults import fault_point
+from pipelines.core.home import Home
 from warehouse.db import connect_writer, python_memory_headroom
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
     tables it depends on, and the suites that guard every mart (the ledger identities). A blocked
     mart keeps its previous partition; its candidate batch and validation go to
     HOME/quarantine/mart.<mart>/<D>/ and an alert is recorded. A mart without a suite is blocked."""
-    from pipelines.publish import publish_partition, update_manifest
+    from pipelines.publish.parquet import publish_partition, update_manifest
 
     catalogue = mart_catalogue()
     result = PublishResult()
@@ -194,7 +194,7 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
     """The failing candidate batch and its validation result, beside the sources' quarantine, and an
     alert row. The published partition is not touched."""
     from expectations.report import data_docs_index
-    from pipelines.publish import write_parquet
+    from pipelines.publish.parquet import write_parquet
 
     folder = home.quarantine_dir(f"mart.{mart}", run_date)
     folder.mkdir(parents=True, exist_ok=True)
@@ -227,7 +227,7 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
 
 
 def report(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
-    from pipelines.report import build_bulletin
+    from pipelines.serve.bulletin.build import build_bulletin
 
     with writer(home, con) as c, stage_record(c, run_id, run_date, "report", triggered_by):
         return build_bulletin(c, home, run_date)

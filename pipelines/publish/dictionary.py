@@ -11,9 +11,9 @@ Sources of truth:
 * after a run, `write_dictionary_parquet(home)` reads the published parquet, so a column an analyst sees
   is in the dictionary (or listed as undocumented).
 
-`python -m pipelines.dictionary --write [--home DIR]` rewrites docs/DATA_DICTIONARY.md,
+`python -m pipelines.publish.dictionary --write [--home DIR]` rewrites docs/DATA_DICTIONARY.md,
 docs/schema_snapshot.json and (when the home has marts) HOME/marts/data_dictionary/data_dictionary.parquet.
-`python -m pipelines.dictionary --check` exits 1 when a column is undocumented or the snapshot
+`python -m pipelines.publish.dictionary --check` exits 1 when a column is undocumented or the snapshot
 changed without a schema_version bump and a CHANGELOG.md entry.
 """
 
@@ -32,7 +32,7 @@ import duckdb
 
 from indicators.compute import mart_catalogue
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DICTIONARY_MD = REPO / "docs" / "DATA_DICTIONARY.md"
 SNAPSHOT_JSON = REPO / "docs" / "schema_snapshot.json"
 CHANGELOG = REPO / "CHANGELOG.md"
@@ -237,7 +237,7 @@ def render_markdown(schemas: dict[str, list[Column]] | None = None) -> str:
         "# Data dictionary (数据字典)",
         "",
         "Generated from `indicators/marts/<mart>.yml` and the columns the pipeline produces, by",
-        "`python -m pipelines.dictionary --write`; do not edit by hand. The same table is published as",
+        "`python -m pipelines.publish.dictionary --write`; do not edit by hand. The same table is published as",
         "`HOME/marts/data_dictionary/data_dictionary.parquet` and is the view `data_dictionary` in the",
         "warehouse; each mart is a view of the same name (`market-monitor query \"SELECT * FROM <mart>\"`)",
         "whose column comments carry the labels below. Types are DuckDB SQL types as the views show them.",
@@ -317,7 +317,7 @@ def snapshot_problems(current: dict, pinned: dict, changelog: str) -> list[str]:
         if version == old["schema_version"]:
             problems.append(f"{mart}: columns changed ({diff}) without a schema_version bump "
                             f"(still {version}); bump it in indicators/marts/{mart}.yml, add a CHANGELOG.md "
-                            "entry, then run `python -m pipelines.dictionary --write`")
+                            "entry, then run `python -m pipelines.publish.dictionary --write`")
         elif not _changelog_mentions(changelog, mart, version):
             problems.append(f"{mart}: columns changed ({diff}) and schema_version is {version}, but CHANGELOG.md "
                             f"has no entry naming `{mart}` with schema_version {version}")
@@ -389,7 +389,7 @@ def after_publish(con, home) -> dict:
     """Called by the publish stage: refresh the data_dictionary parquet and the warehouse views.
 
     Returns {view name: number of columns}."""
-    from pipelines.query import create_mart_views
+    from pipelines.serve.query import create_mart_views
 
     schemas = computed_schemas()
     schemas.update(published_schemas(home, con))
@@ -411,13 +411,13 @@ def write_docs(schemas: dict[str, list[Column]] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.dictionary", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pipelines.publish.dictionary", description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the dictionary, the snapshot and the parquet")
     parser.add_argument("--check", action="store_true", help="exit 1 on undocumented columns or snapshot drift")
     parser.add_argument("--home", help="home whose marts get the data_dictionary parquet (default: "
                                        "$MARKET_MONITOR_HOME, else ./var; skipped when it has no marts)")
     args = parser.parse_args(argv)
-    from pipelines.home import Home
+    from pipelines.core.home import Home
 
     schemas = computed_schemas()
     missing = undocumented(schemas)

@@ -103,7 +103,7 @@ class _StageHandler(logging.Handler):
 
 
 @contextlib.contextmanager
-def stage_progress(bar: Progress, logger_name: str = "pipelines.daily"):
+def stage_progress(bar: Progress, logger_name: str = "pipelines.run.daily"):
     """Advance `bar` once per finished stage of the daily run while the block runs."""
     if bar.quiet:
         yield bar

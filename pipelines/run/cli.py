@@ -14,8 +14,8 @@ import sys
 import time
 from datetime import date, timedelta
 
-from pipelines.errors import MarketMonitorError, UserError
-from pipelines.home import Home
+from pipelines.core.errors import MarketMonitorError, UserError
+from pipelines.core.home import Home
 
 log = logging.getLogger("market_monitor")
 OWN_LOGGERS = ("market_monitor", "pipelines", "indicators", "expectations", "warehouse", "dags", "benchmarks")
@@ -115,15 +115,15 @@ def _say(args, text: str) -> None:
 
 def _progress(args, total, label):
     """A bar on a terminal (stderr), plain log lines otherwise; nothing with --quiet."""
-    from pipelines.progress import Progress
+    from pipelines.run.progress import Progress
 
     return Progress(total, label, stream=sys.stderr, quiet=args.quiet, verbose=args.verbose)
 
 
 def _run_days(args, home: Home, days, label: str, wait: float = 0.0):
     """run_day for each date with one progress bar over all their stages; yields each result."""
-    from pipelines.daily import STAGES, run_day
-    from pipelines.progress import stage_progress, terminal_logging
+    from pipelines.run.daily import STAGES, run_day
+    from pipelines.run.progress import stage_progress, terminal_logging
 
     days = list(days)
     with _progress(args, len(days) * len(STAGES), label) as bar, stage_progress(bar), terminal_logging(bar):
@@ -182,7 +182,7 @@ def cmd_backfill(args, home: Home) -> int:
 
 
 def cmd_demo(args, home: Home) -> int:
-    from pipelines.demo import sample_days, sample_landing
+    from pipelines.generate.sample import sample_days, sample_landing
 
     home.ensure()
     started = time.perf_counter()
@@ -224,7 +224,7 @@ def cmd_demo(args, home: Home) -> int:
 
 
 def cmd_fetch(args, home: Home) -> int:
-    from pipelines.fetch import fetch
+    from pipelines.ingest.fetch import fetch
 
     with _progress(args, 1, f"fetch {args.source} {args.date}") as bar:
         paths = fetch(home.ensure(), args.source, args.date, url=args.url)
@@ -280,14 +280,14 @@ class _LineSteps:
 def cmd_evaluate(args, home: Home) -> int:
     from pathlib import Path
 
-    from pipelines.evaluate import evaluate, format_evaluation
+    from pipelines.generate.evaluate import evaluate, format_evaluation
 
     print(format_evaluation(evaluate(home.root, Path(args.truth))))
     return 0
 
 
 def cmd_query(args, home: Home) -> int:
-    from pipelines.query import format_rows, run_query
+    from pipelines.serve.query import format_rows, run_query
 
     columns, rows = run_query(home, args.sql)
     print(format_rows(columns, rows, args.format))
@@ -295,7 +295,7 @@ def cmd_query(args, home: Home) -> int:
 
 
 def cmd_status(args, home: Home) -> int:
-    from pipelines.status import status_text
+    from pipelines.serve.status import status_text
 
     print(status_text(home))
     return 0
@@ -304,7 +304,7 @@ def cmd_status(args, home: Home) -> int:
 def cmd_maintain(args, home: Home) -> int:
     import json
 
-    from pipelines.maintenance import run_maintenance
+    from pipelines.run.maintenance import run_maintenance
 
     summary = run_maintenance(home, args.date, dry_run=args.dry_run)
     _say(args, json.dumps(summary, ensure_ascii=False, indent=1, default=str))
@@ -312,7 +312,7 @@ def cmd_maintain(args, home: Home) -> int:
 
 
 def cmd_report(args, home: Home) -> int:
-    from pipelines.daily import new_run_id, report
+    from pipelines.run.daily import new_run_id, report
 
     bulletin = report(home, args.date, new_run_id(args.date))
     _say(args, f"bulletin: {bulletin.path}")

@@ -15,8 +15,8 @@ from decimal import Decimal
 
 import duckdb
 
-from pipelines.errors import UserError
-from pipelines.home import Home
+from pipelines.core.errors import UserError
+from pipelines.core.home import Home
 
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
 
@@ -31,7 +31,12 @@ def _ident(name: str) -> str:
 
 def _view_sources(home: Home) -> dict[str, str]:
     """{view name: SELECT over its parquet} for every published mart and the data dictionary."""
-    from pipelines.dictionary import DICTIONARY_FILE, DICTIONARY_MART, published_marts, read_parquet_sql
+    from pipelines.publish.dictionary import (
+        DICTIONARY_FILE,
+        DICTIONARY_MART,
+        published_marts,
+        read_parquet_sql,
+    )
 
     sources = {}
     for mart in published_marts(home):
@@ -47,7 +52,7 @@ def create_mart_views(con: duckdb.DuckDBPyConnection, home: Home, dictionary: li
     plus `data_dictionary`, with each column commented from the dictionary. Called by the writer after
     publish. Paths and comments are SQL string literals (DDL takes no bound parameters), quoted.
     Returns {view: number of columns}."""
-    from pipelines.dictionary import column_comment
+    from pipelines.publish.dictionary import column_comment
 
     comments = {(r["mart"], r["column_name"]): column_comment(r) for r in (dictionary or []) if r["label_zh"]}
     created = {}
