@@ -8,6 +8,10 @@ from pathlib import Path
 
 HOME_ENV = "MARKET_MONITOR_HOME"
 DEFAULT_HOME = "./var"
+# A mart partition is one parquet file: marts/<mart>/dt=<YYYY-MM-DD>/part-0.parquet.
+PART_NAME = "part-0.parquet"
+PARTITION_PREFIX = "dt="
+MANIFEST_NAME = "_manifest.json"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,25 @@ class Home:
 
     def mart_dir(self, mart: str) -> Path:
         return self.marts / mart
+
+    def partition_dir(self, mart: str, business_date) -> Path:
+        """marts/<mart>/dt=<D>: one business date of a mart."""
+        return self.mart_dir(mart) / f"{PARTITION_PREFIX}{business_date}"
+
+    def partition_file(self, mart: str, business_date) -> Path:
+        return self.partition_dir(mart, business_date) / PART_NAME
+
+    def partition_files(self, mart: str) -> list[Path]:
+        """Every published partition file of a mart, oldest date first."""
+        return sorted(self.mart_dir(mart).glob(f"{PARTITION_PREFIX}*/{PART_NAME}"))
+
+    def partition_glob(self, mart: str) -> Path:
+        """The glob of a mart's partition files, for DuckDB's read_parquet."""
+        return self.mart_dir(mart) / f"{PARTITION_PREFIX}*" / PART_NAME
+
+    def manifest_path(self, mart: str) -> Path:
+        """The mart's manifest: schema version, columns, rows and sha256 per partition."""
+        return self.mart_dir(mart) / MANIFEST_NAME
 
     def ensure(self) -> "Home":
         for path in (self.landing, self.marts, self.quarantine, self.reports, self.quality):
