@@ -1,8 +1,8 @@
 """Root test configuration.
 
 Airflow reads its configuration at import time, so before anything imports airflow we point
-AIRFLOW_HOME at a throwaway folder, the DAGs folder at dags/, and switch examples off
-(../shared/research/stack-feasibility.md §2).
+AIRFLOW_HOME at a throwaway folder, the DAGs folder at dags/ (`dag.test()` runs only DAGs inside the
+configured folder), and switch the example DAGs off (Airflow loads them by default).
 """
 
 import os

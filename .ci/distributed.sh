@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-distributed: market_daily on Airflow's CeleryExecutor (PostgreSQL metadata DB, Redis
-# broker, api-server, scheduler, dag-processor, two Celery workers), following
-# ../shared/research/airflow-celery-feasibility.md. Asserts: the triggered run succeeds; its tasks ran
+# broker, api-server, scheduler, dag-processor, two Celery workers), with celery pinned below 5.7
+# (constraints-distributed.txt) and Airflow on its own ports (PORT_BASE). Asserts: the triggered run succeeds; its tasks ran
 # on both workers with overlapping times; the writer-pool tasks never overlapped; the marts equal a CLI
 # run's; `airflow backfill create` over two days equals `market-monitor backfill` over them.
 # Everything it starts it stops by PID (trap). Exit non-zero on any failure.

@@ -77,6 +77,7 @@ FROM daily d JOIN cs USING (sku_id)
 
 
 def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True) -> None:
+    # each mode imports only its own engine: the process's peak memory is the measurement
     import duckdb
 
     con = duckdb.connect()
@@ -95,7 +96,7 @@ def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True) -> N
 
 def pandas_check(landing: Path, hist: Path, out: Path, d: str) -> None:
     """The same 7-day check as an analyst would write it in pandas."""
-    import pandas as pd
+    import pandas as pd  # only this mode's engine in the process (see floor)
 
     olist = landing / "olist" / d
     frames = [pd.read_csv(f, usecols=["shop_id", "sku_id", "observed_at", "price_type", "price",

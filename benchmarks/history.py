@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from warehouse.db import connect_writer
+
 PRICE_COLS = ["observation_id", "observed_at", "observed_date", "platform", "shop_id", "sku_id", "variant",
               "product_name", "category", "region_code", "price_type", "price", "currency", "reference_price",
               "promo_start", "basis_disclosed", "account_cohort", "device", "condition", "url"]
@@ -38,8 +40,6 @@ def build_history(db_path: Path, landing: Path, hist_dir: Path, d: date, days: i
     """Create the warehouse at `db_path` (migrated) holding `days` days of history before `d`; with `have`,
     `db_path` is a copy of the `have`-day history and only days have+1 .. days are added (each day is
     its own run of row groups, so zone maps skip it whatever the order the days were added in)."""
-    from warehouse.db import connect_writer
-
     hist_dir.mkdir(parents=True, exist_ok=True)
     con = connect_writer(db_path)
     con.execute("SET enable_progress_bar = false")  # no bar in the harness's logs

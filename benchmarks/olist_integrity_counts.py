@@ -1,8 +1,8 @@
 """Flag counts of the integrity.* indicators on the real Olist sample (docs/ACCURACY.md, ## Integrity).
 
-    python -m benchmarks.olist_integrity_counts [--real ../shared/data/real] [--work DIR]
+    python -m benchmarks.olist_integrity_counts [--real DIR] [--work DIR]
 
-Lays ../shared/data/real/olist_brazilian_ecommerce/sample_4000_orders (+ full_small_tables/olist_sellers_dataset.csv)
+Lays REAL/olist_brazilian_ecommerce/sample_4000_orders (+ full_small_tables/olist_sellers_dataset.csv)
 into a temporary home's landing/olist/2018-10-31/ (one first drop carrying the whole history), ingests it, then
 runs the four integrity indicators for every date with an order purchased or a review answered, and counts the
 flagged rows per indicator id (one flag = one seller on one run date).
@@ -17,8 +17,16 @@ import time
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
+from indicators.compute import run_indicator
+from indicators.registry import load_catalogue
+from pipelines.core.home import Home
+from pipelines.ingest import ingest_day
+from warehouse.migrate import apply_migrations
+
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "real"
+REAL = REPO.parent / "shared" / "data" / "real"  # REAL (--real): the folder of real public data beside the checkout
 DROP_DATE = date(2018, 10, 31)
 OLIST = "olist_brazilian_ecommerce"
 
@@ -34,14 +42,6 @@ def lay_out(real: Path, home_root: Path) -> Path:
 
 
 def olist_integrity_counts(real: Path = REAL, work: Path | None = None) -> dict:
-    import duckdb
-
-    from indicators.compute import run_indicator
-    from indicators.registry import load_catalogue
-    from pipelines.core.home import Home
-    from pipelines.ingest import ingest_day
-    from warehouse.migrate import apply_migrations
-
     own = work is None
     root = Path(tempfile.mkdtemp(prefix="olist_integrity_")) if own else Path(work)
     try:

@@ -1,4 +1,4 @@
-"""The benchmark (issue 12): floor vs product vs pandas peer, 30 vs 180 days of history, peak memory.
+"""The benchmark: floor vs product vs pandas peer, 30 vs 180 days of history, peak memory.
 
     python -m benchmarks.run [--scale 100] [--repeats 3] [--work DIR] [--out docs/BENCHMARKS.md]
     python -m benchmarks.run --scale 10 --repeats 1          # quick smoke run
@@ -27,6 +27,10 @@ from datetime import date
 from pathlib import Path
 
 from warehouse.db import DEFAULT_MEMORY_LIMIT
+
+# duckdb, the generator and benchmarks.history are imported where they are used (marked `# lazy: RSS`):
+# Linux carries a parent's peak RSS into the rusage of every child it forks (see bench), so the harness
+# keeps its own memory small by importing the heavy modules only in the process that prepares the data.
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = date(2026, 11, 20)
@@ -94,8 +98,7 @@ def prepare_day(work: Path, scale: float, seed: int) -> Path:
     want = json.dumps({"scale": scale, "seed": seed, "day": DAY.isoformat()})
     if stamp.exists() and stamp.read_text() == want:
         return gen
-    from pipelines.generate import generate
-
+    from pipelines.generate import generate  # lazy: RSS
     t0 = time.perf_counter()
     generate(gen, DAY, 1, scale=scale, seed=seed, history_days=0)
     stamp.write_text(want)
@@ -106,7 +109,7 @@ def prepare_day(work: Path, scale: float, seed: int) -> Path:
 def prepare_history(work: Path, gen: Path, days: int, density: float, start_from: Path | None = None) -> Path:
     """The `days`-day history warehouse (cached by a stamp); grown from `start_from` (a shorter history
     of the same day and density) when given, which saves building its days again."""
-    from benchmarks.history import build_history
+    from benchmarks.history import build_history  # lazy: RSS
 
     tpl = work / f"{gen.name}_hist{days}_d{density:g}"
     stamp = tpl / ".bench_stamp"
@@ -144,7 +147,7 @@ STAGE_RE = re.compile(r"\[((?:\w+ [0-9.]+s,? ?)+)\]")
 # debug lines of `market-monitor --verbose run` (indicators/compute.py, expectations/gate.py)
 STEP_RE = re.compile(r"computed (indicator|mart) (\S+): \d+ rows in ([0-9.]+) s")
 SUITE_RE = re.compile(r"quality (\S+): \d+ rows.* in ([0-9.]+) s$", re.MULTILINE)
-# pipelines/ingest/core.py: "ingested <source> <file>: N rows in S s (read …, quarantine …, staging …, raw …)"
+# the ingest log line (pipelines/ingest/): "ingested <source> <file>: N rows in S s (read …, quarantine …, staging …, raw …)"
 INGEST_RE = re.compile(r"ingested (\S+ \S+): \d+ rows in ([0-9.]+) s \(([^)]*)\)")
 
 
@@ -348,8 +351,7 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
             met="yes" if pd_ / ck >= 2 else "NO"),
     ]
     day_rows = {}
-    import duckdb
-
+    import duckdb  # lazy: RSS
     c = duckdb.connect()
     day_rows["price_observations"] = c.execute(
         f"SELECT count(*) FROM read_csv('{landing / 'price_observations' / ds / '*.csv'}', header=true, all_varchar=true)"

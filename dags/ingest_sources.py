@@ -14,38 +14,29 @@ indicators DAG is not held back by a quiet source.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from pipelines.run.airflow_tasks import (
-    DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
     SOURCE_SCHEDULES,
     WRITER_POOL,
-    business_date_param,
     business_date_task,
     ingest_source_task,
-    on_failure_alert,
     preflight_task,
     source_asset,
     source_ids,
 )
+from pipelines.run.dag_arguments import dag_arguments
 
 
 def build(source: str):
     @dag(
-        dag_id=f"ingest_{source}",
         schedule=CronDataIntervalTimetable(SOURCE_SCHEDULES[source], timezone=LOCAL_TZ_NAME),
-        start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
-        catchup=False,
-        max_active_runs=1,
-        tags=["market-monitor", "ingest", source],
-        default_args=DAG_DEFAULT_ARGS,
-        params=business_date_param(),
-        doc_md=__doc__.replace("<source>", source, 1) + f"\n\nCadence: `{SOURCE_SCHEDULES[source]}` ({LOCAL_TZ_NAME}).",
-        on_failure_callback=on_failure_alert,
+        **dag_arguments(
+            f"ingest_{source}", tags=["ingest", source],
+            doc_md=__doc__.replace("<source>", source, 1)
+            + f"\n\nCadence: `{SOURCE_SCHEDULES[source]}` ({LOCAL_TZ_NAME}).",
+        ),
     )
     def ingest_dag():
         @task(pool=WRITER_POOL, outlets=[source_asset(source)])

@@ -20,36 +20,23 @@ path, not both (docs/DEPLOYMENT.md).
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from pipelines.run.airflow_tasks import (
-    DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
-    business_date_param,
     business_date_task,
-    on_failure_alert,
     preflight_task,
     publication_chain,
     source_ids,
     writer_stage,
 )
+from pipelines.run.dag_arguments import dag_arguments
 
 
 @dag(
-    dag_id="market_daily",
     # Fires 01:00 CST for the day that just ended; the interval [D 01:00, D+1 01:00) maps to D.
     schedule=CronDataIntervalTimetable("0 1 * * *", timezone=LOCAL_TZ_NAME),
-    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
-    catchup=False,
-    max_active_runs=1,
-    tags=["market-monitor", "daily", "marts"],
-    default_args=DAG_DEFAULT_ARGS,
-    params=business_date_param(),
-    doc_md=__doc__,
-    on_failure_callback=on_failure_alert,
+    **dag_arguments("market_daily", tags=["daily", "marts"], doc_md=__doc__),
 )
 def market_daily():
     day = business_date_task()

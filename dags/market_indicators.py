@@ -14,33 +14,15 @@ one-slot pool `duckdb_writer`.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from airflow.sdk import AssetAll, dag
 
-from pipelines.run.airflow_tasks import (
-    DAG_DEFAULT_ARGS,
-    LOCAL_TZ_NAME,
-    business_date_param,
-    business_date_task,
-    on_failure_alert,
-    publication_chain,
-    source_assets,
-)
+from pipelines.run.airflow_tasks import business_date_task, publication_chain, source_assets
+from pipelines.run.dag_arguments import dag_arguments
 
 
 @dag(
-    dag_id="market_indicators",
     schedule=AssetAll(*source_assets()),
-    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
-    catchup=False,
-    max_active_runs=1,
-    tags=["market-monitor", "indicators", "marts"],
-    default_args=DAG_DEFAULT_ARGS,
-    params=business_date_param(),
-    doc_md=__doc__,
-    on_failure_callback=on_failure_alert,
+    **dag_arguments("market_indicators", tags=["indicators", "marts"], doc_md=__doc__),
 )
 def market_indicators():
     publication_chain(business_date_task())

@@ -14,34 +14,21 @@ everything) and counted back from the run's business date, never the wall clock:
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from pipelines.run.airflow_tasks import (
-    DAG_DEFAULT_ARGS,
     LOCAL_TZ_NAME,
     MAINTENANCE_CRON,
     WRITER_POOL,
-    business_date_param,
     business_date_task,
     maintenance_task,
-    on_failure_alert,
 )
+from pipelines.run.dag_arguments import dag_arguments
 
 
 @dag(
-    dag_id="market_maintenance",
     schedule=CronDataIntervalTimetable(MAINTENANCE_CRON, timezone=LOCAL_TZ_NAME),
-    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME)),
-    catchup=False,
-    max_active_runs=1,
-    tags=["market-monitor", "maintenance"],
-    default_args=DAG_DEFAULT_ARGS,
-    params=business_date_param(),
-    doc_md=__doc__,
-    on_failure_callback=on_failure_alert,
+    **dag_arguments("market_maintenance", tags=["maintenance"], doc_md=__doc__),
 )
 def market_maintenance():
     @task

@@ -32,6 +32,13 @@ import pandas as pd
 from expectations import sql_checks
 from expectations.sql_checks import ENGINE_PANDAS, ENGINE_SQL, Unsupported, sql_rows_threshold
 from expectations.suites import BLOCKING, SEVERITIES, Suite, load_suites, source_table
+from indicators.compute import mart_catalogue
+from pipelines.core.sql import quote_ident
+from pipelines.ingest.catalogue import load_source
+
+# great_expectations is imported inside the functions that use it (marked `# GX: lazy`): it takes ~4 s to
+# import (measured), and this module is imported by every stage through pipelines.run.daily, so the
+# ingest, publish and report stages, their Airflow tasks and the CLI's other commands do not pay it.
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +91,7 @@ class SuiteOutcome:
 # --------------------------------------------------------------------------- GX contexts
 
 def _quiet(context):
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # GX: lazy
 
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -92,14 +99,14 @@ def _quiet(context):
 
 @lru_cache(maxsize=1)
 def _ephemeral():
-    import great_expectations as gx
+    import great_expectations as gx  # GX: lazy
 
     return _quiet(gx.get_context(mode="ephemeral"))
 
 
 def file_context(quality_root: Path):
     """The GX file context of a home: HOME/quality/gx/ (suites, results, Data Docs)."""
-    import great_expectations as gx
+    import great_expectations as gx  # GX: lazy
 
     quality_root = Path(quality_root)
     quality_root.mkdir(parents=True, exist_ok=True)
@@ -177,14 +184,14 @@ def _prepared(suite_name: str, pairs) -> list:
 def _outcome(suite_name: str, spec: Suite, rows: int, validation, run_date: date, *, engine: str,
              gx_context=None, run_id: str | None = None) -> SuiteOutcome:
     """Store the GX result in the home's file context (for Data Docs) and turn it into outcome rows."""
-    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.core.run_identifier import RunIdentifier  # GX: lazy
 
     validation.meta["engine"] = engine
     for result in validation.results:
         result.meta = {**(result.meta or {}), "engine": engine}
     key = None
     if gx_context is not None and validation.results:
-        from great_expectations.data_context.types.resource_identifiers import (
+        from great_expectations.data_context.types.resource_identifiers import (  # GX: lazy
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
         )
@@ -221,7 +228,7 @@ def validate_frame(suite_name: str, df: pd.DataFrame, run_date: date, context: d
                    gx_context=None, run_id: str | None = None, pairs=None) -> SuiteOutcome:
     """Validate one batch with its suite (GX pandas engine). With `gx_context` (the home's file
     context) the result is stored there for Data Docs; without, nothing is stored (unit tests of suites)."""
-    import great_expectations as gx
+    import great_expectations as gx  # GX: lazy
 
     t0 = time.perf_counter()
     spec = load_suites()[suite_name]
@@ -276,16 +283,12 @@ def validate_sql(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date
 
 # --------------------------------------------------------------------------- batches
 
-def _q(ident: str) -> str:
-    return '"' + ident.replace('"', '""') + '"'
-
-
 def _base_sql(spec: Suite) -> str:
     if spec.batch_sql:
         return spec.batch_sql
     schema, name = spec.table.split(".")
     # identifiers come from suite modules only; the date is a bound parameter
-    return f"SELECT * FROM {_q(schema)}.{_q(name)} WHERE {_q(spec.date_column)} = $run_date"  # noqa: S608 - identifiers from suite modules, quoted with _q; the date is bound
+    return f"SELECT * FROM {quote_ident(schema)}.{quote_ident(name)} WHERE {quote_ident(spec.date_column)} = $run_date"  # noqa: S608 - identifiers from suite modules, quoted with quote_ident; the date is bound
 
 
 def batch_rows(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date) -> int:
@@ -301,14 +304,12 @@ def batch_frame(con: duckdb.DuckDBPyConnection, suite_name: str, run_date: date,
     if columns is not None:
         available = [d[0] for d in con.execute(f"SELECT * FROM ({sql}) AS b LIMIT 0", {"run_date": run_date}).description]  # noqa: S608 - suite SQL from code, date bound
         keep = [c for c in available if c in columns] or available[:1]
-        sql = f"SELECT {', '.join(_q(c) for c in keep)} FROM ({sql}) AS b"  # noqa: S608 - column names quoted with _q
+        sql = f"SELECT {', '.join(quote_ident(c) for c in keep)} FROM ({sql}) AS b"  # noqa: S608 - column names quoted with quote_ident
     return con.execute(sql, {"run_date": run_date}).df()
 
 
 def _table_matches(table, name: str) -> bool:
     """Does the landed file `name` go to `table` (first table of the source whose pattern matches)?"""
-    from pipelines.ingest.catalogue import load_source
-
     low = name.lower().rsplit("/", 1)[-1]
     for t in load_source(table.source).tables:
         if any(fnmatch.fnmatch(low, p.lower()) for p in t.file_patterns):
@@ -339,8 +340,6 @@ def _failed_to_read(spec: Suite, exc: Exception) -> SuiteOutcome:
 def default_suites() -> list[str]:
     """Every staging and meta suite, and the suite of every mart in the catalogue (a suite whose mart
     is not built is not run; a mart without a suite is blocked by publish)."""
-    from indicators.compute import mart_catalogue
-
     marts = mart_catalogue()["marts"]
     return [n for n in load_suites() if not n.startswith("mart.") or n.split(".", 1)[1] in marts]
 

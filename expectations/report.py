@@ -19,6 +19,8 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+from expectations.gate import file_context
+
 log = logging.getLogger(__name__)
 
 DATA_DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -31,10 +33,13 @@ def data_docs_index(home) -> Path:
     return home.quality / DATA_DOCS
 
 
+def day_results_page(home, run_date: date) -> Path:
+    """HOME/quality/results/<D>/index.html: the day's checks."""
+    return home.quality / "results" / run_date.isoformat() / "index.html"
+
+
 def build_data_docs(home, run_id: str, gx_context=None, outcomes: dict | None = None) -> Path:
     """Render Data Docs for this run's validation results (and the site index) under HOME/quality/gx."""
-    from expectations.gate import file_context
-
     t0 = time.perf_counter()
     context = gx_context if gx_context is not None else file_context(home.quality)
     if outcomes is not None:
@@ -52,7 +57,7 @@ def _status(r) -> str:
 
 def write_results(home, run_date: date, run_id: str, outcomes: dict) -> Path:
     """HOME/quality/results/<D>/ (JSON per suite + index.html) and the entry page HOME/quality/index.html."""
-    folder = home.quality / "results" / run_date.isoformat()
+    folder = day_results_page(home, run_date).parent
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, outcome in outcomes.items():

@@ -35,6 +35,14 @@ from datetime import date, datetime
 from typing import Any
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.core.sql import quote_ident
+
+# great_expectations is imported inside the functions that use it (marked `# GX: lazy`): it takes ~4 s to
+# import (measured), and this module is imported by every stage through pipelines.run.daily, so the
+# ingest, publish and report stages, their Airflow tasks and the CLI's other commands do not pay it.
 
 _UDF_IDS = itertools.count()
 
@@ -67,10 +75,6 @@ def sql_rows_threshold() -> int:
     if value < 0:
         raise ValueError(f"{ROWS_ENV} must be >= 0, not {value}")
     return value
-
-
-def _q(ident: str) -> str:
-    return '"' + ident.replace('"', '""') + '"'
 
 
 def _family(sql_type: str) -> str:
@@ -196,15 +200,15 @@ def _row_condition(expectation, types: dict[str, str], params: _Params) -> str:
     if lit in ("True", "False"):
         if fam != "boolean":
             raise Unsupported(f"row_condition {cond!r} on a {types[col]} column")
-        return f"coalesce({_q(col)} = {lit.upper()}, FALSE)"
+        return f"coalesce({quote_ident(col)} = {lit.upper()}, FALSE)"
     if lit[0] in "\"'":
         if fam != "string":
             raise Unsupported(f"row_condition {cond!r} on a {types[col]} column")
         value = m.group(3) if m.group(3) is not None else m.group(4)
-        return f"coalesce({_q(col)} = {params.add(value)}, FALSE)"
+        return f"coalesce({quote_ident(col)} = {params.add(value)}, FALSE)"
     if fam != "numeric":
         raise Unsupported(f"row_condition {cond!r} on a {types[col]} column")
-    return f"coalesce({_q(col)} = {params.add(int(lit))}, FALSE)"
+    return f"coalesce({quote_ident(col)} = {params.add(int(lit))}, FALSE)"
 
 
 def _col(expectation, attr: str, types: dict[str, str]) -> str:
@@ -217,10 +221,10 @@ def _col(expectation, attr: str, types: dict[str, str]) -> str:
 def _value(col: str, family: str, sql_type: str = "") -> str:
     """The column as pandas sees it: DECIMAL becomes float64 in the DataFrame, dates datetimes."""
     if family == "numeric" and sql_type.upper().startswith("DECIMAL"):
-        return f"CAST({_q(col)} AS DOUBLE)"
+        return f"CAST({quote_ident(col)} AS DOUBLE)"
     if family == "datetime":
-        return f"CAST({_q(col)} AS TIMESTAMP)"
-    return _q(col)
+        return f"CAST({quote_ident(col)} AS TIMESTAMP)"
+    return quote_ident(col)
 
 
 def _bound(value, family: str, params: _Params) -> str:
@@ -267,8 +271,6 @@ def _between(lo, hi, strict_lo, strict_hi, expr, family, params) -> str:
 
 def _python_predicate(con, kind: str, regex: str | None, udfs: list[str]) -> str:
     """A DuckDB UDF running Python (`re.search` / `json.loads`) for exact GX semantics."""
-    import pyarrow as pa
-
     # unique per process: a rolled-back transaction may bring back an earlier (removed) function
     name = f"_mm_gate_{kind}_{os.getpid()}_{next(_UDF_IDS)}"
     if kind == "regex":
@@ -355,7 +357,7 @@ def plan(con, expectation, types: dict[str, str], params: _Params, udfs: list[st
             if c not in types:
                 raise Unsupported(f"column {c!r} is not in the batch")
         mode = e.ignore_row_if or "all_values_are_missing"
-        nulls = [f"{_q(c)} IS NULL" for c in cols]
+        nulls = [f"{quote_ident(c)} IS NULL" for c in cols]
         ignore = {"all_values_are_missing": " AND ".join(nulls), "any_value_is_missing": " OR ".join(nulls),
                   "never": "FALSE"}.get(mode)
         if ignore is None:
@@ -366,8 +368,8 @@ def plan(con, expectation, types: dict[str, str], params: _Params, udfs: list[st
         a, b = _col(e, "column_A", types), _col(e, "column_B", types)
         fa, fb = _family(types[a]), _family(types[b])
         mode = e.ignore_row_if or "both_values_are_missing"
-        ignore = {"both_values_are_missing": f"({_q(a)} IS NULL AND {_q(b)} IS NULL)",
-                  "either_value_is_missing": f"({_q(a)} IS NULL OR {_q(b)} IS NULL)",
+        ignore = {"both_values_are_missing": f"({quote_ident(a)} IS NULL AND {quote_ident(b)} IS NULL)",
+                  "either_value_is_missing": f"({quote_ident(a)} IS NULL OR {quote_ident(b)} IS NULL)",
                   "neither": "FALSE"}.get(mode)
         if ignore is None:
             raise Unsupported(f"ignore_row_if={mode!r}")
@@ -376,8 +378,8 @@ def plan(con, expectation, types: dict[str, str], params: _Params, udfs: list[st
                 raise Unsupported("value_pairs_set None")
             terms = []
             for x, y in e.value_pairs_set:
-                ta = f"{_q(a)} IS NULL" if x is None else f"{_value(a, fa, types[a])} = {_literal(x, fa, params)}"
-                tb = f"{_q(b)} IS NULL" if y is None else f"{_value(b, fb, types[b])} = {_literal(y, fb, params)}"
+                ta = f"{quote_ident(a)} IS NULL" if x is None else f"{_value(a, fa, types[a])} = {_literal(x, fa, params)}"
+                tb = f"{quote_ident(b)} IS NULL" if y is None else f"{_value(b, fb, types[b])} = {_literal(y, fb, params)}"
                 terms.append(f"({ta} AND {tb})")
             ok = "(" + (" OR ".join(terms) or "FALSE") + ")"
         else:
@@ -429,14 +431,14 @@ def plan(con, expectation, types: dict[str, str], params: _Params, udfs: list[st
             raise Unsupported(f"{etype} on a {types[col]} column (pandas matches its str())")
         pattern = _re2(e.regex)
         if pattern is not None:
-            hit = f"regexp_matches({_q(col)}, {params.add(pattern)})"
+            hit = f"regexp_matches({quote_ident(col)}, {params.add(pattern)})"
         else:
-            hit = f"{_python_predicate(con, 'regex', e.regex, udfs)}({_q(col)})"
+            hit = f"{_python_predicate(con, 'regex', e.regex, udfs)}({quote_ident(col)})"
         ok = hit if etype.endswith("to_match_regex") and "not_match" not in etype else f"NOT {hit}"
     else:  # json parseable
         if fam != "string":
             raise Unsupported(f"{etype} on a {types[col]} column")
-        ok = f"{_python_predicate(con, 'json', None, udfs)}({_q(col)})"
+        ok = f"{_python_predicate(con, 'json', None, udfs)}({quote_ident(col)})"
     return _Plan(e, "map", domain, [col], ok=ok, family=fam, expr=expr)
 
 
@@ -447,8 +449,6 @@ def _py(value, family: str | None):
     if value is None:
         return None
     if family == "datetime" and isinstance(value, (date, datetime)):
-        import pandas as pd
-
         return pd.Timestamp(value)
     if family == "numeric" and not isinstance(value, (bool, int)):
         return float(value)
@@ -459,11 +459,11 @@ def _aggregates(p: _Plan, i: int) -> list[str]:
     d = p.domain
     out = [f"count_if({d}) AS n{i}"]
     if p.kind == "map":
-        c = _q(p.columns[0])
+        c = quote_ident(p.columns[0])
         out += [f"count_if({d} AND {c} IS NULL) AS m{i}",
                 f"count_if({d} AND {c} IS NOT NULL AND NOT coalesce({p.ok}, FALSE)) AS u{i}"]
     elif p.kind in ("not_null", "null", "unique"):
-        c = _q(p.columns[0])
+        c = quote_ident(p.columns[0])
         out += [f"count_if({d} AND {c} IS NULL) AS m{i}"]
     elif p.kind == "pair":
         out += [f"count_if({d} AND NOT {p.ignore}) AS f{i}",
@@ -471,14 +471,14 @@ def _aggregates(p: _Plan, i: int) -> list[str]:
     elif p.kind == "compound":
         out += [f"count_if({d} AND NOT {p.ignore}) AS f{i}"]
     elif p.kind == "agg" and p.agg == "distinct":
-        out += [f"count(DISTINCT {_q(p.columns[0])}) FILTER (WHERE {d}) AS a{i}"]
+        out += [f"count(DISTINCT {quote_ident(p.columns[0])}) FILTER (WHERE {d}) AS a{i}"]
     elif p.kind == "agg":
         out += [f"{p.agg}({p.expr}) FILTER (WHERE {d}) AS a{i}"]
     return out
 
 
 def _unexpected_where(p: _Plan) -> str:
-    c = _q(p.columns[0]) if p.columns else None
+    c = quote_ident(p.columns[0]) if p.columns else None
     if p.kind == "map":
         return f"{p.domain} AND {c} IS NOT NULL AND NOT coalesce({p.ok}, FALSE)"
     if p.kind == "null":
@@ -496,31 +496,31 @@ def _run(con, sql: str, params: dict):
 
 def _sample(con, batch: str, p: _Plan, params: dict) -> list:
     if p.kind == "pair":
-        a, b = (_q(c) for c in p.columns)
-        rows = _run(con, f"WITH b AS ({batch}) SELECT {a}, {b} FROM b WHERE {_unexpected_where(p)} "  # noqa: S608 - identifiers quoted with _q, predicates built here from expectation configs; values bound
+        a, b = (quote_ident(c) for c in p.columns)
+        rows = _run(con, f"WITH b AS ({batch}) SELECT {a}, {b} FROM b WHERE {_unexpected_where(p)} "  # noqa: S608 - identifiers quoted with quote_ident, predicates built here from expectation configs; values bound
                            f"ORDER BY {a} NULLS LAST, {b} NULLS LAST LIMIT {PARTIAL}", params).fetchall()
         fa = p.metrics.get("_fa")
         return [(_py(x, fa), _py(y, p.metrics.get("_fb"))) for x, y in rows]
-    c = _q(p.columns[0])
+    c = quote_ident(p.columns[0])
     expr = p.expr or c
-    rows = _run(con, f"WITH b AS ({batch}) SELECT {expr} FROM b WHERE {_unexpected_where(p)} "  # noqa: S608 - identifiers quoted with _q, predicates built here from expectation configs; values bound
+    rows = _run(con, f"WITH b AS ({batch}) SELECT {expr} FROM b WHERE {_unexpected_where(p)} "  # noqa: S608 - identifiers quoted with quote_ident, predicates built here from expectation configs; values bound
                        f"ORDER BY 1 LIMIT {PARTIAL}", params).fetchall()
     return [_py(r[0], p.family) for r in rows]
 
 
 def _duplicates(con, batch: str, p: _Plan, params: dict, want_sample: bool) -> tuple[int, list]:
     """GX counts every row of a duplicated value (or key) as unexpected."""
-    cols = ", ".join(_q(c) for c in p.columns)
-    where = f"{p.domain} AND {_q(p.columns[0])} IS NOT NULL" if p.kind == "unique" else \
+    cols = ", ".join(quote_ident(c) for c in p.columns)
+    where = f"{p.domain} AND {quote_ident(p.columns[0])} IS NOT NULL" if p.kind == "unique" else \
         f"{p.domain} AND NOT {p.ignore}"
-    sql = (f"WITH b AS ({batch}), g AS (SELECT {cols}, count(*) AS _mm_dup_n FROM b WHERE {where} "  # noqa: S608 - identifiers quoted with _q, predicates built here; values bound
+    sql = (f"WITH b AS ({batch}), g AS (SELECT {cols}, count(*) AS _mm_dup_n FROM b WHERE {where} "  # noqa: S608 - identifiers quoted with quote_ident, predicates built here; values bound
            f"GROUP BY ALL HAVING count(*) > 1) SELECT coalesce(sum(_mm_dup_n), 0)::BIGINT FROM g")
     (count,) = _run(con, sql, params).fetchone()
     sample: list = []
     if count and want_sample:
-        order = ", ".join(f"{_q(c)} NULLS LAST" for c in p.columns)
+        order = ", ".join(f"{quote_ident(c)} NULLS LAST" for c in p.columns)
         rows = _run(
-            con, f"WITH b AS ({batch}), g AS (SELECT {cols}, count(*) AS _mm_dup_n FROM b WHERE {where} "  # noqa: S608 - identifiers quoted with _q, predicates built here; values bound
+            con, f"WITH b AS ({batch}), g AS (SELECT {cols}, count(*) AS _mm_dup_n FROM b WHERE {where} "  # noqa: S608 - identifiers quoted with quote_ident, predicates built here; values bound
             f"GROUP BY ALL HAVING count(*) > 1 ORDER BY {order} LIMIT {PARTIAL}) "
             f"SELECT {cols}, _mm_dup_n FROM g ORDER BY {order}", params).fetchall()
         for *values, k in rows:
@@ -543,8 +543,6 @@ def _metrics(p: _Plan, row: dict, i: int) -> dict:
         if p.agg != "distinct":
             value = _py(value, p.family)
             if value is None and p.family == "datetime":  # pandas' max of no datetimes is NaT
-                import pandas as pd
-
                 value = pd.NaT
         return {name: value}
     mm = e.map_metric
@@ -569,7 +567,7 @@ def batch_columns(con, batch_sql: str, params: dict) -> dict[str, str]:
 def evaluate(con: duckdb.DuckDBPyConnection, batch_sql: str, params: dict, expectations: list) -> list:
     """GX ExpectationValidationResults for `expectations` on the batch `batch_sql` (bound `params`).
     Raises Unsupported (before running any query) when one cannot be evaluated exactly."""
-    from great_expectations.core import ExpectationValidationResult
+    from great_expectations.core import ExpectationValidationResult  # GX: lazy
 
     types = batch_columns(con, batch_sql, params)
     bound = _Params()
@@ -584,7 +582,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, batch_sql: str, params: dict, expec
         allp = dict(params) | bound.values
         needed = sorted({c for p in plans for c in p.columns} | _condition_columns(plans, types))
         if needed:
-            batch = f"SELECT {', '.join(_q(c) for c in needed)} FROM ({batch_sql}) AS s"  # noqa: S608 - column names quoted with _q
+            batch = f"SELECT {', '.join(quote_ident(c) for c in needed)} FROM ({batch_sql}) AS s"  # noqa: S608 - column names quoted with quote_ident
         else:
             batch = f"SELECT 1 AS _one FROM ({batch_sql}) AS s"  # noqa: S608 - suite SQL from code
         aggs = [a for i, p in enumerate(plans) for a in _aggregates(p, i)] or ["count(*) AS n"]
@@ -634,8 +632,8 @@ def _condition_columns(plans: list[_Plan], types: dict[str, str]) -> set[str]:
 
 def suite_result(suite, results: list, meta: dict):
     """An ExpectationSuiteValidationResult as GX's Batch.validate builds it."""
-    import great_expectations as gx
-    from great_expectations.core import ExpectationSuiteValidationResult
+    import great_expectations as gx  # GX: lazy
+    from great_expectations.core import ExpectationSuiteValidationResult  # GX: lazy
 
     evaluated = len(results)
     successful = sum(1 for r in results if r.success)

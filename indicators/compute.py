@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
 import time
 from datetime import date
 from importlib import metadata as importlib_metadata
 from importlib import resources
+from typing import Literal
 
 import duckdb
-import yaml
 
 from indicators.registry import Indicator, load_catalogue, mart_sql
+from pipelines.core.sql import bind, quote_ident  # used here; also still imported from here by older callers
+from pipelines.ingest.yml_spec import StrictSpec, read_yml, validated
 
 log = logging.getLogger(__name__)
-
-_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 FLAG_COLUMNS = (
     "entity_type, entity_id, platform, shop_id, uscc, sku_id, region_code, "
@@ -37,26 +36,40 @@ def pipeline_version() -> str:
         return "0+source"
 
 
+class MartColumnSpec(StrictSpec):
+    zh: str
+    en: str
+
+
+class MartSpec(StrictSpec):
+    """The keys of indicators/marts/<mart>.yml; any other key is an error naming the file and the key."""
+
+    mart: str
+    schema_version: int
+    title_zh: str
+    title_en: str
+    grain: str = ""
+    key: list[str]
+    built_by: Literal["sql", "python"]  # sql: indicators/marts/<mart>.sql; python: `builder` (or indicator_flags)
+    builder: str | None = None  # "module:function" of a mart built in Python
+    build_order: int = 50  # marts built from other marts come later
+    depends_on: list[str] = []  # staging tables it reads
+    columns: dict[str, MartColumnSpec]
+
+
+def read_mart_file(entry) -> dict:
+    raw = read_yml(entry)
+    validated(MartSpec, raw, entry)
+    return raw
+
+
 def mart_catalogue() -> dict:
     """{"marts": {name: spec}} from indicators/marts/<mart>.yml, in a stable order."""
     folder = resources.files("indicators") / "marts"
-    specs = [yaml.safe_load(e.read_text(encoding="utf-8")) for e in folder.iterdir() if e.name.endswith(".yml")]
+    specs = [read_mart_file(e) for e in folder.iterdir() if e.name.endswith(".yml")]
     # build_order: marts built from other marts (tiers from flags, the draw from tiers) come later
     specs.sort(key=lambda s: (int(s.get("build_order", 50)), s["mart"]))
     return {"marts": {s["mart"]: s for s in specs}}
-
-
-def bind(sql: str, values: dict) -> dict:
-    """Only the parameters the statement names (DuckDB rejects unused named parameters)."""
-    wanted = set(_PARAM_RE.findall(sql))
-    missing = wanted - set(values)
-    if missing:
-        raise KeyError(f"SQL needs parameters {sorted(missing)} that were not given")
-    return {name: values[name] for name in wanted}
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def run_indicator(con: duckdb.DuckDBPyConnection, indicator: Indicator, run_date: date, overrides: dict) -> int:

@@ -1,6 +1,7 @@
 """The indicator catalogue: one SQL file plus one metadata file per indicator.
 
-`indicators/<family>/<name>.yml` holds the id, names, policy reference, formula and thresholds;
+`indicators/<family>/<name>.yml` holds the id, names, policy reference, formula and thresholds
+(its keys are those of `IndicatorSpec` below; any other key is an error naming the file and the key);
 `indicators/<family>/<name>.sql` computes it for one run date. Thresholds can be overridden
 without code changes in HOME/config.yml:
 
@@ -17,7 +18,35 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.ingest.yml_spec import StrictSpec, read_yml, validated
+
 FAMILIES_ORDER = ("price", "collusion", "discrimination", "complaints", "integrity", "credit")
+
+
+class ValueSpec(StrictSpec):
+    """A threshold or parameter: its default value and where that default comes from."""
+
+    value: bool | int | float | str | list
+    source: str
+
+
+class IndicatorSpec(StrictSpec):
+    id: str  # <family>.<name>
+    family: str
+    name_zh: str
+    name_en: str
+    policy_ref: str
+    legal_basis: str | None = None  # the rule text quoted in docs/INDICATORS.md
+    formula_en: str = ""
+    formula_zh: str = ""
+    entity_type: str
+    entity_grain: str | None = None
+    mart: str  # the mart its flags feed (indicators/marts/<mart>.yml)
+    minimum_data: str = ""
+    thresholds: dict[str, ValueSpec] = {}
+    parameters: dict[str, ValueSpec] = {}
+    evidence: str = ""
+    pitfalls: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -64,7 +93,8 @@ def load_catalogue() -> list[Indicator]:
         for meta_file in sorted(family_dir.iterdir(), key=lambda e: e.name):
             if not meta_file.name.endswith(".yml"):
                 continue
-            meta = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+            meta = read_yml(meta_file)
+            validated(IndicatorSpec, meta, meta_file)
             sql_file = family_dir / (meta_file.name[: -len(".yml")] + ".sql")
             found.append(
                 Indicator(

@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from indicators.compute import compute_day, mart_catalogue, quote_ident
+from indicators.compute import compute_day, mart_catalogue
 from pipelines.core.home import Home
+from pipelines.core.sql import quote_ident
 from pipelines.publish.dictionary import (
     DICTIONARY_MD,
     computed_schemas,

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import copy
 
-from pipelines.publish.dictionary import (
-    CHANGELOG,
-    computed_schemas,
-    pinned_snapshot,
-    snapshot_of,
-    snapshot_problems,
-)
+from pipelines.publish.dictionary import computed_schemas
+from pipelines.publish.snapshot import CHANGELOG, pinned_snapshot, snapshot_of, snapshot_problems
 
 
 def test_mart_schemas_match_the_snapshot_or_are_versioned_and_logged():

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.core.errors import WarehouseBusy
+from warehouse.migrate import apply_migrations
 
 # DuckDB settings chosen on purpose (docs/BENCHMARKS.md, "DuckDB settings", gives the measurements):
 # - threads: every core (DuckDB's own default, made explicit); MARKET_MONITOR_THREADS lowers it on a
@@ -107,8 +108,6 @@ def connect_writer(db_path: Path, wait_seconds: float = 0.0) -> duckdb.DuckDBPyC
             time.sleep(0.5)
     temp_dir = db_path.parent / ".duckdb_tmp"
     con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
-    from warehouse.migrate import apply_migrations
-
     apply_migrations(con)
     return con
 

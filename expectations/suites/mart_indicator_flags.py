@@ -17,7 +17,7 @@ DATE_COLUMN = "dt"
 FAMILIES = ["price", "collusion", "discrimination", "complaints", "integrity", "credit"]
 WINDOW_DAYS = 400  # the longest behaviour window an indicator may report, with margin
 
-# personal data that must never reach a published mart (CONTRACT §4)
+# personal data that must never reach a published mart (docs/CONTRACT.md §4)
 PHONE_REGEX = r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])"
 EMAIL_REGEX = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 RESIDENT_ID_REGEX = r"(?<![0-9A-Za-z])[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])"

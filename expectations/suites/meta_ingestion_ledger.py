@@ -1,4 +1,4 @@
-"""The ingestion ledger's cross-table identities for the day's files (CONTRACT §3).
+"""The ingestion ledger's cross-table identities for the day's files (docs/CONTRACT.md §3).
 
 For every file of the day: rows read = rows loaded + rows quarantined; rows loaded = the rows of
 that file now in staging (all tables of its source); rows quarantined = the distinct quarantined

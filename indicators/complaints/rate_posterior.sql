@@ -29,7 +29,7 @@ latest_12315 AS (
     QUALIFY row_number() OVER (PARTITION BY complaint_no ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
 ),
 resolved_12315 AS (
-    -- CONTRACT §3: a complaint joins its shop by 店铺编号, else by 被投诉人统一社会信用代码 (when that
+    -- docs/CONTRACT.md §3: a complaint joins its shop by 店铺编号, else by 被投诉人统一社会信用代码 (when that
     -- code has exactly one shop in the register); otherwise it stays at enterprise level (volume only)
     SELECT c.complaint_no, c.registered_date, c.complaint_category, c.respondent_uscc, c.region_code AS complaint_region,
            coalesce(nullif(trim(c.shop_id), ''), u.shop_id) AS shop_id

@@ -29,7 +29,9 @@ from importlib import resources
 import duckdb
 import yaml
 
+from pipelines.core.sql import bind
 from pipelines.ingest import entity
+from pipelines.ingest.entity import CONFIDENCE
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +110,7 @@ def draw_key(seed: str, uscc: str) -> str:
 
 
 def sql_parameters(cfg: dict, run_date: date) -> dict:
-    """Every value the credit SQL may bind (compute.bind keeps only those a statement names)."""
-    from pipelines.ingest.entity import CONFIDENCE
-
+    """Every value the credit SQL may bind (bind keeps only those a statement names)."""
     categories = cfg["penalty_category_points"]
     flag_points = cfg["flag_indicator_points"]
     seed, seed_source = seed_for(run_date, cfg)
@@ -152,8 +152,6 @@ def _sql(relative: str) -> str:
 
 
 def _create(con, target: str, sql: str, values: dict) -> int:
-    from indicators.compute import bind
-
     con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", bind(sql, values))
     return con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]  # noqa: S608 (target: a constant)
 

@@ -2,7 +2,7 @@
 -- Parameters: $run_date DATE, $concentrate_threshold, $window_minutes, $high_severity_orders.
 -- Sorted-window formulation: for every order (the anchor) two windows are evaluated, one starting at it
 -- [t, t + w) and one ending at it (t - w, t]; each anchor ORDER gets its own frame, so two orders in the
--- same second never merge their windows (the correction to indicators.md §7 B1).
+-- same second never merge their windows (grouping by (shop, ts) instead double counts them).
 -- Only windows holding at least one order of the run date are judged; every source row is <= $run_date.
 WITH latest_orders AS (
     SELECT order_id, customer_id, order_purchase_timestamp AS purchased_at

@@ -1,4 +1,4 @@
-"""The home folder: all state of one deployment (CONTRACT §1)."""
+"""The home folder: all state of one deployment (docs/CONTRACT.md §1)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.core.errors import UserError
+
 HOME_ENV = "MARKET_MONITOR_HOME"
 DEFAULT_HOME = "./var"
 # A mart partition is one parquet file: marts/<mart>/dt=<YYYY-MM-DD>/part-0.parquet.
 PART_NAME = "part-0.parquet"
 PARTITION_PREFIX = "dt="
 MANIFEST_NAME = "_manifest.json"
+# The data dictionary is published as one file beside the marts: marts/data_dictionary/data_dictionary.parquet.
+DICTIONARY_MART = "data_dictionary"
+DICTIONARY_FILE = "data_dictionary.parquet"
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,7 @@ class Home:
 
     @classmethod
     def resolve(cls, cli_value: str | os.PathLike | None = None) -> "Home":
-        """`--home`, else $MARKET_MONITOR_HOME, else ./var (CONTRACT §1)."""
+        """`--home`, else $MARKET_MONITOR_HOME, else ./var (docs/CONTRACT.md §1)."""
         chosen = cli_value or os.environ.get(HOME_ENV) or DEFAULT_HOME
         return cls(Path(chosen).expanduser().resolve())
 
@@ -81,6 +86,11 @@ class Home:
         """The mart's manifest: schema version, columns, rows and sha256 per partition."""
         return self.mart_dir(mart) / MANIFEST_NAME
 
+    @property
+    def dictionary_file(self) -> Path:
+        """The published data dictionary (one row per mart column)."""
+        return self.mart_dir(DICTIONARY_MART) / DICTIONARY_FILE
+
     def ensure(self) -> "Home":
         for path in (self.landing, self.marts, self.quarantine, self.reports, self.quality):
             path.mkdir(parents=True, exist_ok=True)
@@ -88,8 +98,6 @@ class Home:
 
     def inside(self, path: os.PathLike | str) -> Path:
         """Resolve `path` and refuse it unless it stays inside the home folder."""
-        from pipelines.core.errors import UserError
-
         resolved = Path(path).resolve()
         if resolved != self.root and self.root not in resolved.parents:
             raise UserError(f"path {path} leaves the home folder {self.root}; refused")

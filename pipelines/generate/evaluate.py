@@ -1,4 +1,4 @@
-"""Accuracy of published flags and tiers against a generated province's ground truth (issue 4).
+"""Accuracy of published flags and tiers against a generated province's ground truth.
 
     table = evaluate(home, truth)        # truth = the generator's OUT folder (or its ground_truth.csv)
     print(format_evaluation(table))
@@ -29,6 +29,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.core.home import PARTITION_PREFIX, Home
+
 INDICATOR_IDS = [
     "price.cn_reference_7d", "price.eu_prior_30d", "price.pre_promo_runup", "price.phantom_reference",
     "price.spike_mad", "price.sustained_below_market", "collusion.variance_screen",
@@ -46,20 +48,16 @@ def _truth_dir(truth: Path) -> Path:
 
 
 def _read_mart(home: Path, mart: str) -> tuple[pa.Table | None, str | None]:
-    root = Path(home) / "marts" / mart
-    parts = sorted(p for p in root.glob("dt=*") if p.is_dir()) if root.exists() else []
-    tables = []
-    for p in parts:
-        for f in sorted(p.glob("*.parquet")):
-            if f.name.startswith((".", "_")):
-                continue
-            t = pq.read_table(f)
-            t = t.append_column("_dt", pa.array([p.name[3:]] * t.num_rows, pa.string())) \
-                if "_dt" not in t.column_names else t
-            tables.append(t)
+    tables, day = [], None
+    for f in Home(Path(home)).partition_files(mart):
+        day = f.parent.name[len(PARTITION_PREFIX):]
+        t = pq.read_table(f)
+        t = t.append_column("_dt", pa.array([day] * t.num_rows, pa.string())) \
+            if "_dt" not in t.column_names else t
+        tables.append(t)
     if not tables:
         return None, None
-    return pa.concat_tables(tables, promote_options="permissive"), parts[-1].name[3:]
+    return pa.concat_tables(tables, promote_options="permissive"), day
 
 
 def _date(v) -> dt.date | None:
@@ -167,10 +165,9 @@ def scan_pii(home: Path, pii_file: Path) -> list[tuple[str, str]]:
     if not Path(pii_file).exists():
         return []
     values = [v for v in Path(pii_file).read_text(encoding="utf-8").splitlines() if v.strip()]
-    home = Path(home)
+    home = Home(Path(home))
     texts: list[tuple[str, str]] = []
-    for sub in ("marts", "reports"):
-        root = home / sub
+    for root in (home.marts, home.reports):
         if not root.exists():
             continue
         for f in sorted(root.rglob("*")):
@@ -183,9 +180,9 @@ def scan_pii(home: Path, pii_file: Path) -> list[tuple[str, str]]:
                     col = t.column(name)
                     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
                         chunks.extend(v for v in col.to_pylist() if v)
-                texts.append((str(f.relative_to(home)), "\n".join(chunks)))
+                texts.append((str(f.relative_to(home.root)), "\n".join(chunks)))
             elif f.suffix in (".html", ".json", ".csv", ".txt", ".md"):
-                texts.append((str(f.relative_to(home)), f.read_text(encoding="utf-8", errors="replace")))
+                texts.append((str(f.relative_to(home.root)), f.read_text(encoding="utf-8", errors="replace")))
     leaks = []
     for name, text in texts:
         folded = unicodedata.normalize("NFKC", text)

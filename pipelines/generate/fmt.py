@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _HMS = None
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def hms_table() -> pa.Array:
@@ -76,3 +79,8 @@ def take(values, idx) -> pa.Array:
     if not isinstance(values, pa.Array):
         values = pa.array(values)
     return values.take(pa.array(np.asarray(idx, dtype=np.int64)))
+
+
+def epoch_day(d: dt.date) -> int:
+    """Day number since 1970-01-01 (the integer dates every formatter here takes)."""
+    return (d - _EPOCH).days

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 # values are generated without commas, quotes or line breaks, so no quoting is needed; the header
-# line is written by hand so it is byte-for-byte the CONTRACT §3 header (pyarrow would quote it).
+# line is written by hand so it is byte-for-byte the docs/CONTRACT.md §3 header (pyarrow would quote it).
 _WRITE = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65536)
 
 

@@ -1,8 +1,8 @@
 """The static world of the synthetic province: cities, platforms, SKUs, enterprises, shops, listings,
 and the planted anomalies (which shops/SKUs/cells misbehave, how and when).
 
-Everything here is drawn once from `default_rng([seed, 0])`; the day loop (`province.py`) uses one
-generator per simulated day, so the same seed gives the same bytes.
+Everything here is drawn once from `default_rng([seed, 0])`; the day loop (`province.py` and the
+modules it drives) uses one generator per simulated day, so the same seed gives the same bytes.
 """
 
 from __future__ import annotations
@@ -131,6 +131,11 @@ class World:
     plants: list = field(default_factory=list)
     popular_shops: np.ndarray = None
     trap_single_shop: int = -1
+
+
+def zip_prefix(city: np.ndarray) -> np.ndarray:
+    """A made-up 5-digit postcode prefix per city index (Olist's zip_code_prefix columns)."""
+    return np.char.add("1", np.char.zfill((10 + city * 3).astype(str), 4))
 
 
 def _pick(rng, n, weights):

@@ -1,31 +1,57 @@
-"""Source metadata: one YAML file per source id in pipelines/ingest/sources/ (read by ingestion, docs, quality).
+"""Source catalogue: one yml per source in pipelines/ingest/sources/ (read by ingestion, docs, quality, DAGs).
 
-A source has one or more tables; each table says which files it takes (glob on the file name),
-its columns (canonical English snake_case name, header aliases, type, required, nullable), its key,
-the event column that may not lie after the business date, and expected row bounds per daily file.
+Adding a source = adding `pipelines/ingest/sources/<id>.yml` (plus its Great Expectations suite in
+expectations/suites/staging_<table>.py). The source ids are the yml file names; nothing else lists
+them. Every yml is checked against pipelines.ingest.source_spec when this module is imported: an
+unknown or misspelt key is a UserError naming the file and the key.
+
+Keys of a source yml (required ones marked *):
+
+    id*            the source id; must equal the file name without .yml
+    title*         human title (docs/SOURCES.md)
+    order*         position among the sources (lower first, ties by id): the order in which a day's
+                   landing folders are ingested, the order of docs/SOURCES.md and of the DAG list
+    schedule*      cron (five fields, Asia/Shanghai) of the source's ingest_<id> DAG: when the drop for
+                   business date D is normally complete, on D+1
+    publisher      {name, url}
+    landing_page   URL of the publisher's page (docs)
+    download_url   what `market-monitor fetch` downloads (null: pass --url)
+    licence        licence or terms of the data
+    refresh        how often the publisher refreshes it (free text)
+    ci_test        whether CI tests the adapter on real or generated files
+    tables*        one or more tables, each:
+      table*           staging/raw table name
+      file_patterns    globs on the landed file name (case-insensitive) this table takes; the first
+                       table whose pattern matches takes the file (default ["*"])
+      formats          [csv] and/or [json] (default [csv])
+      columns*         each: name* (canonical snake_case), type (text, free_text, enum, uscc, timestamp,
+                       date, integer, boolean, price, decimal; default text), aliases (headers accepted
+                       besides the name), required (the header must have it), nullable (default true),
+                       scale (decimals of price/decimal, default 2), values (of an enum), null_values
+                       (texts read as NULL), strip_decimal_zero ("12.0" -> "12"), description {zh, en}
+      key              columns identifying a row: a later row with the key of an earlier one in the
+                       same file is quarantined, unless `history`
+      history          later rows update earlier ones and every version is kept (<table>_current view)
+      current_order    ordering of the _current view (latest first)
+      event_column     column that may not lie after the business date (else the row is quarantined)
+      row_bounds       {min, max} rows expected per daily file (quality gate)
+      versions         header versions: [{name, detect: [headers that identify it]}], first match wins
+      derived          extra staging columns computed in SQL: [{name, type, sql}]
+      description      {zh, en}
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from pipelines.core.errors import UserError
+from pipelines.ingest.cyprus import CYPRUS_MAPPING_DOC
+from pipelines.ingest.source_spec import ColumnSpec, SourceSpec, TableSpec
+from pipelines.ingest.yml_spec import read_yml, validated
 
 SOURCES_DIR = Path(__file__).resolve().parent / "sources"
-SOURCE_IDS = (
-    "price_observations",
-    "olist",
-    "online_retail",
-    "cfpb_complaints",
-    "complaints_12315",
-    "penalties",
-    "abnormal_operations",
-    "serious_violations",
-    "registry",
-)
 
 # column type -> DuckDB type of the staging column
 TYPES = {
@@ -131,70 +157,82 @@ class Source:
     refresh: str
     ci_test: bool
     tables: tuple[Table, ...]
+    order: int
+    schedule: str
 
 
-def _column(raw: dict) -> Column:
-    desc = raw.get("description") or {}
+def _column(spec: ColumnSpec) -> Column:
     return Column(
-        name=raw["name"],
-        type=raw.get("type", "text"),
-        aliases=tuple(raw.get("aliases") or ()),
-        required=bool(raw.get("required", False)),
-        nullable=bool(raw.get("nullable", True)),
-        scale=int(raw.get("scale", 2)),
-        values=tuple(raw.get("values") or ()),
-        null_values=tuple(raw.get("null_values") or ()),
-        strip_decimal_zero=bool(raw.get("strip_decimal_zero", False)),
-        description_zh=str(desc.get("zh", "")),
-        description_en=str(desc.get("en", "")),
+        name=spec.name,
+        type=spec.type,
+        aliases=tuple(spec.aliases),
+        required=spec.required,
+        nullable=spec.nullable,
+        scale=spec.scale,
+        values=tuple(spec.values),
+        null_values=tuple(spec.null_values),
+        strip_decimal_zero=spec.strip_decimal_zero,
+        description_zh=spec.description.zh,
+        description_en=spec.description.en,
     )
 
 
-@lru_cache(maxsize=None)
-def load_source(source_id: str) -> Source:
-    if source_id not in SOURCE_IDS:
-        raise KeyError(f"unknown source id {source_id!r}; known: {', '.join(SOURCE_IDS)}")
-    raw = yaml.safe_load((SOURCES_DIR / f"{source_id}.yml").read_text(encoding="utf-8"))
-    tables = []
-    for t in raw["tables"]:
-        cols = tuple(_column(c) for c in t["columns"])
-        for c in cols:
-            if c.type not in TYPES:
-                raise ValueError(f"{source_id}.yml: column {c.name} has unknown type {c.type}")
-        desc = t.get("description") or {}
-        tables.append(
-            Table(
-                source=raw["id"],
-                table=t["table"],
-                file_patterns=tuple(t.get("file_patterns") or ("*",)),
-                formats=tuple(t.get("formats") or ("csv",)),
-                columns=cols,
-                key=tuple(t.get("key") or ()),
-                history=bool(t.get("history", False)),
-                current_order=tuple(t.get("current_order") or ()),
-                event_column=t.get("event_column"),
-                row_bounds=dict(t.get("row_bounds") or {}),
-                versions=tuple((v["name"], tuple(v["detect"])) for v in t.get("versions") or ()),
-                derived=tuple(Derived(d["name"], d["type"], d["sql"]) for d in t.get("derived") or ()),
-                description_zh=str(desc.get("zh", "")),
-                description_en=str(desc.get("en", "")),
-            )
-        )
+def _table(source_id: str, spec: TableSpec) -> Table:
+    return Table(
+        source=source_id,
+        table=spec.table,
+        file_patterns=tuple(spec.file_patterns or ("*",)),
+        formats=tuple(spec.formats or ("csv",)),
+        columns=tuple(_column(c) for c in spec.columns),
+        key=tuple(spec.key),
+        history=spec.history,
+        current_order=tuple(spec.current_order),
+        event_column=spec.event_column,
+        row_bounds=spec.row_bounds.model_dump(exclude_unset=True),
+        versions=tuple((v.name, tuple(v.detect)) for v in spec.versions),
+        derived=tuple(Derived(d.name, d.type, d.sql) for d in spec.derived),
+        description_zh=spec.description.zh,
+        description_en=spec.description.en,
+    )
+
+
+def read_source_file(path: Path) -> Source:
+    """One source yml, validated (UserError naming the file and the key when it is not valid)."""
+    spec = validated(SourceSpec, read_yml(path), path)
+    if spec.id != path.stem:
+        raise UserError(f"{path}: id {spec.id!r} differs from the file name; name the file {spec.id}.yml")
     return Source(
-        id=raw["id"],
-        title=raw["title"],
-        publisher=raw.get("publisher") or {},
-        landing_page=raw.get("landing_page"),
-        download_url=raw.get("download_url"),
-        licence=raw.get("licence", ""),
-        refresh=str(raw.get("refresh", "")),
-        ci_test=bool(raw.get("ci_test", False)),
-        tables=tuple(tables),
+        id=spec.id,
+        title=spec.title,
+        publisher=spec.publisher.model_dump(exclude_unset=True),
+        landing_page=spec.landing_page,
+        download_url=spec.download_url,
+        licence=spec.licence,
+        refresh=spec.refresh,
+        ci_test=spec.ci_test,
+        tables=tuple(_table(spec.id, t) for t in spec.tables),
+        order=spec.order,
+        schedule=spec.schedule,
     )
+
+
+def _read_catalogue(folder: Path) -> dict[str, Source]:
+    sources = [read_source_file(path) for path in sorted(folder.glob("*.yml"))]
+    return {s.id: s for s in sorted(sources, key=lambda s: (s.order, s.id))}
+
+
+_CATALOGUE = _read_catalogue(SOURCES_DIR)
+SOURCE_IDS: tuple[str, ...] = tuple(_CATALOGUE)  # in `order`
+
+
+def load_source(source_id: str) -> Source:
+    if source_id not in _CATALOGUE:
+        raise KeyError(f"unknown source id {source_id!r}; known: {', '.join(SOURCE_IDS)}")
+    return _CATALOGUE[source_id]
 
 
 def all_sources() -> list[Source]:
-    return [load_source(s) for s in SOURCE_IDS]
+    return list(_CATALOGUE.values())
 
 
 def all_tables() -> list[Table]:
@@ -221,8 +259,6 @@ def _cell(text) -> str:
 
 def render_sources_md() -> str:
     """docs/SOURCES.md, generated from pipelines/ingest/sources/*.yml (a test keeps the two in step)."""
-    from pipelines.ingest.cyprus import CYPRUS_MAPPING_DOC
-
     out = [
         "# Sources",
         "",

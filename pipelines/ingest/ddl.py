@@ -6,6 +6,8 @@ out by hand there and kept verbatim here."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipelines.ingest.catalogue import all_tables
 
 HAND_WRITTEN = ("price_observations", "olist_orders", "olist_order_items")
@@ -16,6 +18,9 @@ LINEAGE_DDL = [
     ("_row", "BIGINT    NOT NULL"),
 ]
 
+# HEADER opens warehouse/migrations/002_sources.sql, which a test keeps equal to render_migration():
+# its "CONTRACT §3" (docs/CONTRACT.md §3) and test file name (now tests/ingest/test_metadata_privacy.py)
+# can only change together with that migration file.
 HEADER = """-- Staging and raw tables of the sources (CONTRACT §3), generated from pipelines/ingest/sources/*.yml by
 -- pipelines.ingest.ddl.render_migration(); tests/ingest/test_metadata.py keeps the two equal.
 -- Every row carries where it came from: _business_date (the landing folder's date), _file_name,
@@ -128,8 +133,6 @@ CREATE TABLE IF NOT EXISTS staging.olist_order_items (
 
 
 def write_migration(path=None):
-    from pathlib import Path
-
     path = path or Path(__file__).resolve().parents[2] / "warehouse" / "migrations" / "002_sources.sql"
     path.write_text(render_migration(), encoding="utf-8")
     return path

@@ -9,7 +9,6 @@ Standard library only (urllib)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from pipelines.core.errors import RunError, UserError
+from pipelines.core.sql import sha256_file
 from pipelines.ingest.catalogue import SOURCE_IDS, load_source
 
 CHUNK = 1024 * 1024
@@ -32,14 +32,6 @@ def _file_name(url: str) -> str:
     if not name or name in (".", ".."):
         name = "download.csv"
     return name.replace("/", "_").replace("\\", "_")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _download(url: str, part: Path, retries: int, backoff: float, timeout: float, known: dict | None = None) -> dict:
@@ -153,8 +145,8 @@ def fetch(home, source_id: str, business_date, url: str | None = None, *, retrie
     fetched_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for f in files:
         sidecar = {"url": url, "etag": meta.get("etag"), "last_modified": meta.get("last_modified"),
-                   "sha256": _sha256(f), "size_bytes": f.stat().st_size, "fetched_at": fetched_at,
-                   "archive": name if unpacked else None, "archive_sha256": _sha256(done) if unpacked else None}
+                   "sha256": sha256_file(f), "size_bytes": f.stat().st_size, "fetched_at": fetched_at,
+                   "archive": name if unpacked else None, "archive_sha256": sha256_file(done) if unpacked else None}
         target = landing / f.name
         # the sidecar sits beside the file; its .json ending is read by ingestion only for JSON sources,
         # so it lives in the hidden .fetch folder and is mirrored as <file>.fetch.json there

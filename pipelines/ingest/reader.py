@@ -35,14 +35,6 @@ class Prepared:
     header: list[str] | None = None
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _is_binary(sample: bytes) -> bool:
     if b"\x00" in sample:
         return True

@@ -11,6 +11,9 @@ Sources of truth:
 * after a run, `write_dictionary_parquet(home)` reads the published parquet, so a column an analyst sees
   is in the dictionary (or listed as undocumented).
 
+The warehouse views that carry the dictionary as column comments are in pipelines/publish/views.py;
+the pinned schema snapshot and its change rule in pipelines/publish/snapshot.py.
+
 `python -m pipelines.publish.dictionary --write [--home DIR]` rewrites docs/DATA_DICTIONARY.md,
 docs/schema_snapshot.json and (when the home has marts) HOME/marts/data_dictionary/data_dictionary.parquet.
 `python -m pipelines.publish.dictionary --check` exits 1 when a column is undocumented or the snapshot
@@ -20,26 +23,29 @@ changed without a schema_version bump and a CHANGELOG.md entry.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from indicators.compute import mart_catalogue
+from indicators.compute import compute_day, mart_catalogue
+from indicators.registry import load_catalogue
+from pipelines.core.home import DICTIONARY_FILE, DICTIONARY_MART, Home
+from pipelines.core.sql import quote_ident
+from pipelines.publish.snapshot import REPO, SNAPSHOT_JSON, render_snapshot, snapshot_drift
+from pipelines.publish.views import create_mart_views, published_marts, read_parquet_sql
+from warehouse.migrate import apply_migrations
 
-REPO = Path(__file__).resolve().parents[2]
 DICTIONARY_MD = REPO / "docs" / "DATA_DICTIONARY.md"
-SNAPSHOT_JSON = REPO / "docs" / "schema_snapshot.json"
-CHANGELOG = REPO / "CHANGELOG.md"
-DICTIONARY_MART = "data_dictionary"  # HOME/marts/data_dictionary/data_dictionary.parquet
-DICTIONARY_FILE = "data_dictionary.parquet"
 
-# Columns every mart carries (CONTRACT §4): documented here once if a mart yml omits them.
+# Columns every mart carries (docs/CONTRACT.md §4): documented here once if a mart yml omits them.
 COMMON_COLUMNS = {
     "dt": {"zh": "业务日期（分区）", "en": "Business date of the run that published the row (the partition key)",
            "source": "run"},
@@ -57,11 +63,6 @@ class Column:
 
 def computed_schemas(run_date=None) -> dict[str, list[Column]]:
     """Every mart's columns and types as the pipeline builds them (empty warehouse, no data)."""
-    from datetime import date
-
-    from indicators.compute import compute_day, quote_ident
-    from warehouse.migrate import apply_migrations
-
     con = duckdb.connect(":memory:")
     try:
         apply_migrations(con)
@@ -75,30 +76,6 @@ def computed_schemas(run_date=None) -> dict[str, list[Column]]:
         con.close()
 
 
-def sql_literal(text: str) -> str:
-    """A SQL string literal (DDL and table functions take no bound parameters)."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def partition_glob(home, mart: str) -> Path:
-    return home.mart_dir(mart) / "dt=*" / "part-0.parquet"
-
-
-def published_marts(home) -> list[str]:
-    """Catalogue marts first (in build order), then any other published mart folder."""
-    names = [m for m in mart_catalogue()["marts"] if any(home.mart_dir(m).glob("dt=*/part-0.parquet"))]
-    if home.marts.exists():
-        for folder in sorted(p for p in home.marts.iterdir() if p.is_dir()):
-            if folder.name not in names and folder.name != DICTIONARY_MART and any(folder.glob("dt=*/part-0.parquet")):
-                names.append(folder.name)
-    return names
-
-
-def read_parquet_sql(home, mart: str) -> str:
-    return (f"read_parquet({sql_literal(partition_glob(home, mart))}, hive_partitioning = true, "
-            "union_by_name = true)")
-
-
 def published_schemas(home, con=None) -> dict[str, list[Column]]:
     """The columns and types of every published mart, as DuckDB reads the parquet (dt from the path)."""
     own = con is None
@@ -106,7 +83,7 @@ def published_schemas(home, con=None) -> dict[str, list[Column]]:
     try:
         out = {}
         for mart in published_marts(home):
-            rows = con.execute(f"DESCRIBE SELECT * FROM {read_parquet_sql(home, mart)}").fetchall()  # noqa: S608 - path quoted by sql_literal, values bound
+            rows = con.execute(f"DESCRIBE SELECT * FROM {read_parquet_sql(home, mart)}").fetchall()  # noqa: S608 - path quoted by quote_literal (views.read_parquet_sql), values bound
             cols = [Column(r[0], r[1]) for r in rows]
             # hive puts the partition column last; show it first as in the mart SQL
             out[mart] = sorted(cols, key=lambda c: c.name != "dt")
@@ -120,8 +97,6 @@ def published_schemas(home, con=None) -> dict[str, list[Column]]:
 
 
 def _indicators_by_mart() -> dict[str, list[str]]:
-    from indicators.registry import load_catalogue
-
     out: dict[str, list[str]] = {}
     for ind in load_catalogue():
         out.setdefault(ind.mart, []).append(ind.id)
@@ -215,16 +190,6 @@ def undocumented(schemas: dict[str, list[Column]]) -> dict[str, list[str]]:
     return out
 
 
-def column_comment(row: dict) -> str:
-    """The comment a view column carries: 中文 — English [unit] (from …)."""
-    text = f"{row['label_zh']} — {row['meaning_en']}"
-    if row["unit"]:
-        text += f" [{row['unit']}]"
-    if row["derived_from"]:
-        text += f" (from {row['derived_from']})"
-    return text
-
-
 def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -263,97 +228,10 @@ def render_markdown(schemas: dict[str, list[Column]] | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-# --------------------------------------------------------------------------- the schema snapshot
-
-
-def snapshot_of(schemas: dict[str, list[Column]]) -> dict:
-    catalogue = mart_catalogue()["marts"]
-    return {"marts": {
-        mart: {"schema_version": int(catalogue.get(mart, {}).get("schema_version", 0)),
-               "columns": [{"name": c.name, "type": c.type} for c in cols]}
-        for mart, cols in schemas.items()}}
-
-
-def render_snapshot(schemas: dict[str, list[Column]] | None = None) -> str:
-    schemas = schemas if schemas is not None else computed_schemas()
-    return json.dumps(snapshot_of(schemas), ensure_ascii=False, indent=2) + "\n"
-
-
-def _names(text: str, mart: str) -> bool:
-    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(mart)}(?![A-Za-z0-9_])", text) is not None
-
-
-def _changelog_mentions(changelog: str, mart: str, version: int) -> bool:
-    """A CHANGELOG line (or bullet) naming the mart and `schema_version N` / `schema version N`."""
-    version_re = re.compile(rf"schema[_ ]version\s*{version}\b", re.IGNORECASE)
-    for block in re.split(r"\n(?=\s*[-*] |#)", changelog):
-        if _names(block, mart) and version_re.search(block):
-            return True
-    return False
-
-
-def snapshot_problems(current: dict, pinned: dict, changelog: str) -> list[str]:
-    """Why the current mart schemas may not replace the pinned ones (empty list: fine).
-
-    A mart's columns/types may differ from the snapshot only with a higher schema_version and a
-    CHANGELOG.md entry naming the mart and the new version; a new mart needs a CHANGELOG entry; a
-    removed mart needs one too (naming the mart)."""
-    problems = []
-    now, before = current["marts"], pinned.get("marts", {})
-    for mart, spec in now.items():
-        version = spec["schema_version"]
-        old = before.get(mart)
-        if old is None:
-            if not _changelog_mentions(changelog, mart, version):
-                problems.append(f"{mart}: new mart (schema_version {version}) is not in docs/schema_snapshot.json "
-                                f"and CHANGELOG.md has no entry naming `{mart}` with schema_version {version}")
-            continue
-        if version < old["schema_version"]:
-            problems.append(f"{mart}: schema_version went down from {old['schema_version']} to {version}")
-            continue
-        if old["columns"] == spec["columns"]:
-            continue
-        diff = _describe_diff(old["columns"], spec["columns"])
-        if version == old["schema_version"]:
-            problems.append(f"{mart}: columns changed ({diff}) without a schema_version bump "
-                            f"(still {version}); bump it in indicators/marts/{mart}.yml, add a CHANGELOG.md "
-                            "entry, then run `python -m pipelines.publish.dictionary --write`")
-        elif not _changelog_mentions(changelog, mart, version):
-            problems.append(f"{mart}: columns changed ({diff}) and schema_version is {version}, but CHANGELOG.md "
-                            f"has no entry naming `{mart}` with schema_version {version}")
-    for mart in before:
-        if mart not in now and not _names(changelog, mart):
-            problems.append(f"{mart}: mart removed without a CHANGELOG.md entry")
-    return problems
-
-
-def _describe_diff(old: list[dict], new: list[dict]) -> str:
-    o = {c["name"]: c["type"] for c in old}
-    n = {c["name"]: c["type"] for c in new}
-    parts = []
-    if added := [c for c in n if c not in o]:
-        parts.append("added " + ", ".join(added))
-    if removed := [c for c in o if c not in n]:
-        parts.append("removed " + ", ".join(removed))
-    if retyped := [f"{c} {o[c]}->{n[c]}" for c in n if c in o and o[c] != n[c]]:
-        parts.append("retyped " + ", ".join(retyped))
-    if not parts:
-        parts.append("column order changed")
-    return "; ".join(parts)
-
-
-def pinned_snapshot() -> dict:
-    if not SNAPSHOT_JSON.exists():
-        return {"marts": {}}
-    return json.loads(SNAPSHOT_JSON.read_text(encoding="utf-8"))
-
-
 # --------------------------------------------------------------------------- publish-time outputs
 
 
-def dictionary_table(schemas: dict[str, list[Column]]):
-    import pyarrow as pa
-
+def dictionary_table(schemas: dict[str, list[Column]]) -> pa.Table:
     rows = dictionary_rows(schemas)
     schema = pa.schema([("mart", pa.string()), ("mart_title_zh", pa.string()), ("mart_title_en", pa.string()),
                         ("schema_version", pa.int32()), ("ordinal", pa.int32()), ("column_name", pa.string()),
@@ -367,14 +245,12 @@ def write_dictionary_parquet(home, schemas: dict[str, list[Column]] | None = Non
 
     Published marts are described from their parquet; catalogue marts not yet published from the
     pipeline's own schema, so the dictionary is complete from the first run."""
-    import pyarrow.parquet as pq
-
     if schemas is None:
         schemas = computed_schemas()
         schemas.update(published_schemas(home))
     folder = home.mart_dir(DICTIONARY_MART)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / DICTIONARY_FILE
+    target = home.dictionary_file
     tmp = folder / f".{DICTIONARY_FILE}.tmp-{uuid.uuid4().hex}"
     try:
         pq.write_table(dictionary_table(schemas), tmp, compression="zstd")
@@ -389,8 +265,6 @@ def after_publish(con, home) -> dict:
     """Called by the publish stage: refresh the data_dictionary parquet and the warehouse views.
 
     Returns {view name: number of columns}."""
-    from pipelines.serve.query import create_mart_views
-
     schemas = computed_schemas()
     schemas.update(published_schemas(home, con))
     write_dictionary_parquet(home, schemas)
@@ -417,16 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help="home whose marts get the data_dictionary parquet (default: "
                                        "$MARKET_MONITOR_HOME, else ./var; skipped when it has no marts)")
     args = parser.parse_args(argv)
-    from pipelines.core.home import Home
-
     schemas = computed_schemas()
     missing = undocumented(schemas)
     problems = [f"{m}: undocumented column(s) {', '.join(c)} (add them to indicators/marts/{m}.yml)"
                 for m, c in missing.items()]
     if args.write:
-        snapshot_issues = snapshot_problems(snapshot_of(schemas), pinned_snapshot(),
-                                            CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.exists() else "")
-        for issue in snapshot_issues:
+        for issue in snapshot_drift(schemas):
             print(f"warning: {issue}", file=sys.stderr)
         changed = write_docs(schemas)
         print("rewrote " + ", ".join(changed) if changed else "data dictionary and snapshot up to date")
@@ -434,8 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         if home.marts.is_dir():
             print(f"wrote {write_dictionary_parquet(home)}")
     if args.check or not args.write:
-        problems += snapshot_problems(snapshot_of(schemas), pinned_snapshot(),
-                                      CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.exists() else "")
+        problems += snapshot_drift(schemas)
         for p in problems:
             print(p, file=sys.stderr)
         return 1 if problems else 0

@@ -1,6 +1,6 @@
 """Publishing mart partitions: write beside, then swap in atomically.
 
-Layout (CONTRACT §1): marts/<mart>/dt=<D>/part-0.parquet and marts/<mart>/_manifest.json.
+Layout (docs/CONTRACT.md §1, paths from pipelines.core.home.Home): marts/<mart>/dt=<D>/part-0.parquet and marts/<mart>/_manifest.json.
 The new file is written as a hidden temp file inside dt=<D>/ (pyarrow and DuckDB skip names
 starting with '.' or '_'), flushed, then os.replace()d over part-0.parquet: a reader opens either
 the old file or the new one, never a mix, and a crash leaves at most a hidden temp file, which the
@@ -9,7 +9,6 @@ next publish removes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
@@ -20,17 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.core.faults import fault_point
-
-PART_NAME = "part-0.parquet"
-MANIFEST = "_manifest.json"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from pipelines.core.home import MANIFEST_NAME, PART_NAME, PARTITION_PREFIX
+from pipelines.core.sql import sha256_file
 
 
 def _fsync_dir(path: Path) -> None:
@@ -90,8 +80,9 @@ def write_parquet(path: Path, data: pa.Table | pa.RecordBatchReader) -> tuple[in
 
 
 def publish_partition(mart_dir: Path, run_date: date, table: pa.Table | pa.RecordBatchReader) -> tuple[int, str]:
-    """Atomically replace marts/<mart>/dt=<run_date>/part-0.parquet with `table` (dt column excluded)."""
-    partition = mart_dir / f"dt={run_date.isoformat()}"
+    """Atomically replace marts/<mart>/dt=<run_date>/part-0.parquet with `table` (dt column excluded).
+    `mart_dir` is Home.mart_dir(mart); the partition folder and file names are Home's layout."""
+    partition = mart_dir / f"{PARTITION_PREFIX}{run_date.isoformat()}"
     partition.mkdir(parents=True, exist_ok=True)
     for leftover in partition.glob(".*.tmp-*"):  # a crashed earlier publish
         leftover.unlink(missing_ok=True)
@@ -100,7 +91,7 @@ def publish_partition(mart_dir: Path, run_date: date, table: pa.Table | pa.Recor
         rows, _schema = write_parquet(tmp, table)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        digest = sha256_of(tmp)
+        digest = sha256_file(tmp)
         fault_point("publish.temp_written")
         os.replace(tmp, partition / PART_NAME)
     except BaseException:
@@ -115,7 +106,7 @@ def update_manifest(mart_dir: Path, mart: str, schema_version: int, pipeline_ver
                     schema: pa.Schema, run_date: date, rows: int, digest: str) -> None:
     """Record the mart's columns and each partition's rows and sha256 (no wall-clock times: reruns
     of the same content leave the manifest byte-identical)."""
-    path = mart_dir / MANIFEST
+    path = mart_dir / MANIFEST_NAME
     manifest = {}
     if path.exists():
         try:

@@ -1,8 +1,9 @@
 """What the DAGs share: default args, the writer pool, source and mart assets, per-source cadences,
 the failure alert, and the thin wrappers that turn an Airflow task into a call of `pipelines`.
 
-Nothing here imports Airflow at module level except inside functions that build Airflow objects, so
-the plain functions (preflight, alert) are testable without a scheduler.
+Airflow itself is imported only inside the functions that build Airflow objects: importing it takes
+seconds and needs a configured Airflow, and the plain functions (preflight, ingest, alert) are called
+and tested without a scheduler. Everything else is imported here at the top.
 """
 
 from __future__ import annotations
@@ -11,12 +12,25 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import tempfile
+import urllib.request
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from indicators.compute import mart_catalogue
+from pipelines.core.dates import business_date_from_context
+from pipelines.core.errors import QualityGateFailed
 from pipelines.core.home import Home
+from pipelines.core.sql import sha256_file
+from pipelines.ingest import FileRejected, ingest_day, match_columns, table_for_file
+from pipelines.ingest.catalogue import SOURCE_IDS, all_sources
+from pipelines.ingest.files import DATA_ENDINGS
+from pipelines.ingest.reader import prepare
+from pipelines.run import daily, maintenance
+from pipelines.run.daily import stage_record, writer
+from warehouse.db import connect_writer
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +50,16 @@ DAG_DEFAULT_ARGS = {
 MART_ASSET_PREFIX = "market-monitor://marts/"
 SOURCE_ASSET_PREFIX = "market-monitor://staging/"
 
-# Each source on its own cadence: when its drop for business date D is normally complete (local time,
-# the morning after D). Every cron fires on D+1, so the business date is the day before the fire time.
-SOURCE_SCHEDULES: dict[str, str] = {
-    "price_observations": "30 0 * * *",   # monitoring feed closes at midnight
-    "olist": "0 1 * * *",                 # platform order exports
-    "online_retail": "0 1 * * *",
-    "registry": "15 1 * * *",             # merchant register snapshot
-    "complaints_12315": "30 1 * * *",     # 12315 registrations of the day
-    "cfpb_complaints": "30 1 * * *",
-    "penalties": "0 2 * * *",             # 双公示 publications
-    "abnormal_operations": "0 2 * * *",   # 经营异常名录
-    "serious_violations": "0 2 * * *",    # 严重违法失信名单
-}
+# Each source on its own cadence (`schedule:` in pipelines/ingest/sources/<id>.yml): when its drop for
+# business date D is normally complete (local time, the morning after D). Every cron fires on D+1, so
+# the business date is the day before the fire time.
+SOURCE_SCHEDULES: dict[str, str] = {source.id: source.schedule for source in all_sources()}
 DAILY_FIRE_AT = time(1, 0)  # market_daily: 01:00 local for the day that just ended
 MAINTENANCE_CRON = "0 4 * * 0"  # Sundays 04:00 local, after the daily run
 
 
 def source_ids() -> tuple[str, ...]:
-    from pipelines.ingest.catalogue import SOURCE_IDS
-
-    missing = [s for s in SOURCE_IDS if s not in SOURCE_SCHEDULES]
-    if missing:
-        raise RuntimeError(f"no ingest cadence for source(s) {missing}; add them to SOURCE_SCHEDULES")
+    """Every source id, in the catalogue's order (each has a schedule: the source yml requires one)."""
     return tuple(SOURCE_IDS)
 
 
@@ -74,8 +75,6 @@ def source_assets() -> list:
 
 def mart_assets() -> list:
     from airflow.sdk import Asset
-
-    from indicators.compute import mart_catalogue
 
     return [Asset(MART_ASSET_PREFIX + mart) for mart in mart_catalogue()["marts"]]
 
@@ -113,9 +112,6 @@ def _emit(context: dict, assets: list, day: str) -> None:
 
 def stage_task(stage: str, day: str, context: dict) -> str:
     """Run one stage of the daily run for `day`; returns `day` so the next task depends on it."""
-    from pipelines.core.errors import QualityGateFailed
-    from pipelines.run import daily
-
     home = home_from_env()
     run_date = date.fromisoformat(day)
     run_id = airflow_run_id(context, day)
@@ -165,8 +161,6 @@ def business_date_task():
 
     @task(task_id="business_date")
     def business_date(**context) -> str:
-        from pipelines.core.dates import business_date_from_context
-
         return business_date_from_context(context).isoformat()
 
     return business_date()
@@ -201,9 +195,6 @@ def publication_chain(day):
 def ingest_source_task(source: str, day: str, context: dict) -> str:
     """Ingest one source's drop for `day` (the per-source DAGs); emits the source's asset event with
     the business date. Runs in the writer pool: it writes warehouse.duckdb."""
-    from pipelines.ingest import ingest_day
-    from pipelines.run.daily import stage_record, writer
-
     home = home_from_env()
     run_date = date.fromisoformat(day)
     run_id = airflow_run_id(context, day)
@@ -223,19 +214,11 @@ def preflight_source(home: Home, source: str, day: date) -> dict:
     encoding, format, the staging table its name maps to, and whether the header has the required
     columns. Safe to run in parallel on any worker (reads the landing folder, writes only a temp dir).
     Problems are reported, not raised: ingest quarantines them exactly as the CLI does."""
-    import fnmatch
-    import shutil
-
-    from pipelines.ingest.catalogue import load_source
-    from pipelines.ingest.core import DATA_ENDINGS, _match_columns
-    from pipelines.ingest.reader import FileRejected, prepare, sha256_of
-
     folder = home.landing_dir(source, day)
     summary = {"source": source, "business_date": day.isoformat(), "worker": worker_identity(),
                "files": [], "problems": [], "bytes": 0}
     if not folder.is_dir():
         return summary
-    tables = load_source(source).tables
     tmp = Path(tempfile.mkdtemp(prefix="mm_preflight_"))
     try:
         for path in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -245,7 +228,7 @@ def preflight_source(home: Home, source: str, day: date) -> dict:
                 item["outcome"] = "ignored"
                 continue
             item["size_bytes"] = path.stat().st_size
-            item["sha256"] = sha256_of(path)
+            item["sha256"] = sha256_file(path)
             summary["bytes"] += item["size_bytes"]
             if item["size_bytes"] == 0:
                 item["outcome"] = "empty"
@@ -253,8 +236,7 @@ def preflight_source(home: Home, source: str, day: date) -> dict:
             if path.name.lower().endswith(".zip"):
                 item["outcome"] = "archive"
                 continue
-            low = path.name.lower()
-            table = next((t for t in tables if any(fnmatch.fnmatch(low, p.lower()) for p in t.file_patterns)), None)
+            table = table_for_file(source, path.name)
             if table is None:
                 item["outcome"] = "ignored"
                 summary["problems"].append(f"{source}/{day}/{path.name}: no table of {source} takes this name")
@@ -264,7 +246,7 @@ def preflight_source(home: Home, source: str, day: date) -> dict:
                 prep = prepare(path, table.formats, tmp)
                 item.update(encoding=prep.encoding, format=prep.fmt)
                 if prep.fmt == "csv":
-                    _match_columns(table, prep.header or [])
+                    match_columns(table, prep.header or [])
                 item["outcome"] = "ok"
             except FileRejected as exc:
                 item["outcome"] = "will_be_rejected"
@@ -289,8 +271,6 @@ def preflight_task(source: str, day: str) -> dict:
 # --------------------------------------------------------------------------- maintenance
 
 def maintenance_task(step: str, day: str, context: dict) -> dict:
-    from pipelines.run import maintenance
-
     home = home_from_env()
     policy = maintenance.load_policy(home)
     run_date = date.fromisoformat(day)
@@ -310,8 +290,6 @@ def maintenance_task(step: str, day: str, context: dict) -> dict:
 
 def _context_day(context: dict) -> date | None:
     try:
-        from pipelines.core.dates import business_date_from_context
-
         return business_date_from_context(context)
     except Exception:
         return None
@@ -343,8 +321,6 @@ def _alert(context: dict) -> None:
     record = {"raised_at": now.isoformat(), "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
               "business_date": day.isoformat() if day else None, "message": message}
     try:
-        from warehouse.db import connect_writer
-
         con = connect_writer(home.db_path, wait_seconds=ALERT_WAIT_SECONDS)
         try:
             con.execute("INSERT INTO meta.alerts VALUES ($t, $d, $k, $b, $m)",
@@ -360,8 +336,6 @@ def _alert(context: dict) -> None:
         record["stored"] = "alerts.jsonl"
     webhook = os.environ.get(ALERT_WEBHOOK_ENV)
     if webhook:
-        import urllib.request
-
         try:
             req = urllib.request.Request(webhook, data=json.dumps(record, ensure_ascii=False).encode("utf-8"),
                                          method="POST", headers={"Content-Type": "application/json"})

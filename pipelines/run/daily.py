@@ -20,11 +20,18 @@ from datetime import date, datetime
 
 import duckdb
 
-from indicators.compute import compute_day, mart_catalogue, pipeline_version, quote_ident
+from expectations.gate import file_context, record, run_gate
+from expectations.report import build_data_docs, data_docs_index, day_results_page, write_results
+from expectations.suites import load_suites
+from indicators.compute import compute_day, mart_catalogue, pipeline_version
 from indicators.registry import load_overrides
 from pipelines.core.errors import QualityGateFailed, RunError, UserError
 from pipelines.core.faults import fault_point
 from pipelines.core.home import Home
+from pipelines.core.sql import quote_ident
+from pipelines.ingest import ingest_day
+from pipelines.publish.parquet import publish_partition, update_manifest, write_parquet
+from pipelines.serve.bulletin import build_bulletin
 from warehouse.db import connect_writer, python_memory_headroom
 
 log = logging.getLogger(__name__)
@@ -77,8 +84,6 @@ def stage_record(con, run_id: str, run_date: date, stage: str, triggered_by: str
 # --------------------------------------------------------------------------- stages
 
 def ingest(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
-    from pipelines.ingest import ingest_day
-
     with writer(home, con) as c, stage_record(c, run_id, run_date, "ingest", triggered_by):
         return ingest_day(c, home, run_date)
 
@@ -94,9 +99,6 @@ def compute(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
 def gate(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
     """Audit: validate every staging table's and every candidate mart's batch for D with its GX
     suite, store the results in meta.quality_results and HOME/quality/ (JSON, HTML, Data Docs)."""
-    from expectations.gate import file_context, record, run_gate
-    from expectations.report import build_data_docs, write_results
-
     with writer(home, con) as c, stage_record(c, run_id, run_date, "gate", triggered_by):
         gx_context = file_context(home.quality)
         outcomes = run_gate(c, run_date, run_id=run_id, gx_context=gx_context)
@@ -132,8 +134,6 @@ def _blocking_failures(con, run_id: str) -> dict[str, list[str]]:
 
 
 def _suites_blocking_every_mart() -> set[str]:
-    from expectations.suites import load_suites
-
     return {name for name, s in load_suites().items() if s.blocks == "all"}
 
 
@@ -142,8 +142,6 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
     tables it depends on, and the suites that guard every mart (the ledger identities). A blocked
     mart keeps its previous partition; its candidate batch and validation go to
     HOME/quarantine/mart.<mart>/<D>/ and an alert is recorded. A mart without a suite is blocked."""
-    from pipelines.publish.parquet import publish_partition, update_manifest
-
     catalogue = mart_catalogue()
     result = PublishResult()
     with writer(home, con) as c, stage_record(c, run_id, run_date, "publish", triggered_by), \
@@ -193,9 +191,6 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
                       failed: list[str]) -> None:
     """The failing candidate batch and its validation result, beside the sources' quarantine, and an
     alert row. The published partition is not touched."""
-    from expectations.report import data_docs_index
-    from pipelines.publish.parquet import write_parquet
-
     folder = home.quarantine_dir(f"mart.{mart}", run_date)
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -217,7 +212,7 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
         json.dumps({"mart": mart, "dt": run_date.isoformat(), "run_id": run_id, "published": False,
                     "failed_checks": failed, "suites": suites, "results": results,
                     "data_docs": str(data_docs_index(home)),
-                    "day_results": str(home.quality / "results" / run_date.isoformat() / "index.html")},
+                    "day_results": str(day_results_page(home, run_date))},
                    ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     con.execute(
         "INSERT INTO meta.alerts VALUES ($t, NULL, 'publish', $d, $m)",
@@ -227,8 +222,6 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
 
 
 def report(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
-    from pipelines.serve.bulletin.build import build_bulletin
-
     with writer(home, con) as c, stage_record(c, run_id, run_date, "report", triggered_by):
         return build_bulletin(c, home, run_date)
 

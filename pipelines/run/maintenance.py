@@ -12,10 +12,10 @@ partitions per HOME/config.yml, and checkpoint/compaction of the DuckDB file.
 
 Retention is relative to the business date of the maintenance run (never the wall clock), so a rerun
 of an old date deletes the same things. Only folders whose name is a date are touched. Landing drops
-are "never modified" while kept (CONTRACT §1); deleting old ones is the deployment's explicit choice.
+are "never modified" while kept (docs/CONTRACT.md §1); deleting old ones is the deployment's explicit choice.
 Writing steps (prune_marts, compact_warehouse) open the warehouse as its one writer.
 
-Command line (until the CLI grows a subcommand):  python -m pipelines.run.maintenance --home H --date D [--dry-run]
+Command line: `market-monitor maintain --date D [--dry-run]`, or python -m pipelines.run.maintenance --home H --date D [--dry-run]
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from pathlib import Path
 import yaml
 
 from pipelines.core.errors import UserError
-from pipelines.core.home import Home
-
-MANIFEST = "_manifest.json"
+from pipelines.core.home import PARTITION_PREFIX, Home
+from pipelines.core.sql import quote_ident
+from pipelines.run.daily import writer
+from warehouse.db import connect_writer
 
 
 @dataclass(frozen=True)
@@ -144,16 +145,14 @@ def prune_marts(home: Home, run_date: date, policy: Policy, dry_run: bool = Fals
     cutoff = run_date - timedelta(days=policy.marts_days)
     doomed: list[tuple[str, Path, date]] = []
     for mart_dir in sorted(p for p in home.marts.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        for folder, day in _old_dated_dirs(mart_dir, cutoff, prefix="dt="):
+        for folder, day in _old_dated_dirs(mart_dir, cutoff, prefix=PARTITION_PREFIX):
             doomed.append((mart_dir.name, folder, day))
     for mart, folder, day in doomed:
         result["partitions"] += 1
         result["bytes"] += _size(folder)
-        result["deleted"].append(f"{mart}/dt={day.isoformat()}")
+        result["deleted"].append(f"{mart}/{PARTITION_PREFIX}{day.isoformat()}")
     if dry_run or not doomed:
         return result
-    from pipelines.run.daily import writer
-
     with writer(home, con) as c:
         c.execute("BEGIN TRANSACTION")
         try:
@@ -167,7 +166,7 @@ def prune_marts(home: Home, run_date: date, policy: Policy, dry_run: bool = Fals
         _remove_tree(folder)
         by_mart.setdefault(mart, []).append(day)
     for mart, days in by_mart.items():
-        manifest_path = home.mart_dir(mart) / MANIFEST
+        manifest_path = home.manifest_path(mart)
         if not manifest_path.exists():
             continue
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -189,8 +188,6 @@ def _table_counts(con, catalog: str) -> dict[str, int]:
     tables = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $c ORDER BY ALL",
         {"c": catalog}).fetchall()
-    from indicators.compute import quote_ident
-
     return {f"{s}.{t}": con.execute(
         f"SELECT count(*) FROM {quote_ident(catalog)}.{quote_ident(s)}.{quote_ident(t)}").fetchall()[0][0]  # noqa: S608 - catalog names quoted by quote_ident
         for s, t in tables}
@@ -200,8 +197,6 @@ def compact_warehouse(home: Home, policy: Policy, force: bool = False) -> dict:
     """CHECKPOINT the warehouse (folds the WAL into the file); when more than
     policy.compact_free_ratio of its blocks are free (or `force`), rewrite it into a fresh file with
     COPY FROM DATABASE, check every table's row count matches, and swap it in with os.replace."""
-    from warehouse.db import connect_writer
-
     db = home.db_path
     if not db.exists():
         return {"checkpointed": False, "compacted": False, "reason": "no warehouse yet"}

@@ -17,60 +17,17 @@ import duckdb
 
 from pipelines.core.errors import UserError
 from pipelines.core.home import Home
+from pipelines.core.sql import quote_ident, quote_literal
+from pipelines.publish.views import view_sources
 
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _view_sources(home: Home) -> dict[str, str]:
-    """{view name: SELECT over its parquet} for every published mart and the data dictionary."""
-    from pipelines.publish.dictionary import (
-        DICTIONARY_FILE,
-        DICTIONARY_MART,
-        published_marts,
-        read_parquet_sql,
-    )
-
-    sources = {}
-    for mart in published_marts(home):
-        sources[mart] = f"SELECT * FROM {read_parquet_sql(home, mart)}"  # noqa: S608 - path quoted by sql_literal, values bound
-    dictionary = home.mart_dir(DICTIONARY_MART) / DICTIONARY_FILE
-    if dictionary.exists():
-        sources[DICTIONARY_MART] = f"SELECT * FROM read_parquet({_sql_literal(dictionary)})"  # noqa: S608 - path quoted by sql_literal, values bound
-    return sources
-
-
-def create_mart_views(con: duckdb.DuckDBPyConnection, home: Home, dictionary: list[dict] | None = None) -> dict:
-    """(Re)create in the warehouse one view per published mart (CONTRACT §4 names) over its parquet,
-    plus `data_dictionary`, with each column commented from the dictionary. Called by the writer after
-    publish. Paths and comments are SQL string literals (DDL takes no bound parameters), quoted.
-    Returns {view: number of columns}."""
-    from pipelines.publish.dictionary import column_comment
-
-    comments = {(r["mart"], r["column_name"]): column_comment(r) for r in (dictionary or []) if r["label_zh"]}
-    created = {}
-    for view, select in _view_sources(home).items():
-        con.execute(f"CREATE OR REPLACE VIEW main.{_ident(view)} AS {select}")
-        columns = [r[0] for r in con.execute(f"DESCRIBE main.{_ident(view)}").fetchall()]
-        for column in columns:
-            text = comments.get((view, column))
-            if text:
-                con.execute(f"COMMENT ON COLUMN main.{_ident(view)}.{_ident(column)} IS {_sql_literal(text)}")
-        created[view] = len(columns)
-    return created
-
-
 def open_reader(home: Home) -> duckdb.DuckDBPyConnection:
-    """A read-only session with one view per published mart. Uses the warehouse's own views (with
-    their column comments) when the warehouse is there; falls back to temporary views in an
-    in-memory session when the warehouse file is absent, held by a running writer, or lacks a view."""
+    """A read-only session with one view per published mart (pipelines/publish/views.py). Uses the
+    warehouse's own views (with their column comments) when the warehouse is there; falls back to
+    temporary views in an in-memory session when the warehouse file is absent, held by a running
+    writer, or lacks a view."""
     con = None
     if home.db_path.exists():
         try:
@@ -81,11 +38,11 @@ def open_reader(home: Home) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(":memory:")
     existing = {r[0] for r in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal").fetchall()}
-    for view, select in _view_sources(home).items():
+    for view, select in view_sources(home).items():
         if view not in existing:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(view)} AS {select}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {select}")
     allowed = str(home.marts) + "/"
-    con.execute(f"SET allowed_directories = [{_sql_literal(allowed)}]")
+    con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

@@ -138,8 +138,9 @@ def insert_mart_row(con, table: str, values: dict, day: date = D) -> None:
 def build_foundation_marts(con, day: date) -> None:
     """The candidate partitions of the two foundation marts, with their real schemas, computed by the
     production code (only the indicators that mart reads, so marts in progress elsewhere do not interfere)."""
-    from indicators.compute import bind, build_indicator_flags, pipeline_version, run_indicator
+    from indicators.compute import build_indicator_flags, pipeline_version, run_indicator
     from indicators.registry import load_catalogue, mart_sql
+    from pipelines.core.sql import bind
 
     sql = mart_sql("price_reference_checks")
     used = set(re.findall(r"work\.(ind__\w+)", sql)) | {"ind__price__cn_reference_7d"}

@@ -286,7 +286,7 @@ def test_every_broken_case_gives_the_same_results_both_ways(warehouse, monkeypat
 
 def test_big_batch_with_duplicate_ids_is_blocked_in_sql(warehouse, monkeypatch):
     """250,000 price rows (over the default threshold), two sharing an id: the SQL engine runs and blocks."""
-    from expectations.bench import make_batch
+    from benchmarks.gate import make_batch
 
     monkeypatch.delenv(sql_checks.ROWS_ENV, raising=False)
     warehouse.execute("DELETE FROM staging.price_observations")

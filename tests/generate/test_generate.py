@@ -29,7 +29,7 @@ START = dt.date(2026, 10, 29)
 DAYS = 6
 SCALE = 0.02
 
-# CONTRACT §3 headers, copied here on purpose (the test must not read them from the generator)
+# docs/CONTRACT.md §3 headers, copied here on purpose (the test must not read them from the generator)
 CONTRACT_HEADERS = {
     "price_observations.csv": "observation_id, observed_at, platform, shop_id, sku_id, variant, product_name, "
     "category, region_code, price_type, price, currency, reference_price, promo_start, basis_disclosed, "

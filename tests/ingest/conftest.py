@@ -10,12 +10,15 @@ from pipelines.ingest.catalogue import load_source
 from warehouse.db import connect_writer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Real public data samples (Olist, UCI Online Retail, CFPB, CyBPP, Chinese registers) are not shipped with
+# the repository (README.md, "Development"): the tests that use them look for a `shared/data/real` folder
+# beside the repository and are skipped without it.
 REAL = REPO_ROOT.parent / "shared" / "data" / "real"
 
 
 def real(*parts: str) -> Path:
     if not REAL.is_dir():
-        pytest.skip(f"real data folder {REAL} is absent (clone the shared material beside the repo as ../shared)")
+        pytest.skip(f"real data folder {REAL} is absent (real data samples are not part of the repository)")
     path = REAL.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"real data file {path} is absent")

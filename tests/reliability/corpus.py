@@ -219,7 +219,7 @@ def cases() -> list[Case]:
              "loaded", 2, 1, ["c33_penalties.csv", "row 2, column 处罚决定日期", "future"]),
         Case("abnormal_repeated_key_keeps_history", "abnormal_operations", "c34_abnormal.csv",
              _csv(ABN_HEAD, [[GOOD_USCC, "上海可靠性测试有限公司", "未按期公示年报", "2026-10-01", "上海市市场监督管理局",
-                              "", "", ""]] * 2), "loaded", 2),  # list entries keep history (CONTRACT §3)
+                              "", "", ""]] * 2), "loaded", 2),  # list entries keep history (docs/CONTRACT.md §3)
         Case("serious_fullwidth_uscc", "serious_violations", "c35_serious.csv",
              _csv(SV_HEAD, [[FW_USCC.lower(), "上海可靠性测试有限公司", "虚假广告", "2026-10-02", "上海市市场监督管理局", ""]]),
              "loaded", 1),

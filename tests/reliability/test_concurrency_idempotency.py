@@ -10,7 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.publish.parquet import PART_NAME, publish_partition, sha256_of
+from pipelines.core.home import PART_NAME
+from pipelines.core.sql import sha256_file
+from pipelines.publish.parquet import publish_partition
 from tests.reliability import figures
 from tests.reliability.helpers import D1, D2, cli, copy_home, extra_prices, lay_days, partitions
 
@@ -43,7 +45,7 @@ def test_readers_never_see_a_torn_partition(tmp_path):
         r.join()
     assert not errors, errors[:3]
     assert seen <= {(50_000, "a"), (70_000, "b")} and seen
-    assert sha256_of(part)
+    assert sha256_file(part)
     assert [f.name for f in part.parent.iterdir()] == [PART_NAME]
 
 

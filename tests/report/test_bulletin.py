@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from pipelines.core.regions import LIAONING_CITIES
 from pipelines.run.cli import main
-from pipelines.serve.bulletin.build import plain_evidence
+from pipelines.serve.bulletin import plain_evidence
 from tests.report.fakehome import RUN_DATE
 
 EXTERNAL = [
@@ -23,7 +23,7 @@ EXTERNAL = [
 
 
 def _partition(home, mart, day):
-    return pq.read_table(home.mart_dir(mart) / f"dt={day}" / "part-0.parquet").to_pylist()
+    return pq.read_table(home.partition_file(mart, day)).to_pylist()
 
 
 def test_headline_counts_match_the_published_partitions(fake_home):

@@ -115,7 +115,7 @@ def test_home_inside_refuses_paths_that_leave(tmp_path, path):
 
 
 def test_quarantine_file_of_a_hostile_member_name_stays_home(tmp_path):
-    from pipelines.ingest.core import _quarantine_file
+    from pipelines.ingest.ledger import quarantine_file as _quarantine_file
 
     home = Home(tmp_path.resolve() / "home").ensure()
     for name in ["a.zip/../../../../evil.csv", "a.zip/..\\..\\evil.csv", "a.zip//etc/passwd"]:

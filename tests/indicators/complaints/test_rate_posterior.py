@@ -23,7 +23,7 @@ def wilson(k, n, z=1.96):
 
 
 def test_research_table_posterior_ranks_the_one_order_shop_last(mem_warehouse, run):
-    """indicators.md §5 K2: 1/1, 20/100, 50/1000 with the prior α=5, β=995 (0.5%, strength 1,000)."""
+    """Worked example: 1/1, 20/100, 50/1000 with the default prior α=5, β=995 (0.5%, strength 1,000)."""
     con = mem_warehouse
     for s, n, k in (("A", 1, 1), ("B", 100, 20), ("C", 1000, 50)):
         shop(con, s)

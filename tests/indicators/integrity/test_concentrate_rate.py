@@ -70,7 +70,7 @@ def test_window_ending_at_an_order_is_found(mem_warehouse, ind):
 
 
 def test_orders_in_the_same_second_do_not_double_count(mem_warehouse, ind):
-    """indicators.md §7 B1 correction: grouping by (shop, ts) inflated clean data to 2.67."""
+    """Windows grouped by (shop, ts) instead of by anchor order double counted such orders (clean data read 2.67)."""
     con = mem_warehouse
     for b in ("u1", "u2", "u3", "u4"):
         order(con, "S1", "2026-11-10 12:00:00", b)

@@ -1,0 +1,1 @@
+"""The Airflow DAG files (a package only so that lint-imports can check what they import)."""

@@ -1,0 +1,178 @@
+"""Loading one prepared file into raw.*, staging.* and meta.quarantine_rows, inside the caller's
+transaction: one pass of SQL per step, never a Python loop over rows.
+
+The file is read into TEMP TABLE _mm_in (all text); the transform of pipelines.ingest.transform types
+and checks it; the failing rows go to the quarantine, the rest to staging, every structurally sound
+row as text to raw.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pipelines.core.sql import bind, quote_ident
+from pipelines.ingest.catalogue import Table
+from pipelines.ingest.match import match_columns
+from pipelines.ingest.reader import FileRejected, Prepared
+from pipelines.ingest.transform import build_transform
+
+LINEAGE = ["_business_date", "_file_name", "_sha256", "_row"]
+PROBLEMS_PER_FILE = 5  # quarantined rows quoted per file in the run's problem list
+TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan")
+
+
+def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
+    """Create TEMP TABLE _mm_in (_ord, _c1.._cN) and _mm_rej (structurally broken rows).
+    Returns the header and the number of rejected rows."""
+    con.execute("DROP TABLE IF EXISTS _mm_rej")
+    if prep.fmt == "json":
+        try:
+            desc = con.execute(
+                "DESCRIBE SELECT * FROM read_json($p, format='array', sample_size=-1, maximum_object_size=67108864)",
+                {"p": str(prep.path)},
+            ).fetchall()
+        except Exception as exc:
+            raise FileRejected(f"not a valid JSON list of objects: {str(exc).splitlines()[0][:200]}") from None
+        header = [r[0] for r in desc]
+        cols = {h: "VARCHAR" for h in header}
+        sel = ", ".join(f"{quote_ident(h)} AS _c{k}" for k, h in enumerate(header, 1))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+            "FROM read_json($p, format='array', columns=$cols, maximum_object_size=67108864)",
+            {"p": str(prep.path), "cols": cols},
+        )
+        con.execute("CREATE TEMP TABLE _mm_rej (line BIGINT, column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
+        return header, 0
+    header = prep.header or []
+    cols = ", ".join(f"'_c{k}': 'VARCHAR'" for k in range(1, len(header) + 1))
+    con.execute("DROP TABLE IF EXISTS reject_errors")
+    con.execute("DROP TABLE IF EXISTS reject_scans")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"header=true, auto_detect=false, columns={{{cols}}}, delim=$delim, quote='\"', escape='\"', "
+        "null_padding=false, store_rejects=true, ignore_errors=true, max_line_size=16777216, "
+        "rejects_table='_mm_rejects', rejects_scan='_mm_rejscan')",
+        {"p": str(prep.path), "delim": prep.delimiter},
+    )
+    con.execute(
+        "CREATE TEMP TABLE _mm_rej AS SELECT DISTINCT ON (line) line, column_name, error_type, csv_line, "
+        "error_message FROM _mm_rejects ORDER BY line"
+    )
+    n_rej = con.execute("SELECT count(*) FROM _mm_rej").fetchall()[0][0]
+    con.execute("DROP TABLE IF EXISTS _mm_rejects")
+    con.execute("DROP TABLE IF EXISTS _mm_rejscan")
+    return header, n_rej
+
+
+def load_file(con, source: str, table: Table, d, name: str, sha: str, prep: Prepared, phases: dict):
+    """Load `prep` (the landed file `name` of `source`, date `d`) into `table`; returns
+    (rows read, rows loaded, rows quarantined, up to PROBLEMS_PER_FILE quarantine samples).
+    `phases` receives the seconds spent per step. Raises FileRejected when the header does not fit."""
+    tick = time.perf_counter()
+
+    def phase(what: str) -> None:  # seconds per phase, for the --verbose log and the benchmark's profile
+        nonlocal tick
+        now = time.perf_counter()
+        phases[what] = phases.get(what, 0.0) + now - tick
+        tick = now
+
+    header, n_rej = read_input(con, prep, table)
+    phase("read")
+    mapping, extras, version = match_columns(table, header)
+    if n_rej:
+        # data row of a broken row = line - 1 (DuckDB counts records, header = line 1); a good row's
+        # number is its ordinal plus the broken rows before it
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mm_rt AS SELECT line - 1 - row_number() OVER (ORDER BY line) AS t FROM _mm_rej"
+        )
+        row_expr = "i._ord + (SELECT count(*) FROM _mm_rt r WHERE r.t < i._ord)"
+    else:
+        row_expr = "i._ord"
+    dup_sql, view, params, raw_line = build_transform(table, mapping, extras, header, prep.delimiter,
+                                                     version, row_expr)
+    params["d"] = d
+    if dup_sql:
+        con.execute(dup_sql, bind(dup_sql, params))
+    phase("duplicates")
+    base = {"d": d, "f": name, "sha": sha}
+    # quarantine first (narrow: the failing rows only), so staging can take the rest by _row
+    qparams = dict(params, **base, s=source)
+    q_sql = (
+        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"{raw_line} FROM ({view}) v WHERE _err IS NOT NULL"
+    )
+    con.execute(q_sql, bind(q_sql, qparams))
+    bad_rows = con.execute(
+        "SELECT count(*) FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f",
+        {"s": source, "d": d, "f": name},
+    ).fetchall()[0][0]
+    phase("quarantine")
+    # staging: one streaming pass over the typed rows (row order inside a table does not matter:
+    # every row carries its _row)
+    con.execute("SET preserve_insertion_order = false")
+    stg_cols = [c for c, _t in table.staging_columns()]
+    cl = ", ".join(quote_ident(c) for c in stg_cols + LINEAGE)
+    sel = ", ".join(quote_ident(c) for c in stg_cols)
+    if bad_rows:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mm_bad AS SELECT row_number AS _row FROM meta.quarantine_rows "
+            "WHERE source = $s AND business_date = $d AND file_name = $f AND row_number IS NOT NULL",
+            {"s": source, "d": d, "f": name},
+        )
+        keep = "WHERE _row NOT IN (SELECT _row FROM _mm_bad)"
+    else:
+        keep = ""
+    s_sql = (
+        f"INSERT INTO staging.{quote_ident(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"FROM ({view}) v {keep}"
+    )
+    con.execute(s_sql, bind(s_sql, dict(params, **base)))
+    phase("staging")
+    # raw: text as it arrived, extra columns as JSON
+    raw_cols = [c.name for c in table.columns]
+    raw_sel = ", ".join(f'i."_c{mapping[c]}"' if c in mapping else "CAST(NULL AS VARCHAR)" for c in raw_cols)
+    xparams = dict(base)
+    if extras:
+        pairs = []
+        for j, k in enumerate(extras):
+            xparams[f"x{j}"] = header[k - 1] or f"column{k}"
+            pairs.append(f"$x{j}, i.\"_c{k}\"")
+        extra_sql = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
+    else:
+        extra_sql = "CAST(NULL AS VARCHAR)"
+    r_sql = (
+        f"INSERT INTO raw.{quote_ident(table.table)} ({', '.join(quote_ident(c) for c in raw_cols + ['_extra'] + LINEAGE)}) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"SELECT {raw_sel}, {extra_sql}, CAST($d AS DATE), $f, $sha, {row_expr} FROM _mm_in i"
+    )
+    con.execute(r_sql, xparams)
+    phase("raw")
+    con.execute("SET preserve_insertion_order = true")
+    # structurally broken rows (read_csv rejects)
+    qparams = dict(base, s=source)
+    if n_rej:
+        con.execute("CREATE OR REPLACE TEMP TABLE _mm_hdr (c VARCHAR, h VARCHAR)")
+        con.executemany("INSERT INTO _mm_hdr VALUES ($c, $h)", [{"c": f"_c{k}", "h": h} for k, h in enumerate(header, 1)])
+        con.execute(
+            "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, r.line - 1, h.h, "
+            "CASE r.error_type WHEN 'MISSING COLUMNS' THEN 'row has fewer fields than the header (truncated row?): ' "
+            "WHEN 'TOO MANY COLUMNS' THEN 'row has more fields than the header (unquoted delimiter?): ' "
+            "WHEN 'UNQUOTED VALUE' THEN 'unterminated or stray quote: ' "
+            "WHEN 'INVALID ENCODING' THEN 'bytes that are not valid UTF-8: ' "
+            "WHEN 'INVALID UNICODE' THEN 'bytes that are not valid UTF-8: ' "
+            "ELSE 'structurally broken row: ' END || split_part(r.error_message, chr(10), 1), "
+            "left(r.csv_line, 10000) FROM _mm_rej r LEFT JOIN _mm_hdr h ON h.c = r.column_name",
+            qparams,
+        )
+    n_in = con.execute("SELECT count(*) FROM _mm_in").fetchall()[0][0]
+    samples = con.execute(
+        "SELECT row_number, column_name, reason FROM meta.quarantine_rows "
+        "WHERE source = $s AND business_date = $d AND file_name = $f ORDER BY row_number LIMIT $n",
+        {"s": source, "d": d, "f": name, "n": PROBLEMS_PER_FILE},
+    ).fetchall()
+    loaded, bad = int(n_in) - int(bad_rows), int(bad_rows) + int(n_rej)
+    return loaded + bad, loaded, bad, samples
+
+
+def drop_temp_tables(con):
+    for t in TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -1,0 +1,147 @@
+"""The SQL that turns one file's text columns into typed staging rows with a reason per bad row.
+
+Built from the table's metadata (pipelines/ingest/sources/*.yml); identifiers are quoted, values and
+header names are bound as $parameters. pipelines.ingest.load runs it.
+"""
+
+from __future__ import annotations
+
+from pipelines.core.sql import quote_ident, quote_literal
+from pipelines.ingest.catalogue import Table
+
+
+def typed_columns(table: Table, mapping: dict[str, int], with_future: bool):
+    """SELECT list pieces: typed columns and their error expressions (reasons) per column."""
+    typed, errors = [], []
+    for col in table.columns:
+        pos = mapping.get(col.name)
+        raw = f'i."_c{pos}"' if pos else "CAST(NULL AS VARCHAR)"
+        n = f"nullif(trim({raw}), '')"
+        if col.null_values:
+            n = f"CASE WHEN trim({raw}) IN ({', '.join(quote_literal(v) for v in col.null_values)}) THEN NULL ELSE {n} END"
+        if col.strip_decimal_zero:
+            n = f"regexp_replace({n}, '\\.0+$', '')"
+        shown = f"left({n}, 80)"
+        err = None
+        t = col.type
+        if t == "text":
+            expr = n
+        elif t == "free_text":
+            expr = f"mm_mask(nullif({raw}, ''))"
+        elif t == "enum":
+            expr = n
+            allowed = ", ".join(quote_literal(v) for v in col.values)
+            err = f"CASE WHEN {n} NOT IN ({allowed}) THEN '\"' || {shown} || '\" is not one of {', '.join(col.values)}' END"
+        elif t == "uscc":
+            expr = f"mm_uscc_norm({n})"
+        elif t == "timestamp":
+            expr = f"mm_ts({n})"
+            err = (f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || "
+                   "'\" is not a timestamp (YYYY-MM-DD HH:MM:SS local, or ISO 8601 with offset)' END")
+        elif t == "date":
+            expr = f"mm_date({n})"
+            err = (f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || "
+                   "'\" is not a date (YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or YYYY年M月D日)' END")
+        elif t == "integer":
+            expr = f"mm_int({n})"
+            err = f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || '\" is not a whole number' END"
+        elif t == "boolean":
+            expr = f"mm_bool({n})"
+            err = (f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || "
+                   "'\" is not a yes/no value (true/false, 1/0, 是/否)' END")
+        elif t in ("decimal", "price"):
+            expr = f"TRY_CAST(mm_num({n}) AS {col.sql_type})"
+            err = f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || '\" is not a number' "
+            if t == "price":
+                err += f"WHEN {expr} <= 0 THEN 'price must be greater than 0 (got \"' || {shown} || '\")' "
+            err += "END"
+        else:  # pragma: no cover - metadata validated on load
+            raise ValueError(t)
+        if not col.nullable:
+            miss = f"WHEN {n} IS NULL THEN 'missing value' "
+            err = f"CASE {miss}ELSE {err} END" if err else f"CASE {miss}END"
+        if with_future and col.name == table.event_column:
+            fut = (f"CASE WHEN CAST({expr} AS DATE) > CAST($d AS DATE) THEN '\"' || {shown} || "
+                   "'\" is after the business date ' || CAST($d AS VARCHAR) || ' (future)' END")
+            err = f"coalesce({err}, {fut})" if err else fut
+        typed.append(f"{expr} AS {quote_ident(col.name)}")
+        if col.type == "uscc":
+            typed.append(f"mm_uscc_valid({expr}) AS {quote_ident(col.name + '_valid')}")
+        errors.append((col, pos, err))
+    return typed, errors
+
+
+def build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str):
+    """SQL of the per-file transform, built so that a 10-million-row file is read in bounded memory:
+
+    - `dup_sql` builds TEMP TABLE _mm_dup (key -> first row) for keys seen more than once: a narrow
+      hash aggregate over the key columns only (a window over the whole row would materialise
+      every column of the file at once);
+    - `view_sql` is a query (used as a subquery, with bound $parameters): typed columns, per-column
+      error reasons, the duplicate reason (LEFT JOIN _mm_dup) and the combined _err/_err_col; it is
+      never materialised: the quarantine and staging INSERTs each stream over it.
+    Returns (dup_sql or None, view_sql, params, raw_line)."""
+    params: dict = {}
+    typed, errors = typed_columns(table, mapping, with_future=True)
+    err_cols = []
+    for idx, (col, pos, err) in enumerate(errors):
+        if err is None:
+            continue
+        params[f"h{idx}"] = header[pos - 1] if pos else col.name
+        err_cols.append((f"_e{idx}", f"h{idx}", err))
+    n = len(header)
+    raw_select = ", ".join(f'i."_c{k}"' for k in range(1, n + 1))
+    select = [f"{row_expr} AS _row", raw_select, *typed]
+    select += [f"{err} AS {quote_ident(name)}" for name, _h, err in err_cols]
+    derived = [f"{d.sql} AS {quote_ident(d.name)}" for d in table.derived]
+    if table.versions:
+        params["hv"] = version
+        derived.append("CAST($hv AS VARCHAR) AS header_version")
+    dup = "NULL"
+    dup_sql = None
+    join = ""
+    if table.key and not table.history:
+        keynames = ", ".join(table.key)
+        keyvals = " || ', ' || ".join(f"CAST(t.{quote_ident(k)} AS VARCHAR)" for k in table.key)
+        params["keyname"] = keynames
+        key_expr = []
+        for j, k in enumerate(table.key):
+            expr = next(x for x in typed if x.endswith(f" AS {quote_ident(k)}"))
+            key_expr.append(expr[: -len(f" AS {quote_ident(k)}")] + f" AS _k{j}")
+        notnull = " AND ".join(f"_k{j} IS NOT NULL" for j in range(len(table.key)))
+        keycols = ", ".join(f"_k{j}" for j in range(len(table.key)))
+        dup_sql = (
+            "CREATE OR REPLACE TEMP TABLE _mm_dup AS "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+            f"SELECT {keycols}, min(_row) AS _first FROM (SELECT {row_expr} AS _row, {', '.join(key_expr)} "
+            f"FROM _mm_in i) WHERE {notnull} GROUP BY {keycols} HAVING count(*) > 1"
+        )
+        join = "LEFT JOIN _mm_dup k ON " + " AND ".join(
+            f"k._k{j} = t.{quote_ident(c)}" for j, c in enumerate(table.key))
+        dup = (f"CASE WHEN t._row > k._first THEN "
+               f"'duplicate ' || $keyname || ' ' || {keyvals} || ', first seen at row ' || "
+               f"CAST(k._first AS VARCHAR) END")
+        params["keyhead"] = ", ".join(
+            header[mapping[k] - 1] if mapping.get(k) else k for k in table.key
+        )
+    err_col = "coalesce(" + ", ".join(
+        [f"CASE WHEN {quote_ident(name)} IS NOT NULL THEN ${h} END" for name, h, _e in err_cols]
+        + ["CASE WHEN _dup IS NOT NULL THEN $keyhead END" if dup != "NULL" else "NULL"]
+    ) + ")"
+    err_text = "nullif(concat_ws('; ', " + ", ".join(
+        [f"CASE WHEN {quote_ident(name)} IS NOT NULL THEN ${h} || ': ' || {quote_ident(name)} END" for name, h, _e in err_cols]
+        + ["_dup"]
+    ) + "), '')"
+    # original text of the row, re-serialised as a CSV line in file order
+    quoted = [
+        f"CASE WHEN regexp_matches(coalesce(_c{k}, ''), '[\",\\t\\r\\n]') THEN '\"' || replace(_c{k}, '\"', '\"\"') || '\"' "
+        f"ELSE coalesce(_c{k}, '') END"
+        for k in range(1, n + 1)
+    ]
+    params["delim"] = delim
+    raw_line = "concat_ws($delim, " + ", ".join(quoted) + ")"
+    view_sql = (
+        f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM typed t {join}) "
+        f"SELECT *, {err_col} AS _err_col, {err_text} AS _err FROM dup"
+    )
+    return dup_sql, view_sql, params, raw_line

@@ -1,0 +1,74 @@
+"""The bulletin page: HOME/reports/<D>/bulletin.html, gathered from the sections and written atomically.
+
+The page is self-contained and works offline: styles are inline in the template, charts are
+inline SVG, nothing is fetched, and links point only to files inside the home folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from pipelines.core.home import Home
+from pipelines.serve.bulletin import data, sections
+from pipelines.serve.bulletin.wording import fmt, signed
+
+PAGE_NAME = "bulletin.html"
+
+
+@dataclass
+class Bulletin:
+    path: Path
+    leads_today: int
+    headline: dict = field(default_factory=dict)
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["signed"] = signed
+    env.filters["fmt"] = fmt
+    return env.from_string((resources.files("pipelines.serve.bulletin") / "templates" / "bulletin.html.j2")
+                           .read_text(encoding="utf-8"))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside the target, then rename: a reader never sees a half-written page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
+    """Build (or rebuild) the bulletin of `run_date` from what is published and recorded in `con`."""
+    flags = data.read_flags(con, home, run_date)
+    yesterday_date = run_date - timedelta(days=1)
+    had_yesterday = data.has_partition(home, "indicator_flags", yesterday_date)
+    yesterday = data.read_flags(con, home, yesterday_date)
+
+    families = sections.families(flags, yesterday, had_yesterday)
+    regions = sections.regions(flags, yesterday, had_yesterday)
+    charts = sections.trends(con, home, run_date)
+    published = data.published_partitions(con, run_date)
+    # A lead that continues (same flag_id: indicator, entity, window start) is not new today.
+    seen_yesterday = {r.get("flag_id") for r in yesterday}
+    headline = {"total": len(flags), "change": (len(flags) - len(yesterday)) if had_yesterday else None,
+                "new": sum(1 for r in flags if r.get("flag_id") not in seen_yesterday) if had_yesterday else None,
+                "high": sum(1 for r in flags if r.get("severity") == "high"),
+                "by_family": {f["id"]: f["today"] for f in families},
+                "by_region": {r["code"]: r["leads"] for r in regions}}
+
+    page = _template().render(
+        run_date=run_date.isoformat(), yesterday=yesterday_date.isoformat(), had_yesterday=had_yesterday,
+        headline=headline, families=families, regions=regions, charts=charts, trend_days=sections.TREND_DAYS,
+        top=sections.top_leads(flags, data.indicator_names()), complaints=sections.complaints(con, home, run_date),
+        credit=sections.credit(con, home, run_date), sample=sections.sample(con, home, run_date),
+        quality=sections.quality(con, home, run_date), sources=sections.sources(con, run_date), published=published,
+    )
+    path = home.reports / run_date.isoformat() / PAGE_NAME
+    _write_atomically(path, page)
+    return Bulletin(path=path, leads_today=len(flags), headline=headline)
