@@ -8,6 +8,8 @@ everything) and counted back from the run's business date, never the wall clock:
 - `prune_landing`: old `landing/`, `quarantine/` and `reports/` date folders (files only; no pool);
 - `prune_marts`: old `marts/<mart>/dt=<D>/` partitions, their manifest entries and
   `meta.published_partitions` rows (writer pool);
+- `expire_raw_text`: `raw.*` rows and quarantined lines' text older than `retention.raw_text_days`
+  (default 90; the masked staging rows, the ledger and the quarantine reasons stay) (writer pool);
 - `compact_warehouse`: CHECKPOINT, and a rewrite of `warehouse.duckdb` when more than
   `maintenance.compact_free_ratio` of its blocks are free (writer pool).
 """
@@ -40,12 +42,16 @@ def market_maintenance():
         return maintenance_task("prune_marts", day, context)
 
     @task(pool=WRITER_POOL)
+    def expire_raw_text(day: str, **context) -> dict:
+        return maintenance_task("expire_raw_text", day, context)
+
+    @task(pool=WRITER_POOL)
     def compact_warehouse(day: str, **context) -> dict:
         return maintenance_task("compact_warehouse", day, context)
 
     day = business_date_task()
     prune_landing(day)
-    prune_marts(day) >> compact_warehouse(day)
+    prune_marts(day) >> expire_raw_text(day) >> compact_warehouse(day)
 
 
 market_maintenance()

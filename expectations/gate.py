@@ -1,8 +1,10 @@
 """The quality gate: validate each table's batch for the run date with its GX suite.
 
 Write–audit–publish: the run's candidate partitions sit in work.mart__<mart>; a mart is published
-only when its own blocking expectations, those of the staging tables it depends on and those of
-suites marked BLOCKS = "all" (the ledger identities) pass (pipelines/run/daily.py:publish).
+only when its own blocking expectations, those of every table in its lineage (the staging tables and
+marts its SQL reads, transitively: indicators/lineage.py) and those of suites marked BLOCKS = "all"
+(the ledger identities) pass (`guarding_suites`, used by pipelines/run/daily.py:publish). The rows
+each suite validated are kept for publish, which writes exactly those (indicators/candidates.py).
 
 Two engines give the same GX results. Batches under MARKET_MONITOR_GATE_SQL_ROWS rows (default
 200,000) are DataFrames taken from DuckDB with only the columns the suite's expectations name,
@@ -32,7 +34,9 @@ import pandas as pd
 from expectations import sql_checks
 from expectations.sql_checks import ENGINE_PANDAS, ENGINE_SQL, Unsupported, sql_rows_threshold
 from expectations.suites import BLOCKING, SEVERITIES, Suite, load_suites, source_table
-from indicators.compute import mart_catalogue
+from indicators import candidates
+from indicators.compute import mart_catalogue, mart_table
+from indicators.lineage import Lineage
 from pipelines.core.sql import quote_ident
 from pipelines.ingest.catalogue import load_source
 
@@ -50,6 +54,10 @@ NOTES = {
 }
 # files whose rows are in staging (skipped_same_file keeps the earlier ledger row)
 DATA_OUTCOMES = ("loaded", "replaced")
+# files the row bounds count: those loaded, and those rejected (their rows should be there and are not,
+# so the table's minimum is missed and the marts that read it are blocked: a rejected file is noticed).
+# A `duplicate` file is not counted: its rows are the first copy's.
+ROW_BOUND_OUTCOMES = (*DATA_OUTCOMES, "rejected")
 
 
 @dataclass
@@ -325,7 +333,7 @@ def suite_context(con: duckdb.DuckDBPyConnection, spec: Suite, run_date: date) -
     names = con.execute(
         "SELECT file_name FROM meta.ingestion_ledger WHERE source = $s AND business_date = $d "
         "AND list_contains($outcomes, outcome)",
-        {"s": spec.source, "d": run_date, "outcomes": list(DATA_OUTCOMES)},
+        {"s": spec.source, "d": run_date, "outcomes": list(ROW_BOUND_OUTCOMES)},
     ).fetchall()
     return {"files": sum(1 for (n,) in names if _table_matches(table, n)), "row_bounds": dict(table.row_bounds)}
 
@@ -342,6 +350,18 @@ def default_suites() -> list[str]:
     is not built is not run; a mart without a suite is blocked by publish)."""
     marts = mart_catalogue()["marts"]
     return [n for n in load_suites() if not n.startswith("mart.") or n.split(".", 1)[1] in marts]
+
+
+def guarding_suites(mart: str, lineage: Lineage) -> list[str]:
+    """The suites whose blocking failure stops `mart`: its own, the suite of every table in its lineage
+    (a staging table, or a mart it is built from, e.g. indicator_flags for the credit tiers), and the
+    suites that guard every mart (BLOCKS = "all")."""
+    suites = load_suites()
+    own = f"mart.{mart}"
+    read = lineage.inputs(mart_table(mart))
+    from_lineage = sorted(n for n, s in suites.items() if n != own and s.table in read)
+    everywhere = sorted(n for n, s in suites.items() if s.blocks == "all" and n != own and n not in from_lineage)
+    return [own, *from_lineage, *everywhere]
 
 
 def run_gate(con: duckdb.DuckDBPyConnection, run_date: date, suite_names=None, *, home=None,
@@ -391,3 +411,5 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date, outcomes
     con.execute("DELETE FROM meta.quality_results WHERE run_id = $r", {"r": run_id})
     if rows:
         con.executemany("INSERT INTO meta.quality_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # publish compares its partitions with these counts (the batch a suite could not read has none)
+    candidates.record_validated(con, run_id, run_date, [(o.suite, o.table_name, o.rows) for o in outcomes])

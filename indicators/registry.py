@@ -47,6 +47,9 @@ class IndicatorSpec(StrictSpec):
     parameters: dict[str, ValueSpec] = {}
     evidence: str = ""
     pitfalls: list[str] = []
+    # one plain sentence per lead, filled from the evidence (pipelines/serve/bulletin/explain.py)
+    explain_zh: str = ""
+    explain_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,18 @@ def load_catalogue() -> list[Indicator]:
     ids = [ind.id for ind in found]
     if len(ids) != len(set(ids)):
         raise RuntimeError(f"duplicate indicator ids: {ids}")
+    return found
+
+
+def helper_sql() -> dict[str, str]:
+    """{work.<family>__<name>: SQL} for each `indicators/<family>/<name>.sql` without a yml: a query that
+    is not an indicator but feeds a mart (credit/records.sql -> work.credit__records)."""
+    found = {}
+    for family_dir in _family_dirs():
+        names = {e.name for e in family_dir.iterdir()}
+        for name in sorted(names):
+            if name.endswith(".sql") and name[: -len(".sql")] + ".yml" not in names:
+                found[f"work.{family_dir.name}__{name[: -len('.sql')]}"] = (family_dir / name).read_text(encoding="utf-8")
     return found
 
 

@@ -14,13 +14,17 @@ from pipelines.core.home import Home
 from pipelines.core.sql import quote_ident
 from pipelines.publish.dictionary import (
     DICTIONARY_MD,
+    Column,
     computed_schemas,
     published_schemas,
     render_markdown,
+    stray_value_labels,
     undocumented,
+    value_label_rows,
     write_dictionary_parquet,
 )
 from pipelines.publish.parquet import publish_partition
+from pipelines.publish.views import value_labels_file
 from warehouse.migrate import apply_migrations
 
 DAY = date(2026, 3, 31)
@@ -76,3 +80,29 @@ def test_dictionary_parquet_has_one_documented_row_per_published_column(publishe
 def test_data_dictionary_md_is_up_to_date():
     assert DICTIONARY_MD.read_text(encoding="utf-8") == render_markdown(), \
         "docs/DATA_DICTIONARY.md is stale: run `python -m pipelines.publish.dictionary --write`"
+
+
+def test_value_labels_parquet_labels_the_coded_columns(published):
+    write_dictionary_parquet(published)
+    rows = pq.read_table(value_labels_file(published)).to_pylist()
+    assert rows and all(r["label_zh"] and r["label_en"] and r["value"] for r in rows)
+    labelled = {(r["mart"], r["column_name"]) for r in rows}
+    for mart, column in [("indicator_flags", "severity"), ("indicator_flags", "family"),
+                         ("indicator_flags", "entity_type"), ("indicator_flags", "indicator_id"),
+                         ("merchant_credit_tiers", "tier"), ("inspection_sample", "tier"),
+                         ("price_reference_checks", "check_status"), ("price_reference_checks", "flag_cn_reference_7d"),
+                         ("complaint_rates", "source"), ("entity_matches", "match_method")]:
+        assert (mart, column) in labelled, (mart, column)
+    severity = {r["value"]: r["label_zh"] for r in rows if r["column_name"] == "severity"}
+    assert severity == {"low": "低", "medium": "中", "high": "高"}
+    flags = {r["value"]: r["label_en"] for r in rows if r["column_name"] == "flag_surge"}
+    assert flags == {"true": "yes", "false": "no"}
+
+
+def test_every_boolean_column_is_labelled_and_no_label_names_a_missing_column():
+    schemas = computed_schemas()
+    labelled = {(r["mart"], r["column_name"]) for r in value_label_rows(schemas)}
+    booleans = {(m, c.name) for m, cols in schemas.items() for c in cols if c.type == "BOOLEAN"}
+    assert booleans and booleans <= labelled
+    assert stray_value_labels() == []
+    assert value_label_rows({"indicator_flags": [Column("not_coded", "VARCHAR")]}) == []

@@ -11,8 +11,9 @@ and optionally:
     BATCH_SQL    a SELECT with the named parameter $run_date giving the batch instead of
                  `SELECT * FROM TABLE WHERE DATE_COLUMN = $run_date` (for referential checks and
                  cross-table identities, computed in SQL and checked by GX as columns)
-    BLOCKS       which marts a blocking failure stops: "own" (default: marts listing the staging
-                 table in depends_on, or the mart itself) or "all" (e.g. the ledger identity)
+    BLOCKS       which marts a blocking failure stops: "own" (default: every mart whose lineage reads
+                 TABLE, found by parsing the SQL (indicators/lineage.py), and the mart itself) or
+                 "all" (e.g. the ledger identity)
 `blocking` expectations stop publication of the partition; `warning` ones are recorded and shown.
 Validation runs on DataFrames taken from DuckDB (GX cannot validate DuckDB through SQLAlchemy
 here), or, for large batches, in DuckDB SQL (expectations/sql_checks.py).

@@ -19,4 +19,5 @@ def expectations(run_date, context=None):
         *[(gxe.ExpectColumnValuesToNotBeNull(column=f), BLOCKING)
           for f in ("screen_variance", "screen_cover_distance", "screen_parallelism")],
         (gxe.ExpectColumnValuesToBeBetween(column="price_level", min_value=0.3, max_value=3), WARNING),
+        *[(gxe.ExpectColumnValuesToBeBetween(column=f, min_value=0), BLOCKING) for f in ("market_rd_median", "rd_benchmark")],
     ]

@@ -45,4 +45,11 @@ def expectations(run_date, context=None):
                                          row_condition="exposure_gate_passed == False",
                                          condition_parser="pandas"), BLOCKING),
         (gxe.ExpectColumnValuesToBeBetween(column="timely_rate", min_value=0.8, max_value=1, mostly=0.5), WARNING),
+        # evidence figures as typed columns (schema 2)
+        *[(gxe.ExpectColumnValuesToBeBetween(column=f, min_value=0), BLOCKING)
+          for f in ("complaints_capped", "orders_today", "surge_baseline_complaints", "surge_baseline_orders",
+                    "surge_ratio", "untimely_window_complaints", "untimely_window_timely_known",
+                    "untimely_window_untimely")],
+        (gxe.ExpectColumnValuesToBeBetween(column="surge_p_value", min_value=0, max_value=1), BLOCKING),
+        (gxe.ExpectColumnValuesToBeBetween(column="untimely_window_share", min_value=0, max_value=1), BLOCKING),
     ]

@@ -25,4 +25,8 @@ def expectations(run_date, context=None):
         (gxe.ExpectColumnValuesToBeBetween(column="buyer_hhi", min_value=0, max_value=1), BLOCKING),
         (gxe.ExpectColumnValuesToBeBetween(column="five_star_share", min_value=0, max_value=1), WARNING),
         (gxe.ExpectColumnValuesToBeBetween(column="coreviewer_share", min_value=0, max_value=1), WARNING),
+        # evidence figures as typed columns (schema 2)
+        (gxe.ExpectColumnValuesToBeBetween(column="latency_category_rate", min_value=0, max_value=1), BLOCKING),
+        *[(gxe.ExpectColumnValuesToBeBetween(column=f, min_value=0), BLOCKING)
+          for f in ("rating_coreviewers", "latency_category_sellers", "top_buyer_orders")],
     ]

@@ -19,4 +19,10 @@ def expectations(run_date, context=None):
         (gxe.ExpectColumnValuesToBeBetween(column="below_share", min_value=0, max_value=1), BLOCKING),
         *[(gxe.ExpectColumnValuesToNotBeNull(column=f), BLOCKING) for f in flags],
         (gxe.ExpectColumnValuesToBeBetween(column="runup", min_value=0.2, max_value=5), WARNING),
+        # evidence figures as typed columns (schema 2)
+        *[(gxe.ExpectColumnValuesToBeBetween(column=f, min_value=0, strict_min=True), BLOCKING)
+          for f in ("runup_baseline_median", "runup_high_price", "reference_highest_trade_price_90d")],
+        *[(gxe.ExpectColumnValuesToBeBetween(column=f, min_value=0), BLOCKING)
+          for f in ("reference_trades_90d", "days_with_peers_28d")],
+        (gxe.ExpectColumnValuesToBeBetween(column="days_with_peers_28d", max_value=28), BLOCKING),
     ]

@@ -30,4 +30,8 @@ def expectations(run_date, context=None):
         (gxe.ExpectColumnValuesToNotBeNull(column="flag_eu_prior_30d"), BLOCKING),
         (gxe.ExpectColumnValuesToBeBetween(column="implied_discount", min_value=0, max_value=1), WARNING),
         (gxe.ExpectColumnValuesToBeBetween(column="announced_reduction", min_value=0, max_value=1), WARNING),
+        # evidence figures as typed columns (schema 3): the prior price was offered before the promotion
+        (gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="promo_start", column_B="prior_price_date",
+                                                      or_equal=False, ignore_row_if="either_value_is_missing"),
+         BLOCKING),
     ]

@@ -4,18 +4,21 @@ For every file of the day: rows read = rows loaded + rows quarantined; rows load
 that file now in staging (all tables of its source); rows quarantined = the distinct quarantined
 row numbers of that file in meta.quarantine_rows. Counts are computed in SQL; GX checks the columns.
 A broken identity means the warehouse no longer matches its own ledger, so it blocks every mart.
+A rejected file is a warning here (every mart would be too much): it is counted by its table's row
+bounds (expectations/gate.py ROW_BOUND_OUTCOMES), which block the marts that read that table.
+A `duplicate` file (the same content already loaded under another name) reads and loads 0 rows.
 """
 
 import great_expectations.expectations as gxe
 
-from expectations.suites import BLOCKING
+from expectations.suites import BLOCKING, WARNING
 from pipelines.ingest.catalogue import all_tables
 
 SUITE = "meta.ingestion_ledger"
 TABLE = "meta.ingestion_ledger"
 DATE_COLUMN = "business_date"
 BLOCKS = "all"
-OUTCOMES = ["loaded", "skipped_same_file", "replaced", "rejected", "ignored", "empty"]
+OUTCOMES = ["loaded", "skipped_same_file", "replaced", "rejected", "ignored", "empty", "duplicate"]
 
 
 def _staged_sql() -> str:
@@ -53,4 +56,7 @@ def expectations(run_date, context=None):
         (gxe.ExpectColumnPairValuesToBeEqual(column_A="rows_read", column_B="rows_accounted"), BLOCKING),
         (gxe.ExpectColumnPairValuesToBeEqual(column_A="rows_loaded", column_B="rows_staged"), BLOCKING),
         (gxe.ExpectColumnPairValuesToBeEqual(column_A="rows_quarantined", column_B="rows_in_quarantine"), BLOCKING),
+        # "not rejected", written as an in-set check so the suite keeps its DuckDB SQL engine
+        (gxe.ExpectColumnValuesToBeInSet(column="outcome", value_set=[o for o in OUTCOMES if o != "rejected"]),
+         WARNING),
     ]

@@ -7,9 +7,8 @@
 -- drag it (a high quantile of one category's few dozen cells is their maximum, set by any pocket in the category).
 WITH usable_observations AS (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date >= date_trunc('week', $run_date::DATE) - to_days(7 * CAST($history_weeks AS INTEGER))
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date >= date_trunc('week', $run_date::DATE) - to_days(7 * CAST($history_weeks AS INTEGER))
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0

@@ -5,9 +5,8 @@
 -- $control_quantile.
 WITH usable_observations AS (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date > $run_date - to_days(CAST($window_days AS INTEGER) + 1)
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date > $run_date - to_days(CAST($window_days AS INTEGER) + 1)
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0

@@ -6,9 +6,8 @@
 -- Each seller's price in a week is the median of its daily offered prices on the week's days up to the run date.
 WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date >= date_trunc('week', $run_date::DATE) - to_days(7 * CAST($history_weeks AS INTEGER))
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date >= date_trunc('week', $run_date::DATE) - to_days(7 * CAST($history_weeks AS INTEGER))
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0

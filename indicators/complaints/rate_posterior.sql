@@ -12,28 +12,19 @@ WITH bounds AS (
 ),
 registry_asof AS (
     -- the merchant register as known on the run date (latest row per shop loaded by then)
-    SELECT platform, shop_id, uscc, region_code
-    FROM staging.registry
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    SELECT platform, shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 uscc_single_shop AS (
     SELECT uscc, any_value(shop_id) AS shop_id
     FROM registry_asof WHERE uscc IS NOT NULL
     GROUP BY uscc HAVING count(*) = 1
 ),
-latest_12315 AS (
-    SELECT *
-    FROM staging.complaints_12315
-    WHERE _business_date <= $run_date AND registered_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY complaint_no ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-),
 resolved_12315 AS (
     -- docs/CONTRACT.md §3: a complaint joins its shop by 店铺编号, else by 被投诉人统一社会信用代码 (when that
     -- code has exactly one shop in the register); otherwise it stays at enterprise level (volume only)
     SELECT c.complaint_no, c.registered_date, c.complaint_category, c.respondent_uscc, c.region_code AS complaint_region,
            coalesce(nullif(trim(c.shop_id), ''), u.shop_id) AS shop_id
-    FROM latest_12315 AS c
+    FROM complaints_12315_as_of($run_date) AS c
     LEFT JOIN uscc_single_shop AS u ON u.uscc = c.respondent_uscc
 ),
 complaints_mtd AS (
@@ -51,11 +42,7 @@ complaints_mtd AS (
     UNION ALL
     SELECT 'cfpb_complaints', 'company', f.company, NULL, NULL, NULL, f.company, NULL,
            f.complaint_id, f.date_received, coalesce(nullif(trim(f.issue), ''), 'Unspecified')
-    FROM (
-        SELECT * FROM staging.cfpb_complaints
-        WHERE _business_date <= $run_date AND date_received <= $run_date
-        QUALIFY row_number() OVER (PARTITION BY complaint_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-    ) AS f
+    FROM cfpb_complaints_as_of($run_date) AS f
     CROSS JOIN bounds AS b
     WHERE f.date_received >= b.month_start
 ),
@@ -74,20 +61,13 @@ category_counts AS (
     FROM (SELECT source, entity_type, entity_id, category, count(*) AS n FROM complaints_mtd GROUP BY ALL)
     GROUP BY ALL
 ),
-latest_orders AS (
-    SELECT order_id, order_purchase_timestamp
-    FROM staging.olist_orders
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-),
 shop_day_orders AS (
     -- orders purchased from the shop in the month to date (an order with items of two shops counts for both)
     SELECT i.seller_id AS shop_id, o.order_purchase_timestamp::DATE AS day, count(DISTINCT i.order_id) AS orders
-    FROM staging.olist_order_items AS i
-    JOIN latest_orders AS o USING (order_id)
+    FROM order_items_as_of($run_date) AS i
+    JOIN orders_as_of($run_date) AS o USING (order_id)
     CROSS JOIN bounds AS b
-    WHERE i._business_date <= $run_date
-      AND o.order_purchase_timestamp >= b.month_start
+    WHERE o.order_purchase_timestamp >= b.month_start
       AND o.order_purchase_timestamp < b.run_date + INTERVAL 1 DAY
     GROUP BY ALL
 ),

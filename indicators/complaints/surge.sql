@@ -9,21 +9,12 @@ WITH bounds AS (
            ($run_date::DATE - $baseline_days::INTEGER)::DATE AS baseline_start
 ),
 registry_asof AS (
-    SELECT platform, shop_id, uscc, region_code
-    FROM staging.registry
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    SELECT platform, shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 uscc_single_shop AS (
     SELECT uscc, any_value(shop_id) AS shop_id
     FROM registry_asof WHERE uscc IS NOT NULL
     GROUP BY uscc HAVING count(*) = 1
-),
-latest_12315 AS (
-    SELECT *
-    FROM staging.complaints_12315
-    WHERE _business_date <= $run_date AND registered_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY complaint_no ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
 ),
 complaints AS (
     SELECT 'complaints_12315' AS source,
@@ -32,7 +23,7 @@ complaints AS (
            r.platform, s.shop_id, coalesce(r.uscc, c.respondent_uscc) AS uscc,
            coalesce(r.region_code, c.region_code) AS region_code,
            c.complaint_no AS complaint_id, c.registered_date AS complaint_date
-    FROM latest_12315 AS c
+    FROM complaints_12315_as_of($run_date) AS c
     CROSS JOIN bounds AS b
     LEFT JOIN uscc_single_shop AS u ON u.uscc = c.respondent_uscc
     CROSS JOIN LATERAL (SELECT coalesce(nullif(trim(c.shop_id), ''), u.shop_id) AS shop_id) AS s
@@ -40,11 +31,7 @@ complaints AS (
     WHERE c.registered_date >= b.baseline_start
     UNION ALL
     SELECT 'cfpb_complaints', 'company', f.company, NULL, NULL, NULL, NULL, f.complaint_id, f.date_received
-    FROM (
-        SELECT * FROM staging.cfpb_complaints
-        WHERE _business_date <= $run_date AND date_received <= $run_date
-        QUALIFY row_number() OVER (PARTITION BY complaint_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-    ) AS f
+    FROM cfpb_complaints_as_of($run_date) AS f
     CROSS JOIN bounds AS b
     WHERE f.date_received >= b.baseline_start
 ),
@@ -60,21 +47,14 @@ per_entity AS (
     GROUP BY c.source, c.entity_type, c.entity_id
     HAVING count(*) FILTER (WHERE c.complaint_date = b.run_date) > 0
 ),
-latest_orders AS (
-    SELECT order_id, order_purchase_timestamp
-    FROM staging.olist_orders
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-),
 shop_orders AS (
     SELECT i.seller_id AS shop_id,
            count(DISTINCT i.order_id) FILTER (WHERE o.order_purchase_timestamp >= b.run_date) AS orders_today,
            count(DISTINCT i.order_id) FILTER (WHERE o.order_purchase_timestamp < b.run_date) AS baseline_orders
-    FROM staging.olist_order_items AS i
-    JOIN latest_orders AS o USING (order_id)
+    FROM order_items_as_of($run_date) AS i
+    JOIN orders_as_of($run_date) AS o USING (order_id)
     CROSS JOIN bounds AS b
-    WHERE i._business_date <= $run_date
-      AND o.order_purchase_timestamp >= b.baseline_start
+    WHERE o.order_purchase_timestamp >= b.baseline_start
       AND o.order_purchase_timestamp < b.run_date + INTERVAL 1 DAY
       AND i.seller_id IN (SELECT shop_id FROM per_entity WHERE entity_type = 'shop')
     GROUP BY i.seller_id

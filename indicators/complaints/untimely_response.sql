@@ -9,21 +9,12 @@ WITH bounds AS (
            ($run_date::DATE - ($window_days::INTEGER - 1))::DATE AS window_start
 ),
 registry_asof AS (
-    SELECT platform, shop_id, uscc, region_code
-    FROM staging.registry
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    SELECT platform, shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 uscc_single_shop AS (
     SELECT uscc, any_value(shop_id) AS shop_id
     FROM registry_asof WHERE uscc IS NOT NULL
     GROUP BY uscc HAVING count(*) = 1
-),
-latest_12315 AS (
-    SELECT *
-    FROM staging.complaints_12315
-    WHERE _business_date <= $run_date AND registered_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY complaint_no ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
 ),
 complaints AS (
     -- one row per complaint in the union of the month to date and the trailing window
@@ -39,7 +30,7 @@ complaints AS (
                     AND coalesce(c.closed_date, c.registered_date) <= $run_date, false) AS closed,
            coalesce(list_contains($relief_results_12315, c.mediation_result), false) AS relief,
            coalesce(c.economic_loss_recovered_yuan, 0) AS recovered_yuan
-    FROM latest_12315 AS c
+    FROM complaints_12315_as_of($run_date) AS c
     CROSS JOIN bounds AS b
     LEFT JOIN uscc_single_shop AS u ON u.uscc = c.respondent_uscc
     CROSS JOIN LATERAL (SELECT coalesce(nullif(trim(c.shop_id), ''), u.shop_id) AS shop_id) AS s
@@ -52,11 +43,7 @@ complaints AS (
            coalesce(list_contains($cfpb_closed_responses, f.company_response), false),
            coalesce(list_contains($cfpb_relief_responses, f.company_response), false),
            0
-    FROM (
-        SELECT * FROM staging.cfpb_complaints
-        WHERE _business_date <= $run_date AND date_received <= $run_date
-        QUALIFY row_number() OVER (PARTITION BY complaint_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-    ) AS f
+    FROM cfpb_complaints_as_of($run_date) AS f
     CROSS JOIN bounds AS b
     WHERE f.date_received >= least(b.month_start, b.window_start)
 ),

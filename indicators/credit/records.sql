@@ -4,15 +4,14 @@
 -- merchant_credit_tiers marts. Not an indicator (no flags).
 -- Parameters: $run_date, $penalty_lookback_days, $list_removal_lookback_days, $min_match_confidence,
 -- $revoked_status_patterns, $conf_uscc, $conf_name_exact, $conf_name_normalised.
--- Needs mm_nfkc / mm_name_norm (pipelines/ingest/entity.py). Every source row is restricted to rows loaded on
--- or before $run_date and events dated on or before it: a rerun of an old date gives the same answer.
+-- Needs mm_nfkc / mm_name_norm (pipelines/ingest/entity.py) and the as-of macros (indicators/macros.sql): every
+-- source row is restricted to rows loaded on or before $run_date and events dated on or before it, so a rerun
+-- of an old date gives the same answer.
 WITH registry_asof AS (
-    -- the register as it stood on the run date: latest row per shop loaded by then
-    SELECT *
-    FROM staging.registry
-    WHERE _business_date <= $run_date
-      AND (established_date IS NULL OR established_date <= $run_date)
-    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    -- the register as it stood on the run date (latest row per shop loaded by then), without shops
+    -- established after it
+    SELECT * FROM registry_as_of($run_date)
+    WHERE established_date IS NULL OR established_date <= $run_date
 ),
 entity_names AS (
     -- every name a registered entity is known by (one entity may run several shops)
@@ -25,25 +24,6 @@ entity_names AS (
 registered AS (
     SELECT DISTINCT uscc FROM registry_asof WHERE uscc IS NOT NULL
 ),
-penalties_asof AS (
-    SELECT *
-    FROM staging.penalties
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY decision_no
-                               ORDER BY _business_date DESC, data_updated_at DESC NULLS LAST, _file_name DESC, _row DESC) = 1
-),
-abnormal_asof AS (
-    SELECT *
-    FROM staging.abnormal_operations
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY uscc, listed_date ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-),
-serious_asof AS (
-    SELECT *
-    FROM staging.serious_violations
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY uscc, listed_date ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
-),
 source_records AS (
     SELECT 'penalties' AS source, decision_no AS record_key, decision_date AS record_date,
            CAST(NULL AS DATE) AS removed_date,
@@ -54,21 +34,21 @@ source_records AS (
            CAST(fine_amount_yuan AS DOUBLE) AS fine_amount_yuan,
            len(list_filter($revoked_status_patterns, lambda p: contains(coalesce(status, ''), p))) > 0 AS revoked,
            _file_name AS source_file, _row AS source_row
-    FROM penalties_asof
+    FROM penalties_as_of($run_date)
     WHERE decision_date <= $run_date
       AND decision_date > $run_date - CAST($penalty_lookback_days AS INTEGER)
     UNION ALL
     SELECT 'abnormal_operations', uscc || '|' || strftime(listed_date, '%Y-%m-%d'), listed_date,
            CASE WHEN removed_date <= $run_date THEN removed_date END,
            uscc, uscc_valid, company_name, NULL, NULL, false, _file_name, _row
-    FROM abnormal_asof
+    FROM abnormal_operations_as_of($run_date)
     WHERE listed_date <= $run_date
       AND (removed_date IS NULL OR removed_date > $run_date - CAST($list_removal_lookback_days AS INTEGER))
     UNION ALL
     SELECT 'serious_violations', uscc || '|' || strftime(listed_date, '%Y-%m-%d'), listed_date,
            CASE WHEN removed_date <= $run_date THEN removed_date END,
            uscc, uscc_valid, company_name, NULL, NULL, false, _file_name, _row
-    FROM serious_asof
+    FROM serious_violations_as_of($run_date)
     WHERE listed_date <= $run_date
       AND (removed_date IS NULL OR removed_date > $run_date - CAST($list_removal_lookback_days AS INTEGER))
     UNION ALL

@@ -29,6 +29,7 @@ from importlib import resources
 import duckdb
 import yaml
 
+from indicators.compute import create_macros
 from pipelines.core.sql import bind
 from pipelines.ingest import entity
 from pipelines.ingest.entity import CONFIDENCE
@@ -37,21 +38,6 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY = "credit.scoring"
 TIERS = ("A", "B", "C", "D")
-
-HISTORY_DDL = [
-    """CREATE TABLE IF NOT EXISTS meta.credit_flag_history (
-        dt DATE NOT NULL, flag_id VARCHAR NOT NULL, indicator_id VARCHAR NOT NULL, family VARCHAR,
-        entity_id VARCHAR, platform VARCHAR, shop_id VARCHAR, uscc VARCHAR,
-        window_start DATE, window_end DATE, value DOUBLE, threshold DOUBLE, severity VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS meta.credit_tier_history (
-        dt DATE NOT NULL, uscc VARCHAR NOT NULL, tier VARCHAR NOT NULL, score DOUBLE NOT NULL,
-        hard_rule VARCHAR, contrib_penalties DOUBLE, contrib_fines DOUBLE, contrib_abnormal DOUBLE,
-        contrib_serious DOUBLE, contrib_complaints DOUBLE, contrib_flags DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS meta.inspection_draws (
-        dt DATE NOT NULL, uscc VARCHAR NOT NULL, tier VARCHAR NOT NULL, region_code VARCHAR,
-        draw_order BIGINT NOT NULL, seed VARCHAR NOT NULL)""",
-]
-
 
 # --------------------------------------------------------------------------- configuration
 
@@ -134,11 +120,11 @@ def sql_parameters(cfg: dict, run_date: date) -> dict:
 # --------------------------------------------------------------------------- helpers
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    """The work schema and the entity macros. The meta.credit_* histories and meta.inspection_draws come
+    from warehouse/migrations/003_credit_history.sql (every meta table comes from a migration)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS work")
-    for ddl in HISTORY_DDL:
-        con.execute(ddl)
     entity.register(con)
+    create_macros(con)  # records.sql reads the sources through the as-of-D macros
 
 
 def _table_exists(con, schema: str, name: str) -> bool:

@@ -3,25 +3,21 @@
 -- Parameters: $run_date, $lp_threshold, $min_group_orders, $excluded_order_statuses, $excluded_payment_types.
 WITH latest_orders AS (
     SELECT *
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM orders_as_of($run_date)
 ),
 customers AS (
     SELECT customer_id, customer_unique_id
-    FROM staging.olist_customers
-    WHERE _business_date <= $run_date
-    QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM customers_as_of($run_date)
 ),
 voucher_orders AS (
     -- new-user coupons and vouchers: orders paid (partly) with them are left out
-    SELECT DISTINCT order_id FROM staging.olist_order_payments
-    WHERE _business_date <= $run_date AND list_contains($excluded_payment_types, lower(payment_type))
+    SELECT DISTINCT order_id FROM order_payments_as_of($run_date)
+    WHERE list_contains($excluded_payment_types, lower(payment_type))
 ),
 lines AS (
     SELECT i.seller_id AS shop_id, i.product_id AS sku_id, i.price::DOUBLE AS unit_price, o.order_id,
            o.order_purchase_timestamp AS ts, c.customer_unique_id AS person
-    FROM staging.olist_order_items AS i
+    FROM order_items_as_of($run_date) AS i
     JOIN latest_orders AS o USING (order_id)
     JOIN customers AS c ON c.customer_id = o.customer_id
     WHERE NOT list_contains($excluded_order_statuses, lower(o.order_status))
@@ -73,5 +69,5 @@ SELECT
                 'repeat_order_ids_sample', j.repeat_order_ids, 'first_order_ids_sample', j.first_order_ids)::VARCHAR AS evidence,
     j.repeat_orders, j.first_orders, j.repeat_median, j.first_median, j.violates
 FROM judged AS j
-LEFT JOIN staging.dim_merchant AS m ON m.shop_id = j.shop_id
+LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = j.shop_id
 ORDER BY entity_id

@@ -4,9 +4,8 @@
 -- $min_gap, $min_rounds.
 WITH probes AS (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date > $run_date - to_days(CAST($noise_days AS INTEGER))
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date > $run_date - to_days(CAST($noise_days AS INTEGER))
       AND account_cohort IS NOT NULL
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
@@ -89,5 +88,5 @@ SELECT
     json_object('noise_gap_quantile', round(l.noise_gap, 5), 'control_pairs', l.control_pairs, 'min_gap', $min_gap,
                 'cohorts_charged_more', l.cohorts_charged_more, 'cohorts', l.cohorts)::VARCHAR AS evidence
 FROM listing AS l
-LEFT JOIN staging.dim_merchant AS m ON m.shop_id = l.shop_id
+LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = l.shop_id
 ORDER BY entity_id

@@ -10,25 +10,19 @@
 WITH reviews AS (
     SELECT review_id, order_id, review_score, review_creation_date AS survey_sent_at,
            review_answer_timestamp AS answered_at
-    FROM staging.olist_order_reviews
-    WHERE review_answer_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND review_answer_timestamp >= ($run_date - ($window_days - 1) * INTERVAL 1 DAY)
-    QUALIFY row_number() OVER (PARTITION BY review_id, order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM reviews_as_of($run_date, answered_from := $run_date - ($window_days - 1) * INTERVAL 1 DAY)
 ),
 latest_orders AS (
     SELECT order_id, order_delivered_customer_date AS delivered_at, order_estimated_delivery_date AS estimated_at
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM orders_as_of($run_date)
 ),
 products AS (
     SELECT product_id, product_category_name
-    FROM staging.olist_products
-    QUALIFY row_number() OVER (PARTITION BY product_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM products_as_of($run_date)
 ),
 order_seller_category AS (
     SELECT i.order_id, i.seller_id, min(coalesce(p.product_category_name, '(none)')) AS category
-    FROM staging.olist_order_items AS i
+    FROM order_items_as_of($run_date) AS i
     LEFT JOIN products AS p USING (product_id)
     GROUP BY i.order_id, i.seller_id
 ),
@@ -71,7 +65,7 @@ sellers_today AS (
     -- sellers with a review answered on the run date (the window touches the date)
     SELECT DISTINCT i.seller_id AS shop_id
     FROM reviews AS r
-    JOIN (SELECT DISTINCT order_id, seller_id FROM staging.olist_order_items) AS i USING (order_id)
+    JOIN (SELECT DISTINCT order_id, seller_id FROM order_items_as_of($run_date)) AS i USING (order_id)
     WHERE r.answered_at >= $run_date::TIMESTAMP
 ),
 category_totals AS (
@@ -101,7 +95,7 @@ final AS (
            coalesce(reviews >= $min_reviews AND share > share_threshold AND suspicious_today > 0, false) AS violates,
            m.platform, m.uscc, m.region_code
     FROM judged AS j
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = j.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = j.shop_id
 ),
 evidence_reviews AS (
     SELECT r.shop_id, list(r.review_id ORDER BY r.answered_at DESC, r.review_id) AS review_ids,

@@ -5,21 +5,17 @@
 -- when the top buyer ordered on the run date (the behaviour includes the date).
 WITH latest_orders AS (
     SELECT order_id, customer_id, order_purchase_timestamp AS purchased_at
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND order_purchase_timestamp >= ($run_date - ($window_days - 1) * INTERVAL 1 DAY)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM orders_as_of($run_date, purchased_from := $run_date - ($window_days - 1) * INTERVAL 1 DAY)
 ),
 customers AS (
     SELECT customer_id, customer_unique_id
-    FROM staging.olist_customers
-    QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM customers_as_of($run_date)
 ),
 shop_orders AS (
     SELECT DISTINCT i.seller_id AS shop_id, o.order_id, o.purchased_at,
            coalesce(c.customer_unique_id, 'customer_id:' || o.customer_id) AS buyer_id
     FROM latest_orders AS o
-    JOIN staging.olist_order_items AS i USING (order_id)
+    JOIN order_items_as_of($run_date) AS i USING (order_id)
     LEFT JOIN customers AS c USING (customer_id)
 ),
 shops_today AS (
@@ -54,7 +50,7 @@ final AS (
            m.platform, m.uscc, m.region_code
     FROM per_shop AS p
     JOIN shops_today AS t USING (shop_id)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = p.shop_id
 ),
 top_orders AS (
     SELECT s.shop_id, list(s.order_id ORDER BY s.purchased_at, s.order_id) AS order_ids

@@ -6,23 +6,19 @@
 -- Only windows holding at least one order of the run date are judged; every source row is <= $run_date.
 WITH latest_orders AS (
     SELECT order_id, customer_id, order_purchase_timestamp AS purchased_at
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND order_purchase_timestamp >= ($run_date - $window_minutes * INTERVAL 1 MINUTE)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM orders_as_of($run_date, purchased_from := $run_date - $window_minutes * INTERVAL 1 MINUTE)
 ),
 customers AS (
     -- the buyer is the person (customer_unique_id); customer_id is per order
     SELECT customer_id, customer_unique_id
-    FROM staging.olist_customers
-    QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM customers_as_of($run_date)
 ),
 shop_orders AS (
     -- one row per (shop, order): several items of one order in one shop are one order
     SELECT DISTINCT i.seller_id AS shop_id, o.order_id, o.purchased_at,
            coalesce(c.customer_unique_id, 'customer_id:' || o.customer_id) AS buyer_id
     FROM latest_orders AS o
-    JOIN staging.olist_order_items AS i USING (order_id)
+    JOIN order_items_as_of($run_date) AS i USING (order_id)
     LEFT JOIN customers AS c USING (customer_id)
 ),
 framed AS (
@@ -100,7 +96,7 @@ judged AS (
     FROM shops_today AS t
     LEFT JOIN best AS b USING (shop_id)
     LEFT JOIN evidence_parts AS e USING (shop_id)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = t.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = t.shop_id
 )
 SELECT
     'shop'                                                   AS entity_type,

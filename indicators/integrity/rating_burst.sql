@@ -8,21 +8,15 @@
 -- (Fei et al. 2013): buyers of the day's burst who together 5-star reviewed another seller in the baseline window.
 WITH reviews AS (
     SELECT review_id, order_id, review_score, review_answer_timestamp AS answered_at
-    FROM staging.olist_order_reviews
-    WHERE review_answer_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND review_answer_timestamp >= ($run_date - $baseline_days * INTERVAL 1 DAY)
-    QUALIFY row_number() OVER (PARTITION BY review_id, order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM reviews_as_of($run_date, answered_from := $run_date - $baseline_days * INTERVAL 1 DAY)
 ),
 latest_orders AS (
     SELECT order_id, customer_id
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM orders_as_of($run_date)
 ),
 customers AS (
     SELECT customer_id, customer_unique_id
-    FROM staging.olist_customers
-    QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY _business_date DESC, _row DESC) = 1
+    FROM customers_as_of($run_date)
 ),
 seller_reviews AS (
     -- one row per (seller, review): the review's score, day and buyer
@@ -32,7 +26,7 @@ seller_reviews AS (
            min(coalesce(c.customer_unique_id, 'customer_id:' || o.customer_id))   AS buyer_id
     FROM reviews AS r
     JOIN latest_orders AS o USING (order_id)
-    JOIN (SELECT DISTINCT order_id, seller_id FROM staging.olist_order_items) AS i USING (order_id)
+    JOIN (SELECT DISTINCT order_id, seller_id FROM order_items_as_of($run_date)) AS i USING (order_id)
     LEFT JOIN customers AS c USING (customer_id)
     GROUP BY i.seller_id, r.review_id
 ),
@@ -135,7 +129,7 @@ final AS (
     SELECT j.*, is_burst AND (share_anomalous OR co_occurring) AS violates,
            m.platform, m.uscc, m.region_code
     FROM judged AS j
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = j.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = j.shop_id
 )
 SELECT
     'shop'                                                   AS entity_type,

@@ -22,6 +22,8 @@ SELECT
     c.skewness, c.kurtosis, c.diffp, c.rd, c.rdnor, c.spread,
     round(c.category_rd_high_quantile, 4)                  AS category_rd_high_quantile,
     coalesce(c.flagged, false)                             AS screen_cover_distance,
+    round(c.market_rd_median, 4)                           AS market_rd_median,
+    (c.evidence ->> 'rd_benchmark')::DOUBLE                AS rd_benchmark,
     p.pairs AS seller_pairs, p.parallel_pairs, p.max_par,
     CASE WHEN isnan(p.max_r) THEN NULL ELSE p.max_r END AS max_r,  -- corr of a flat series is undefined: NULL, not NaN
     p.control_pairs, p.control_par_quantile,

@@ -45,6 +45,17 @@ SELECT
     r.violates                                             AS flag_rate_posterior,
     coalesce(h.violates, false)                            AS flag_untimely_response,
     coalesce(s.violates, false)                            AS flag_surge,
+    -- schema 2: more of the indicators' evidence figures as typed columns
+    r.complaints_capped::DOUBLE                            AS complaints_capped,
+    s.orders_today::BIGINT                                 AS orders_today,
+    s.baseline_complaints::BIGINT                          AS surge_baseline_complaints,
+    s.baseline_orders::BIGINT                              AS surge_baseline_orders,
+    s.surge_ratio::DOUBLE                                  AS surge_ratio,
+    s.p_value::DOUBLE                                      AS surge_p_value,
+    h.window_complaints::BIGINT                            AS untimely_window_complaints,
+    h.window_timely_known::BIGINT                          AS untimely_window_timely_known,
+    h.window_untimely::BIGINT                              AS untimely_window_untimely,
+    round(h.untimely_share, 6)                             AS untimely_window_share,
     $pipeline_version::VARCHAR                             AS pipeline_version,
     $schema_version::INTEGER                               AS schema_version
 FROM rates AS r

@@ -42,6 +42,12 @@ SELECT
     coalesce(rb.violates, false)             AS flag_rating_burst,
     coalesce(al.violates, false)             AS flag_answer_latency,
     coalesce(bc.violates, false)             AS flag_buyer_concentration,
+    -- schema 2: more of the indicators' evidence figures as typed columns
+    (rb.evidence ->> 'share_z')::DOUBLE      AS rating_share_z,
+    (rb.evidence ->> 'coreviewers')::BIGINT  AS rating_coreviewers,
+    (al.evidence ->> 'category_rate_excluding_seller')::DOUBLE AS latency_category_rate,
+    (al.evidence ->> 'category_sellers')::BIGINT AS latency_category_sellers,
+    (bc.evidence ->> 'top_buyer_orders')::BIGINT AS top_buyer_orders,
     $pipeline_version::VARCHAR               AS pipeline_version,
     $schema_version::INTEGER                 AS schema_version
 FROM sellers AS s

@@ -5,11 +5,9 @@
 -- entities), meta.credit_flag_history (every run's indicator flags, dt <= $run_date) and
 -- meta.credit_tier_history (previous tiers, dt < $run_date).
 WITH registry_asof AS (
-    SELECT *
-    FROM staging.registry
-    WHERE _business_date <= $run_date
-      AND (established_date IS NULL OR established_date <= $run_date)
-    QUALIFY row_number() OVER (PARTITION BY shop_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1
+    -- the register as it stood on the run date (indicators/macros.sql), without shops established after it
+    SELECT * FROM registry_as_of($run_date)
+    WHERE established_date IS NULL OR established_date <= $run_date
 ),
 entity_region AS (
     -- the prefecture where most of the entity's shops are registered (ties: the smallest code)

@@ -9,16 +9,22 @@ runup AS (
            arg_max(promo_start, (runup_adjusted, promo_start)) AS runup_promo_start,
            max(runup) AS runup, max(runup_adjusted) AS runup_adjusted,
            arg_max(claimed_discount, (runup_adjusted, claimed_discount)) AS runup_claimed_discount,
+           -- the other figures of the same promotion as runup_promo_start (the evidence's figures, typed)
+           arg_max(market_runup, (runup_adjusted, promo_start)) AS runup_market,
+           arg_max(true_discount_vs_baseline, (runup_adjusted, promo_start)) AS runup_true_discount,
+           arg_max(baseline_median, (runup_adjusted, promo_start)) AS runup_baseline_median,
+           arg_max(runup_high, (runup_adjusted, promo_start)) AS runup_high_price,
            bool_or(flagged) AS flag_pre_promo_runup
     FROM work.ind__price__pre_promo_runup
     GROUP BY shop_id, sku_id
 ),
 phantom AS (
-    SELECT shop_id, sku_id, days_shown, shown_share, lowest_reference, trades_at_or_above, flagged AS flag_phantom_reference
+    SELECT shop_id, sku_id, days_shown, shown_share, lowest_reference, trades_at_or_above, trades_in_window,
+           (evidence ->> 'highest_trade_price')::DOUBLE AS highest_trade_price, flagged AS flag_phantom_reference
     FROM work.ind__price__phantom_reference
 ),
 below AS (
-    SELECT shop_id, sku_id, days_below, below_share, median_peer_p10, share_recent, share_prior, share_z,
+    SELECT shop_id, sku_id, days_below, days_with_peers, below_share, median_peer_p10, share_recent, share_prior, share_z,
            flagged AS flag_sustained_below_market
     FROM work.ind__price__sustained_below_market
 )
@@ -43,6 +49,11 @@ SELECT
     b.share_prior                                          AS order_share_prior,
     b.share_z                                              AS order_share_z,
     coalesce(b.flag_sustained_below_market, false)         AS flag_sustained_below_market,
+    -- schema 2: more of the indicators' evidence figures as typed columns
+    r.runup_market, r.runup_true_discount, r.runup_baseline_median, r.runup_high_price,
+    p.trades_in_window::BIGINT                             AS reference_trades_90d,
+    p.highest_trade_price                                  AS reference_highest_trade_price_90d,
+    b.days_with_peers::BIGINT                              AS days_with_peers_28d,
     $pipeline_version::VARCHAR                             AS pipeline_version,
     $schema_version::INTEGER                               AS schema_version
 FROM spike AS s

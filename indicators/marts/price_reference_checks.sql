@@ -28,6 +28,8 @@ SELECT
     eu.prior_price_30d, eu.prior_price_source, eu.days_observed_30d,
     eu.announced_reduction, eu.true_reduction_eu, eu.overstatement_eu, eu.eu_check_status,
     coalesce(eu.violates, false)                           AS flag_eu_prior_30d,
+    -- schema 3: the date of the 30-day prior price (from the indicator's evidence), typed
+    try_cast(eu.evidence ->> 'prior_price_date' AS DATE)   AS prior_price_date,
     $pipeline_version::VARCHAR                             AS pipeline_version,
     $schema_version::INTEGER                               AS schema_version
 FROM cn

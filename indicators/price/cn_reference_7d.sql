@@ -4,9 +4,8 @@
 WITH usable_observations AS (
     -- Scraping errors never produce price flags: used/refurbished items, other currencies, failed scrapes.
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND coalesce(lower(condition), 'new') = 'new'
+    FROM price_observations_as_of($run_date)
+    WHERE coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
 ),
 promotion_observations AS (
@@ -35,19 +34,13 @@ first_seen AS (
     FROM promotion_observations
     GROUP BY shop_id, sku_id, promo_start
 ),
-latest_orders AS (
-    SELECT *
-    FROM staging.olist_orders
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
-),
 completed_trades AS (
     -- Olist: seller_id is the shop, product_id the SKU, one item row per unit sold.
     SELECT i.seller_id AS shop_id, i.product_id AS sku_id, i.price AS unit_price,
            o.order_purchase_timestamp AS paid_at, o.order_id, i.order_item_id
-    FROM staging.olist_order_items AS i
-    JOIN latest_orders AS o USING (order_id)
-    WHERE o.order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND NOT list_contains($excluded_order_statuses, lower(o.order_status))
+    FROM order_items_as_of($run_date) AS i
+    JOIN orders_as_of($run_date) AS o USING (order_id)   -- purchased by the end of the run date
+    WHERE NOT list_contains($excluded_order_statuses, lower(o.order_status))
       AND i.price > 0
 ),
 promotions_of_traded_skus AS (
@@ -90,7 +83,7 @@ checked AS (
     JOIN first_seen AS f USING (shop_id, sku_id, promo_start)
     LEFT JOIN lowest_7d AS l USING (shop_id, sku_id, promo_start)
     LEFT JOIN last_trade AS lt USING (shop_id, sku_id, promo_start)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = p.shop_id
 ),
 scored AS (
     SELECT *,

@@ -7,9 +7,8 @@
 WITH usable_observations AS NOT MATERIALIZED (
     -- Scraping errors never produce price flags: used/refurbished items, other currencies, failed scrapes.
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND coalesce(lower(condition), 'new') = 'new'
+    FROM price_observations_as_of($run_date)
+    WHERE coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0
 ),
@@ -83,7 +82,7 @@ checked AS (
     JOIN first_seen AS f USING (shop_id, sku_id, promo_start)
     LEFT JOIN in_window AS w USING (shop_id, sku_id, promo_start)
     LEFT JOIN carried AS c USING (shop_id, sku_id, promo_start)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = p.shop_id
 ),
 scored AS (
     SELECT *,

@@ -2,9 +2,8 @@
 -- Parameters: $run_date, $window_days, $shown_share_threshold, $max_trades_at_reference, $excluded_order_statuses.
 WITH usable_observations AS (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date > $run_date - to_days(CAST($window_days AS INTEGER))
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date > $run_date - to_days(CAST($window_days AS INTEGER))
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0
@@ -32,17 +31,11 @@ per_listing AS (
     JOIN listings_today USING (shop_id, sku_id)
     GROUP BY s.shop_id, s.sku_id
 ),
-latest_orders AS (
-    SELECT *
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND order_purchase_timestamp >= $run_date - to_days(CAST($window_days AS INTEGER) - 1)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
-),
 trades AS (
     SELECT i.seller_id AS shop_id, i.product_id AS sku_id, i.price::DOUBLE AS unit_price, o.order_id
-    FROM staging.olist_order_items AS i
-    JOIN latest_orders AS o USING (order_id)
+    FROM order_items_as_of($run_date) AS i
+    JOIN orders_as_of($run_date, purchased_from := $run_date - to_days(CAST($window_days AS INTEGER) - 1)) AS o
+      USING (order_id)
     JOIN listings_today AS l ON l.shop_id = i.seller_id AND l.sku_id = i.product_id
     WHERE NOT list_contains($excluded_order_statuses, lower(o.order_status))
 ),
@@ -63,7 +56,7 @@ judged AS (
              AND t.trades_at_or_above <= $max_trades_at_reference AS violates
     FROM per_listing AS p
     JOIN traded AS t USING (shop_id, sku_id)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = p.shop_id
 )
 SELECT
     'listing'                                              AS entity_type,

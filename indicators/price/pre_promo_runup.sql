@@ -4,9 +4,8 @@
 -- the SKU's market run-up when that is above 1.
 WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date >= $run_date - to_days(CAST($baseline_days AS INTEGER) + 60)
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date >= $run_date - to_days(CAST($baseline_days AS INTEGER) + 60)
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0
@@ -156,7 +155,7 @@ scored AS (
     JOIN first_seen AS f USING (shop_id, sku_id, promo_start)
     LEFT JOIN shop_windows AS s USING (shop_id, sku_id, promo_start)
     LEFT JOIN market_windows AS mw USING (shop_id, sku_id, promo_start)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = p.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = p.shop_id
 ),
 judged AS (
     SELECT *,

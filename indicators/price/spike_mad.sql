@@ -5,9 +5,8 @@
 -- Parameters: $run_date, $z_threshold, $min_sellers, $own_jump, $own_days, $hampel_k, $hampel_t.
 WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date >= $run_date - to_days(CAST(greatest($own_days, $hampel_k * 2) AS INTEGER))
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date >= $run_date - to_days(CAST(greatest($own_days, $hampel_k * 2) AS INTEGER))
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0
@@ -109,7 +108,7 @@ scored AS (
     JOIN mean_abs_dev AS a USING (sku_id)
     LEFT JOIN own_history AS o USING (shop_id, sku_id)
     LEFT JOIN hampel AS hp USING (shop_id, sku_id)
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = t.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = t.shop_id
 ),
 judged AS (
     SELECT *,

@@ -4,9 +4,8 @@
 -- $excluded_order_statuses.
 WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
-    FROM staging.price_observations
-    WHERE observed_date <= $run_date
-      AND observed_date > $run_date - to_days(CAST($window_days AS INTEGER))
+    FROM price_observations_as_of($run_date)
+    WHERE observed_date > $run_date - to_days(CAST($window_days AS INTEGER))
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
       AND price > 0
@@ -141,21 +140,15 @@ below AS (
     FROM below_groups AS g
     LEFT JOIN below_multi AS m USING (shop_id, sku_id, region_code)
 ),
-latest_orders AS (
-    SELECT *
-    FROM staging.olist_orders
-    WHERE order_purchase_timestamp < ($run_date + INTERVAL 1 DAY)
-      AND order_purchase_timestamp >= $run_date - to_days(CAST($window_days AS INTEGER) - 1)
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _business_date DESC, _row DESC) = 1
-),
 sku_orders AS (
     -- orders of the SKU across the province (an online market is not confined to the seller's prefecture),
     -- per seller, in the recent and the prior half of the window
     SELECT i.seller_id AS shop_id, i.product_id AS sku_id,
            count(*) FILTER (WHERE o.order_purchase_timestamp >= $run_date - to_days(CAST($window_days AS INTEGER) // 2 - 1)) AS recent,
            count(*) FILTER (WHERE o.order_purchase_timestamp <  $run_date - to_days(CAST($window_days AS INTEGER) // 2 - 1)) AS prior
-    FROM staging.olist_order_items AS i
-    JOIN latest_orders AS o USING (order_id)
+    FROM order_items_as_of($run_date) AS i
+    JOIN orders_as_of($run_date, purchased_from := $run_date - to_days(CAST($window_days AS INTEGER) - 1)) AS o
+      USING (order_id)
     WHERE NOT list_contains($excluded_order_statuses, lower(o.order_status))
       AND i.product_id IN (SELECT sku_id FROM candidates)
     GROUP BY ALL
@@ -189,7 +182,7 @@ judged AS (
                     AND s.own_recent + s.own_prior >= $min_orders
                     AND s.share_z >= $share_z, false) AS violates
     FROM share_test AS s
-    LEFT JOIN staging.dim_merchant AS m ON m.shop_id = s.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = s.shop_id
 )
 SELECT
     'listing'                                              AS entity_type,

@@ -25,3 +25,17 @@ class WarehouseBusy(RunError):
 
 class QualityGateFailed(RunError):
     """A blocking expectation failed; the partition was not published."""
+
+
+class IngestFailed(RunError):
+    """Ingesting a file failed for a reason that is not the file's fault (exit 1): out of memory, a full
+    disk, a DuckDB internal error or a bug. The file is not booked as `rejected` (docs/RELIABILITY.md)."""
+
+    def __init__(self, message: str, file: str | None = None):
+        super().__init__(message)
+        self.file = file
+
+
+class SchemaMismatch(RunError):
+    """The warehouse's raw/staging tables differ from the source ymls (a yml column without a migration,
+    or a migration edited after it was applied). The message names table, column and the command to run."""

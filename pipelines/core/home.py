@@ -13,7 +13,13 @@ DEFAULT_HOME = "./var"
 # A mart partition is one parquet file: marts/<mart>/dt=<YYYY-MM-DD>/part-0.parquet.
 PART_NAME = "part-0.parquet"
 PARTITION_PREFIX = "dt="
-MANIFEST_NAME = "_manifest.json"
+# Everything beside the partitions lives outside the mart folders, so that a glob over a mart folder
+# (`<mart>/*/*`, `<mart>/**`, Polars' scan of the folder) sees nothing but parquet (docs/CONTRACT.md §1):
+# manifests in marts/_manifests/<mart>.json, publish temp files in marts/.staging/<mart>/ (on the same
+# filesystem as the marts, so the swap into place stays an atomic rename).
+MANIFESTS_DIR = "_manifests"
+STAGING_DIR = ".staging"
+LEGACY_MANIFEST_NAME = "_manifest.json"  # marts/<mart>/_manifest.json before 0.2.0; moved at the next publish
 # The data dictionary is published as one file beside the marts: marts/data_dictionary/data_dictionary.parquet.
 DICTIONARY_MART = "data_dictionary"
 DICTIONARY_FILE = "data_dictionary.parquet"
@@ -82,9 +88,35 @@ class Home:
         """The glob of a mart's partition files, for DuckDB's read_parquet."""
         return self.mart_dir(mart) / f"{PARTITION_PREFIX}*" / PART_NAME
 
+    @property
+    def manifests_dir(self) -> Path:
+        """marts/_manifests: one manifest per mart (not a mart: no partitions)."""
+        return self.marts / MANIFESTS_DIR
+
     def manifest_path(self, mart: str) -> Path:
-        """The mart's manifest: schema version, columns, rows and sha256 per partition."""
-        return self.mart_dir(mart) / MANIFEST_NAME
+        """The mart's manifest: schema version, columns, and per partition its rows, sha256 and columns."""
+        return self.manifests_dir / f"{mart}.json"
+
+    def legacy_manifest_path(self, mart: str) -> Path:
+        """Where a home published before 0.2.0 keeps the mart's manifest (moved by the next publish)."""
+        return self.mart_dir(mart) / LEGACY_MANIFEST_NAME
+
+    @property
+    def staging_dir(self) -> Path:
+        """marts/.staging: files being published, written here and renamed into their partition."""
+        return self.marts / STAGING_DIR
+
+    def mart_staging_dir(self, mart: str) -> Path:
+        return self.staging_dir / mart
+
+    @classmethod
+    def of_mart_dir(cls, mart_dir: os.PathLike | str) -> tuple["Home", str]:
+        """The home and mart name of a folder laid out as Home.mart_dir(mart) (HOME/marts/<mart>)."""
+        folder = Path(mart_dir)
+        home = cls(folder.parent.parent)
+        if home.mart_dir(folder.name) != folder:
+            raise ValueError(f"{folder} is not a mart folder HOME/marts/<mart>")
+        return home, folder.name
 
     @property
     def dictionary_file(self) -> Path:

@@ -271,14 +271,26 @@ def render_sources_md() -> str:
         "required column rejects the file. Encodings: UTF-8 (with or without BOM), GBK/GB18030",
         "(detected with charset-normalizer and transcoded). Delimiter: comma or tab.",
         "",
+        "Files as spreadsheets send them: LF, CRLF or CR-only (old Mac) line endings, and a mix of CRLF",
+        "and LF in one file (read again from a copy with LF endings when DuckDB's strict parser refuses",
+        "it; the ledger message then says \"mixed line endings read as LF\"); a BOM; blank lines at the end;",
+        "a last line without a newline; quoted fields with embedded newlines (kept as sent, or with LF",
+        "endings in a mixed file). A file DuckDB cannot read as CSV even then is rejected with its reason.",
+        "",
+        "The same file twice: a file whose content (sha256) was already loaded for the same source and",
+        "date under another name (a re-send, a copy in a second zip) is not loaded again: ledger outcome",
+        "`duplicate`, 0 rows, the message names the first file. A row whose key (below) was already loaded",
+        "from another file of the same source and date is quarantined as a duplicate naming that file and",
+        "its row; the rest of the file loads.",
+        "",
         "Values: timestamps `YYYY-MM-DD HH:MM[:SS]` local (Asia/Shanghai) or ISO 8601 with an offset",
         "(converted to Asia/Shanghai); dates `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD`, `YYYY年M月D日`;",
         "booleans `true/false`, `1/0`, `是/否`, `yes/no`; numbers may carry `¥`/`￥` and thousands",
         "separators; prices must be > 0. 统一社会信用代码 are NFKC-folded and upper-cased and get a",
         "companion `<column>_valid` (GB 32100 check, same rule as `stdnum.cn.uscc`). A row whose event",
-        "column lies after the business date is quarantined as future. Inside one file a second row",
-        "with the key of an earlier row is quarantined (except for tables with history, where later",
-        "rows update earlier ones).",
+        "column lies after the business date is quarantined as future. A second row with the key of an",
+        "earlier row, in the same file or in another file of the same source and date, is quarantined",
+        "(except for tables with history, where later rows update earlier ones).",
         "",
     ]
     for src in all_sources():
@@ -333,6 +345,6 @@ def render_sources_md() -> str:
 
 
 def write_sources_md(path: Path | None = None) -> Path:
-    path = path or SOURCES_DIR.parents[1] / "docs" / "SOURCES.md"
+    path = path or SOURCES_DIR.parents[2] / "docs" / "SOURCES.md"  # pipelines/ingest/sources -> the repository
     path.write_text(render_sources_md(), encoding="utf-8")
     return path

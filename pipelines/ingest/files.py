@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -57,6 +58,7 @@ class ZipMember:
     size: int  # uncompressed bytes
     path: Path | None  # where it was extracted; None when refused
     refused: str | None = None  # why it is not read
+    broken: str | None = None  # why its bytes cannot be extracted (the archive's fault: rejected)
 
 
 def zip_members(archive: zipfile.ZipFile, archive_name: str) -> Iterator[ZipMember]:
@@ -77,6 +79,14 @@ def zip_members(archive: zipfile.ZipFile, archive_name: str) -> Iterator[ZipMemb
                 continue
             target = Path(tmp) / "m" / member
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+            try:
+                with archive.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                # a bad CRC, a truncated or encrypted member, an unsupported compression: bad input
+                # (an OSError such as a full disk is not caught: that is not the archive's fault)
+                target.unlink(missing_ok=True)
+                yield ZipMember(f"{archive_name}/{member}", info.file_size, None, None,
+                                f"zip member cannot be extracted ({type(exc).__name__}: {exc})")
+                continue
             yield ZipMember(f"{archive_name}/{member}", info.file_size, target)

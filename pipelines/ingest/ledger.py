@@ -57,6 +57,8 @@ class IngestReport:
             where = f"landing/{e.source}/{e.business_date}/{e.file_name}"
             if e.outcome == "rejected":
                 out.append(f"{where}: file rejected: {e.message}")
+            elif e.outcome == "duplicate":
+                out.append(f"{where}: not loaded: {e.message}")
             elif e.rows_quarantined:
                 out.append(
                     f"{where}: {e.rows_quarantined} of {e.rows_read} rows quarantined "
@@ -81,6 +83,16 @@ def previous_load(con, source, d, name):
         {"s": source, "d": d, "f": name},
     ).fetchall()
     return rows[0] if rows else None
+
+
+def content_loaded_as(con, source, d, sha: str, name: str) -> str | None:
+    """The first other file of this source and date whose identical content (sha256) is loaded, or None."""
+    rows = con.execute(
+        "SELECT file_name FROM meta.ingestion_ledger WHERE source = $s AND business_date = $d AND sha256 = $h "
+        "AND file_name <> $f AND outcome IN ('loaded', 'replaced') ORDER BY loaded_at, file_name LIMIT 1",
+        {"s": source, "d": d, "h": sha, "f": name},
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def write_ledger(con, e: LedgerEntry) -> None:

@@ -10,50 +10,46 @@ from __future__ import annotations
 
 import time
 
+import duckdb
+
 from pipelines.core.sql import bind, quote_ident
 from pipelines.ingest.catalogue import Table
 from pipelines.ingest.match import match_columns
-from pipelines.ingest.reader import FileRejected, Prepared
+from pipelines.ingest.reader import FileRejected, Prepared, normalise_line_endings
 from pipelines.ingest.transform import build_transform
 
 LINEAGE = ["_business_date", "_file_name", "_sha256", "_row"]
 PROBLEMS_PER_FILE = 5  # quarantined rows quoted per file in the run's problem list
-TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan")
+TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan", "_mm_xdup")
 
 
 def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
     """Create TEMP TABLE _mm_in (_ord, _c1.._cN) and _mm_rej (structurally broken rows).
-    Returns the header and the number of rejected rows."""
+    Returns the header and the number of rejected rows. Run it outside a transaction: a file DuckDB
+    cannot parse aborts the statement, and the CSV fallback reads it again on the same connection.
+    Raises FileRejected when the content cannot be read as the file's format."""
     con.execute("DROP TABLE IF EXISTS _mm_rej")
     if prep.fmt == "json":
-        try:
-            desc = con.execute(
-                "DESCRIBE SELECT * FROM read_json($p, format='array', sample_size=-1, maximum_object_size=67108864)",
-                {"p": str(prep.path)},
-            ).fetchall()
-        except Exception as exc:
-            raise FileRejected(f"not a valid JSON list of objects: {str(exc).splitlines()[0][:200]}") from None
-        header = [r[0] for r in desc]
-        cols = {h: "VARCHAR" for h in header}
-        sel = ", ".join(f"{quote_ident(h)} AS _c{k}" for k, h in enumerate(header, 1))
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-            "FROM read_json($p, format='array', columns=$cols, maximum_object_size=67108864)",
-            {"p": str(prep.path), "cols": cols},
-        )
-        con.execute("CREATE TEMP TABLE _mm_rej (line BIGINT, column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
-        return header, 0
+        return _read_json(con, prep), 0
     header = prep.header or []
-    cols = ", ".join(f"'_c{k}': 'VARCHAR'" for k in range(1, len(header) + 1))
-    con.execute("DROP TABLE IF EXISTS reject_errors")
-    con.execute("DROP TABLE IF EXISTS reject_scans")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"header=true, auto_detect=false, columns={{{cols}}}, delim=$delim, quote='\"', escape='\"', "
-        "null_padding=false, store_rejects=true, ignore_errors=true, max_line_size=16777216, "
-        "rejects_table='_mm_rejects', rejects_scan='_mm_rejscan')",
-        {"p": str(prep.path), "delim": prep.delimiter},
-    )
+    try:
+        _read_csv(con, prep.path, prep.delimiter, len(header))
+    except duckdb.InvalidInputException as exc:
+        # DuckDB's strict parser stops on mixed line endings ("The CSV Parser state machine reached an
+        # invalid state"): read a copy with LF line endings instead (a spreadsheet reads such a file)
+        first = _first_line_of(exc)
+        if prep.tmp_dir is None:
+            raise FileRejected(f"not readable as CSV: {first}") from None
+        prep.tmp_dir.mkdir(parents=True, exist_ok=True)
+        normalised = prep.tmp_dir / "line_endings_normalised.csv"
+        normalise_line_endings(prep.path, normalised)
+        try:
+            _read_csv(con, normalised, prep.delimiter, len(header))
+        except duckdb.InvalidInputException as again:
+            raise FileRejected(f"not readable as CSV, even with its line endings normalised to LF: "
+                               f"{_first_line_of(again)}") from None
+        prep.path = normalised
+        prep.line_endings_normalised = True
     con.execute(
         "CREATE TEMP TABLE _mm_rej AS SELECT DISTINCT ON (line) line, column_name, error_type, csv_line, "
         "error_message FROM _mm_rejects ORDER BY line"
@@ -64,8 +60,48 @@ def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
     return header, n_rej
 
 
-def load_file(con, source: str, table: Table, d, name: str, sha: str, prep: Prepared, phases: dict):
-    """Load `prep` (the landed file `name` of `source`, date `d`) into `table`; returns
+def _first_line_of(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _read_json(con, prep: Prepared) -> list[str]:
+    try:
+        desc = con.execute(
+            "DESCRIBE SELECT * FROM read_json($p, format='array', sample_size=-1, maximum_object_size=67108864)",
+            {"p": str(prep.path)},
+        ).fetchall()
+        header = [r[0] for r in desc]
+        cols = {h: "VARCHAR" for h in header}
+        sel = ", ".join(f"{quote_ident(h)} AS _c{k}" for k, h in enumerate(header, 1))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, {sel} "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+            "FROM read_json($p, format='array', columns=$cols, maximum_object_size=67108864)",
+            {"p": str(prep.path), "cols": cols},
+        )
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise FileRejected(f"not a valid JSON list of objects: {_first_line_of(exc)}") from None
+    con.execute("CREATE TEMP TABLE _mm_rej (line BIGINT, column_name VARCHAR, error_type VARCHAR, csv_line VARCHAR, error_message VARCHAR)")
+    return header
+
+
+def _read_csv(con, path, delimiter: str, width: int) -> None:
+    """read_csv of `path` into TEMP TABLE _mm_in, broken rows into _mm_rejects (strict parser)."""
+    cols = ", ".join(f"'_c{k}': 'VARCHAR'" for k in range(1, width + 1))
+    for t in ("reject_errors", "reject_scans", "_mm_rejects", "_mm_rejscan"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"header=true, auto_detect=false, columns={{{cols}}}, delim=$delim, quote='\"', escape='\"', "
+        "null_padding=false, store_rejects=true, ignore_errors=true, max_line_size=16777216, "
+        "rejects_table='_mm_rejects', rejects_scan='_mm_rejscan')",
+        {"p": str(path), "delim": delimiter},
+    )
+
+
+def load_file(con, source: str, table: Table, d, name: str, sha: str, header: list[str], n_rej: int,
+              phases: dict, delimiter: str = ","):
+    """Load the file read by `read_input` (TEMP TABLEs _mm_in and _mm_rej: the landed file `name` of
+    `source`, date `d`, with `header` and `n_rej` structurally broken rows) into `table`; returns
     (rows read, rows loaded, rows quarantined, up to PROBLEMS_PER_FILE quarantine samples).
     `phases` receives the seconds spent per step. Raises FileRejected when the header does not fit."""
     tick = time.perf_counter()
@@ -76,8 +112,6 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, prep: Prep
         phases[what] = phases.get(what, 0.0) + now - tick
         tick = now
 
-    header, n_rej = read_input(con, prep, table)
-    phase("read")
     mapping, extras, version = match_columns(table, header)
     if n_rej:
         # data row of a broken row = line - 1 (DuckDB counts records, header = line 1); a good row's
@@ -88,11 +122,17 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, prep: Prep
         row_expr = "i._ord + (SELECT count(*) FROM _mm_rt r WHERE r.t < i._ord)"
     else:
         row_expr = "i._ord"
-    dup_sql, view, params, raw_line = build_transform(table, mapping, extras, header, prep.delimiter,
-                                                     version, row_expr)
+    other_files = bool(table.key) and not table.history and con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM staging.{quote_ident(table.table)} "  # noqa: S608 - identifier from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        "WHERE _business_date = CAST($d AS DATE) AND _file_name <> $f)", {"d": d, "f": name}).fetchall()[0][0]
+    dup_sql, xdup_sql, view, params, raw_line = build_transform(table, mapping, extras, header, delimiter,
+                                                               version, row_expr, other_files)
     params["d"] = d
+    params["f"] = name
     if dup_sql:
         con.execute(dup_sql, bind(dup_sql, params))
+    if xdup_sql:
+        con.execute(xdup_sql, bind(xdup_sql, params))
     phase("duplicates")
     base = {"d": d, "f": name, "sha": sha}
     # quarantine first (narrow: the failing rows only), so staging can take the rest by _row

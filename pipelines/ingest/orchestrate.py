@@ -11,7 +11,9 @@ was done with each file).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import logging
 import shutil
 import tempfile
@@ -19,6 +21,9 @@ import time
 import zipfile
 from pathlib import Path
 
+import duckdb
+
+from pipelines.core.errors import IngestFailed
 from pipelines.core.faults import fault_point
 from pipelines.core.sql import sha256_file
 from pipelines.ingest import sqlfuncs
@@ -27,6 +32,7 @@ from pipelines.ingest.files import day_entries, is_archive, is_regular_file, not
 from pipelines.ingest.ledger import (
     IngestReport,
     LedgerEntry,
+    content_loaded_as,
     delete_file_rows,
     export_quarantine,
     new_entry,
@@ -34,7 +40,7 @@ from pipelines.ingest.ledger import (
     record,
     write_ledger,
 )
-from pipelines.ingest.load import drop_temp_tables, load_file
+from pipelines.ingest.load import drop_temp_tables, load_file, read_input
 from pipelines.ingest.match import table_for_file
 from pipelines.ingest.reader import FileRejected, prepare
 
@@ -45,9 +51,43 @@ DONE_OUTCOMES = ("loaded", "replaced", "empty", "ignored")
 
 
 def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None = None) -> LedgerEntry:
-    """Load one landed file (already known to be a regular data file) of `source` for date `d`."""
-    t_file = time.perf_counter()
+    """Load one landed file (already known to be a regular data file) of `source` for date `d`.
+
+    Bad content is the file's fault: FileRejected -> ledger outcome `rejected` (exit 2 at the end of the
+    run). Anything else (out of memory, a full disk, a DuckDB internal error, a bug) is not: the file's
+    transaction is rolled back, nothing is written to the ledger for it (a rerun reads it again) and
+    IngestFailed (exit 1) stops the stage, naming the file."""
     name = name or path.name
+    try:
+        return _ingest_file(con, home, source, d, path, name)
+    except IngestFailed:
+        raise
+    except Exception as exc:
+        raise failure(source, d, name, exc) from exc
+
+
+def failure(source: str, d: dt.date, name: str, exc: BaseException) -> IngestFailed:
+    """IngestFailed naming the stage, the file and what went wrong, in words."""
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    if isinstance(exc, MemoryError | duckdb.OutOfMemoryException):
+        what = "out of memory"
+    elif isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        what = "the disk is full"
+    elif isinstance(exc, OSError):
+        what = "an input/output error"
+    elif isinstance(exc, duckdb.InternalException | duckdb.FatalException):
+        what = "a DuckDB internal error"
+    else:
+        what = "an unexpected error (a bug: rerun with MARKET_MONITOR_DEBUG=1 for the traceback and report it)"
+    where = f"landing/{source}/{d}/{name}"
+    return IngestFailed(
+        f"stage ingest failed on {where}: {what} ({type(exc).__name__}: {first}); the file is not marked "
+        "rejected and nothing of it was recorded (files loaded before it stay loaded); fix the cause and "
+        "rerun the day", file=where)
+
+
+def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> LedgerEntry:
+    t_file = time.perf_counter()
     size = path.stat().st_size
     sha = sha256_file(path)
     prev = previous_load(con, source, d, name)
@@ -63,26 +103,39 @@ def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None
         return record(con, new_entry(source, d, name, sha, size, "ignored",
                                      f"no table of source {source} takes this file name (expected {pats})"),
                       had_rows, home)
+    first = content_loaded_as(con, source, d, sha, name)
+    if first is not None:  # the same export dropped twice under two names: its rows are already in
+        if prev and prev[0] == sha and prev[1] == "duplicate":
+            return new_entry(source, d, name, sha, size, "skipped_same_file",
+                             f"same file (sha256 {sha[:12]}…) already recorded as a duplicate of {first}")
+        return record(con, new_entry(
+            source, d, name, sha, size, "duplicate",
+            f"duplicate of {first}: same content (sha256 {sha[:12]}…) already loaded for {source} on {d}; "
+            "not loaded again", table=table.table), had_rows, home)
     tmp_dir = Path(tempfile.mkdtemp(prefix="mm_ingest_"))
     prep = None
     try:
         try:
             prep = prepare(path, table.formats, tmp_dir)
+            t_read = time.perf_counter()
+            header, n_rej = read_input(con, prep, table)  # outside the transaction: see read_input
+            phases: dict[str, float] = {"read": time.perf_counter() - t_read}
         except FileRejected as exc:
-            e = new_entry(source, d, name, sha, size, "rejected", str(exc), table=table.table,
-                          samples=[(None, exc.column, str(exc))])
+            e = new_entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding if prep else None,
+                          table=table.table, samples=[(None, exc.column, str(exc))])
             return record(con, e, had_rows, home)
         con.execute("SET preserve_insertion_order = true")
         con.execute("BEGIN TRANSACTION")
         try:
             if had_rows:
                 delete_file_rows(con, source, d, name)
-            phases: dict[str, float] = {}
-            read, loaded, bad, samples = load_file(con, source, table, d, name, sha, prep, phases)
+            read, loaded, bad, samples = load_file(con, source, table, d, name, sha, header, n_rej, phases,
+                                                   prep.delimiter)
             outcome = "replaced" if prev and prev[1] in ("loaded", "replaced") else "loaded"
+            note = "; mixed line endings read as LF" if prep.line_endings_normalised else ""
             e = new_entry(source, d, name, sha, size, outcome,
-                          f"{loaded} rows loaded into staging.{table.table}, {bad} quarantined", prep.encoding,
-                          read, loaded, bad, table.table, samples)
+                          f"{loaded} rows loaded into staging.{table.table}, {bad} quarantined{note}",
+                          prep.encoding, read, loaded, bad, table.table, samples)
             write_ledger(con, e)
             drop_temp_tables(con)
             fault_point("ingest.before_commit")
@@ -94,27 +147,15 @@ def ingest_file(con, home, source: str, d: dt.date, path: Path, name: str | None
             e = new_entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding, table=table.table,
                           samples=[(None, exc.column, str(exc))])
             return record(con, e, had_rows, home)
-        except Exception:
-            con.execute("ROLLBACK")
+        except BaseException:
+            with contextlib.suppress(Exception):  # a fatal DuckDB error may have closed the transaction
+                con.execute("ROLLBACK")
             raise
         export_quarantine(con, home, source, d, name, bad)
         return e
-    except FileRejected:
-        raise
-    except Exception as exc:  # an unexpected failure inside one file never stops the others
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        e = new_entry(source, d, name, sha, size, "rejected",
-                      f"unexpected error while loading ({type(exc).__name__}: {first})",
-                      prep.encoding if prep else None, table=table.table)
-        try:
-            return record(con, e, had_rows, home)
-        except Exception:
-            return e
     finally:
-        try:
+        with contextlib.suppress(Exception):
             con.execute("SET preserve_insertion_order = false")
-        except Exception:
-            pass
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
@@ -128,7 +169,11 @@ def _ingest_zip(con, home, source, d, path: Path) -> list[LedgerEntry]:
     out = []
     with archive:
         for member in zip_members(archive, path.name):
-            if member.path is None:
+            if member.broken is not None:
+                prev = previous_load(con, source, d, member.name)
+                out.append(record(con, new_entry(source, d, member.name, None, member.size, "rejected",
+                                                 member.broken), prev is not None, home))
+            elif member.path is None:
                 out.append(record(con, new_entry(source, d, member.name, None, member.size, "ignored",
                                                  member.refused), False, home))
             else:
@@ -138,6 +183,15 @@ def _ingest_zip(con, home, source, d, path: Path) -> list[LedgerEntry]:
 
 def ingest_path(con, home, source: str, d: dt.date, path: Path) -> list[LedgerEntry]:
     """One entry of the date folder: a data file, a zip archive (each member), or an ignored entry."""
+    try:
+        return _ingest_path(con, home, source, d, path)
+    except IngestFailed:
+        raise
+    except Exception as exc:  # e.g. the disk filled while a zip member was extracted
+        raise failure(source, d, path.name, exc) from exc
+
+
+def _ingest_path(con, home, source: str, d: dt.date, path: Path) -> list[LedgerEntry]:
     reason = not_read_because(path)
     if reason:
         prev = previous_load(con, source, d, path.name)

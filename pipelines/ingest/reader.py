@@ -1,6 +1,9 @@
 """Looking at a landed file before DuckDB reads it: binary or text, encoding, CSV or JSON,
 delimiter, header. Non-UTF-8 text (GBK/GB18030, other single-byte encodings) and UTF-8 with a
-BOM are transcoded to a UTF-8 temp file in streaming chunks (DuckDB cannot decode GBK offline)."""
+BOM are transcoded to a UTF-8 temp file in streaming chunks (DuckDB cannot decode GBK offline).
+A CSV file DuckDB's strict parser cannot read because its line endings are mixed (CRLF and LF, as a
+file edited in two programs has) is read again from a copy with LF line endings
+(`normalise_line_endings`, called by pipelines.ingest.load)."""
 
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ class Prepared:
     fmt: str            # csv | json
     delimiter: str = ","
     header: list[str] | None = None
+    tmp_dir: Path | None = None  # where a normalised copy may be written (never beside the landed file)
+    line_endings_normalised: bool = False  # read from a copy with LF line endings (load.read_input)
 
 
 def _is_binary(sample: bytes) -> bool:
@@ -95,6 +100,26 @@ def transcode(src: Path, dst: Path, encoding: str) -> None:
                 break
 
 
+def normalise_line_endings(src: Path, dst: Path) -> None:
+    """Copy the UTF-8 text `src` to `dst` with every CRLF and every lone CR turned into LF, in streaming
+    blocks (bytes.replace per block, never a loop over lines). In UTF-8 the bytes CR and LF never occur
+    inside a multi-byte character, so the text is otherwise unchanged; a CR at the end of a block is
+    held back so a CRLF split between two blocks still becomes one LF. Line endings inside quoted fields
+    are normalised too (a spreadsheet shows them the same way)."""
+    carry = b""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while True:
+            block = fin.read(CHUNK)
+            data = carry + block
+            if block and data.endswith(b"\r"):
+                data, carry = data[:-1], b"\r"
+            else:
+                carry = b""
+            fout.write(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+            if not block:
+                break
+
+
 def _first_line(text: str) -> str:
     for line in text.splitlines():
         if line.strip():
@@ -125,7 +150,7 @@ def prepare(path: Path, formats: tuple[str, ...], tmp_dir: Path) -> Prepared:
             )
         if not stripped.startswith("["):
             raise FileRejected("JSON files must hold one list of objects ([{...}, ...])")
-        return Prepared(text_path, encoding, "json")
+        return Prepared(text_path, encoding, "json", tmp_dir=tmp_dir)
     line = _first_line(text)
     if not line:
         raise FileRejected("the file has no header row")
@@ -139,4 +164,4 @@ def prepare(path: Path, formats: tuple[str, ...], tmp_dir: Path) -> Prepared:
     delim = "\t" if counts["\t"] > counts[","] else ","
     header = next(csv.reader(io.StringIO(line), delimiter=delim))
     header = [h.replace("\ufeff", "") for h in header]
-    return Prepared(text_path, encoding, "csv", delim, header)
+    return Prepared(text_path, encoding, "csv", delim, header, tmp_dir)

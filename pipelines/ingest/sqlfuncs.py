@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pipelines.core import privacy
 
+# imported for its side effect: it registers the raw/staging-vs-yml schema check run at every connect
+# (warehouse.migrate.register_schema_check); every writer path imports ingestion, hence here
+from pipelines.ingest import schema_check  # noqa: F401
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 FW = "".join(chr(0xFF10 + i) for i in range(10)) + "".join(chr(0xFF21 + i) for i in range(26)) + \

@@ -71,16 +71,21 @@ def typed_columns(table: Table, mapping: dict[str, int], with_future: bool):
     return typed, errors
 
 
-def build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str):
+def build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str,
+                    other_files: bool = False):
     """SQL of the per-file transform, built so that a 10-million-row file is read in bounded memory:
 
     - `dup_sql` builds TEMP TABLE _mm_dup (key -> first row) for keys seen more than once: a narrow
       hash aggregate over the key columns only (a window over the whole row would materialise
       every column of the file at once);
+    - `xdup_sql` (only when `other_files`: staging already holds rows of other files of this source
+      and date) builds TEMP TABLE _mm_xdup: the keys of this file already loaded from another file of
+      the same date, with the first such file and its row. Those rows are duplicates too (the same
+      export dropped twice, or overlapping exports), quarantined naming where the key was loaded;
     - `view_sql` is a query (used as a subquery, with bound $parameters): typed columns, per-column
-      error reasons, the duplicate reason (LEFT JOIN _mm_dup) and the combined _err/_err_col; it is
-      never materialised: the quarantine and staging INSERTs each stream over it.
-    Returns (dup_sql or None, view_sql, params, raw_line)."""
+      error reasons, the duplicate reason (LEFT JOIN _mm_dup / _mm_xdup) and the combined _err/_err_col;
+      it is never materialised: the quarantine and staging INSERTs each stream over it.
+    Returns (dup_sql or None, xdup_sql or None, view_sql, params, raw_line)."""
     params: dict = {}
     typed, errors = typed_columns(table, mapping, with_future=True)
     err_cols = []
@@ -98,7 +103,7 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         params["hv"] = version
         derived.append("CAST($hv AS VARCHAR) AS header_version")
     dup = "NULL"
-    dup_sql = None
+    dup_sql = xdup_sql = None
     join = ""
     if table.key and not table.history:
         keynames = ", ".join(table.key)
@@ -120,6 +125,28 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         dup = (f"CASE WHEN t._row > k._first THEN "
                f"'duplicate ' || $keyname || ' ' || {keyvals} || ', first seen at row ' || "
                f"CAST(k._first AS VARCHAR) END")
+        if other_files:
+            okeys = ", ".join(f"o._k{j}" for j in range(len(table.key)))
+            staged_keys = ", ".join(f"s.{quote_ident(c)} AS _k{j}" for j, c in enumerate(table.key))
+            xdup_sql = (
+                "CREATE OR REPLACE TEMP TABLE _mm_xdup AS "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+                f"SELECT {okeys}, arg_min(o._file, (o._file, o._r)) AS _xfile, "
+                "arg_min(o._r, (o._file, o._r)) AS _xrow "
+                f"FROM (SELECT {staged_keys}, s._file_name AS _file, s._row AS _r "
+                f"FROM staging.{quote_ident(table.table)} s "
+                "WHERE s._business_date = CAST($d AS DATE) AND s._file_name <> $f) o "
+                f"SEMI JOIN (SELECT {', '.join(key_expr)} FROM _mm_in i) n ON "
+                + " AND ".join(f"o._k{j} = n._k{j}" for j in range(len(table.key)))
+                + f" GROUP BY {okeys}"
+            )
+            join += " LEFT JOIN _mm_xdup x ON " + " AND ".join(
+                f"x._k{j} = t.{quote_ident(c)}" for j, c in enumerate(table.key))
+            dup = (f"CASE WHEN x._xfile IS NOT NULL THEN "
+                   f"'duplicate ' || $keyname || ' ' || {keyvals} || ', already loaded from ' || x._xfile || "
+                   f"' row ' || CAST(x._xrow AS VARCHAR) || ' (same source and date)' "
+                   f"WHEN t._row > k._first THEN "
+                   f"'duplicate ' || $keyname || ' ' || {keyvals} || ', first seen at row ' || "
+                   f"CAST(k._first AS VARCHAR) END")
         params["keyhead"] = ", ".join(
             header[mapping[k] - 1] if mapping.get(k) else k for k in table.key
         )
@@ -144,4 +171,4 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM typed t {join}) "
         f"SELECT *, {err_col} AS _err_col, {err_text} AS _err FROM dup"
     )
-    return dup_sql, view_sql, params, raw_line
+    return dup_sql, xdup_sql, view_sql, params, raw_line

@@ -20,13 +20,14 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from indicators.compute import mart_catalogue
-from pipelines.core.dates import business_date_from_context
-from pipelines.core.errors import QualityGateFailed
+from pipelines.core.dates import asset_business_date, business_date_from_context
+from pipelines.core.errors import QualityGateFailed, UserError
 from pipelines.core.home import Home
 from pipelines.core.sql import sha256_file
 from pipelines.ingest import FileRejected, ingest_day, match_columns, table_for_file
 from pipelines.ingest.catalogue import SOURCE_IDS, all_sources
 from pipelines.ingest.files import DATA_ENDINGS
+from pipelines.ingest.policy import after_ingest
 from pipelines.ingest.reader import prepare
 from pipelines.run import daily, maintenance
 from pipelines.run.daily import stage_record, writer
@@ -116,10 +117,15 @@ def stage_task(stage: str, day: str, context: dict) -> str:
     run_date = date.fromisoformat(day)
     run_id = airflow_run_id(context, day)
     log.info("stage %s for %s on %s (run %s)", stage, day, worker_identity(), run_id)
-    value = getattr(daily, stage)(home, run_date, run_id, triggered_by="airflow")
     if stage == "ingest":
+        # a rejected file with ingest.on_rejected_file: fail (UserError) fails the task without retries
+        # (the same file gives the same answer); out of memory, a full disk or a bug (IngestFailed,
+        # RunError) fail it like any error, with the DAG's retries
+        value = _fail_without_retry_on_rejected(lambda: daily.ingest(home, run_date, run_id, triggered_by="airflow"))
         for problem in value.problems():
-            log.warning("rejected input: %s", problem)  # reported, not fatal: the rest is published
+            log.warning("rejected input: %s", problem)  # with the default policy: alerted, the rest is published
+    else:
+        value = getattr(daily, stage)(home, run_date, run_id, triggered_by="airflow")
     if stage == "publish":
         _emit(context, mart_assets(), day)
         # like `market-monitor run`: a blocked mart keeps its previous partition, the rest is published
@@ -141,14 +147,79 @@ def blocked_message(day: str, blocked: dict) -> str:
 
 
 def verdict_task(day: str, context: dict) -> str:
-    """Fail the run (without retries: a rerun gives the same verdict) when publish blocked a mart."""
+    """Fail the run (without retries: a rerun gives the same verdict) when publish blocked a mart, for D
+    or for an earlier date the run caught up on (market_indicators' catch_up)."""
     ti = context.get("ti") or context.get("task_instance")
+    earlier = ti.xcom_pull(task_ids="catch_up", key=CAUGHT_UP_KEY) if ti is not None else None
     blocked = ti.xcom_pull(task_ids="publish", key=BLOCKED_KEY) if ti is not None else None
+    # {date: {mart: [messages]}} from catch_up (market_indicators only)
+    messages = [blocked_message(d, b) for d, b in sorted((earlier or {}).items()) if isinstance(b, dict) and b]
     if blocked:
+        messages.append(blocked_message(day, blocked))
+    if messages:
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(blocked_message(day, blocked))
+        raise AirflowFailException(" | ".join(messages))
     return day
+
+
+# --------------------------------------------------------------------------- catching up (asset-driven runs)
+
+CATCH_UP_STAGES = ("compute", "gate", "publish", "report")  # the sources were ingested by their own DAGs
+CAUGHT_UP_KEY = "blocked_marts_by_date"
+
+
+def delivered_dates(triggering_asset_events) -> list[date]:
+    """Every business date the producers' asset events of this run carry, oldest first."""
+    if not hasattr(triggering_asset_events, "values"):
+        return []
+    found = {asset_business_date({"event": [event]}) for events in triggering_asset_events.values()
+             for event in events or []}
+    return sorted(found - {None})
+
+
+def pending_business_dates(last_published: date | None, newest: date, delivered: list[date]) -> list[date]:
+    """The business dates an asset-driven run computes, in order: from the day after the last published one
+    (when nothing was published yet, from the oldest date in the run's asset events) through `newest`, the
+    latest date every source has reached. A date already published later than `newest` is not redone
+    (the list is then just `newest`)."""
+    start = last_published + timedelta(days=1) if last_published else min([*delivered, newest])
+    days = (newest - start).days + 1
+    return [start + timedelta(days=i) for i in range(days)] if days > 0 else [newest]
+
+
+def last_published_date(con, before: date) -> date | None:
+    """The latest business date before `before` whose publish stage succeeded (meta.runs)."""
+    rows = con.execute("SELECT max(business_date) FROM meta.runs WHERE stage = 'publish' AND outcome = 'success' "
+                       "AND business_date < $d", {"d": before}).fetchall()
+    return rows[0][0]
+
+
+def catch_up_task(day: str, context: dict) -> dict:
+    """Run compute → gate → publish → report, in order, for every business date between the last published
+    one and D (D itself is left to the DAG's own stage tasks), so that two dates queued before the run
+    starts are both computed. A run given an explicit `business_date` does that date only. Returns (and
+    pushes for `quality_verdict`) the marts blocked per date."""
+    params = context.get("params") or {}
+    newest = date.fromisoformat(day)
+    blocked: dict[str, dict] = {}
+    if hasattr(params, "get") and params.get("business_date"):
+        return blocked
+    home = home_from_env()
+    with writer(home) as con:
+        earlier = pending_business_dates(last_published_date(con, newest), newest,
+                                         delivered_dates(context.get("triggering_asset_events")))[:-1]
+        for run_date in earlier:
+            run_id = airflow_run_id(context, run_date.isoformat())
+            log.info("catching up %s before %s on %s (run %s)", run_date, day, worker_identity(), run_id)
+            for stage in CATCH_UP_STAGES:
+                value = getattr(daily, stage)(home, run_date, run_id, con=con, triggered_by="airflow")
+                if stage == "publish" and value.blocked:
+                    blocked[run_date.isoformat()] = value.blocked
+    ti = context.get("ti") or context.get("task_instance")
+    if ti is not None:
+        ti.xcom_push(key=CAUGHT_UP_KEY, value=blocked)
+    return blocked
 
 
 # --------------------------------------------------------------------------- task declarations
@@ -179,6 +250,17 @@ def writer_stage(stage: str, day):
     return task(task_id=stage, pool=WRITER_POOL, **extra)(run_stage)(day)
 
 
+def catch_up_stage(day):
+    """Declare market_indicators' `catch_up` (writer pool): the dates between the last published one and `day`."""
+    from airflow.sdk import task
+
+    def catch_up(day: str, **context) -> str:
+        catch_up_task(day, context)
+        return day
+
+    return task(task_id="catch_up", pool=WRITER_POOL)(catch_up)(day)
+
+
 def publication_chain(day):
     """compute → gate → publish → report → quality_verdict for `day`; returns the verdict task's output."""
     from airflow.sdk import task
@@ -199,12 +281,30 @@ def ingest_source_task(source: str, day: str, context: dict) -> str:
     run_date = date.fromisoformat(day)
     run_id = airflow_run_id(context, day)
     log.info("ingest %s for %s on %s (run %s)", source, day, worker_identity(), run_id)
-    with writer(home) as con, stage_record(con, run_id, run_date, f"ingest:{source}", "airflow"):
-        report = ingest_day(con, home, run_date, sources=[source])
+    dag_id = getattr(context.get("dag"), "dag_id", None)
+
+    def ingest_source():
+        with writer(home) as con, stage_record(con, run_id, run_date, f"ingest:{source}", "airflow"):
+            report = ingest_day(con, home, run_date, sources=[source])
+            after_ingest(con, home.config_file, report, task_id=f"ingest_{source}", dag_id=dag_id)
+            return report
+
+    report = _fail_without_retry_on_rejected(ingest_source)
     for problem in report.problems():
         log.warning("rejected input: %s", problem)
     _emit(context, [source_asset(source)], day)
     return day
+
+
+def _fail_without_retry_on_rejected(ingest_call):
+    """Run an ingest; a UserError (rejected files under ingest.on_rejected_file: fail) becomes
+    AirflowFailException: the task fails at once, a retry would read the same file."""
+    try:
+        return ingest_call()
+    except UserError as exc:
+        from airflow.sdk.exceptions import AirflowFailException  # Airflow: imported only where needed
+
+        raise AirflowFailException(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- preflight (read-only)
@@ -278,6 +378,8 @@ def maintenance_task(step: str, day: str, context: dict) -> dict:
         result = maintenance.prune_landing(home, run_date, policy)
     elif step == "prune_marts":
         result = maintenance.prune_marts(home, run_date, policy)
+    elif step == "expire_raw_text":
+        result = maintenance.expire_raw_text(home, run_date, policy)
     elif step == "compact_warehouse":
         result = maintenance.compact_warehouse(home, policy)
     else:

@@ -104,8 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", required=True, type=parse_date)
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
 
-    p = sub.add_parser("report", parents=[common], help="(re)build the bulletin for D")
+    p = sub.add_parser("republish", parents=[common],
+                       help="rewrite a mart's published partitions under its current schema (all or nothing)")
+    p.add_argument("--mart", required=True)
+    p.add_argument("--start", type=parse_date, help="first date to rewrite (default: the mart's first partition)")
+    p.add_argument("--end", type=parse_date, help="last date to rewrite (default: its last partition)")
+    p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another writer (default 0)")
+
+    p = sub.add_parser("report", parents=[common], help="(re)build the bulletin for D, or one merchant's dossier")
     p.add_argument("--date", required=True, type=parse_date)
+    p.add_argument("--merchant", metavar="USCC_OR_SHOP_ID",
+                   help="build only this merchant's dossier (一户一档), reports/<D>/merchants/<id>.html")
     return parser
 
 
@@ -309,9 +318,24 @@ def cmd_maintain(args, home: Home) -> int:
     return 0
 
 
+def cmd_republish(args, home: Home) -> int:
+    from pipelines.run.republish import republish  # lazy: import cost
+
+    result = republish(home, args.mart, args.start, args.end, wait_seconds=args.wait,
+                       progress=lambda line: _say(args, line))
+    for day, (before, now) in result.rows.items():
+        _say(args, f"  {args.mart} dt={day}: {now} rows" + ("" if before in (None, now) else f" (was {before})"))
+    _say(args, f"republished {len(result.rows)} partition(s) of {args.mart} under schema_version "
+               f"{result.schema_version}")
+    return 0
+
+
 def cmd_report(args, home: Home) -> int:
     from pipelines.run.daily import new_run_id, report  # lazy: import cost
 
+    if args.merchant is not None:
+        _say(args, f"dossier: {report(home, args.date, new_run_id(args.date), merchant=args.merchant)}")
+        return 0
     bulletin = report(home, args.date, new_run_id(args.date))
     _say(args, f"bulletin: {bulletin.path}")
     return 0
@@ -320,7 +344,7 @@ def cmd_report(args, home: Home) -> int:
 COMMANDS = {
     "run": cmd_run, "backfill": cmd_backfill, "demo": cmd_demo, "fetch": cmd_fetch, "generate": cmd_generate,
     "evaluate": cmd_evaluate, "query": cmd_query, "status": cmd_status, "report": cmd_report,
-    "maintain": cmd_maintain,
+    "maintain": cmd_maintain, "republish": cmd_republish,
 }
 
 

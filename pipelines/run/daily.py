@@ -20,18 +20,21 @@ from datetime import date, datetime
 
 import duckdb
 
-from expectations.gate import file_context, record, run_gate
+from expectations.gate import file_context, guarding_suites, record, run_gate
 from expectations.report import build_data_docs, data_docs_index, day_results_page, write_results
 from expectations.suites import load_suites
-from indicators.compute import compute_day, mart_catalogue, pipeline_version
+from indicators import candidates
+from indicators.compute import compute_day, day_lineage, mart_catalogue, pipeline_version
 from indicators.registry import load_overrides
-from pipelines.core.errors import QualityGateFailed, RunError, UserError
+from pipelines.core.errors import MarketMonitorError, QualityGateFailed, RunError, UserError
 from pipelines.core.faults import fault_point
 from pipelines.core.home import Home
 from pipelines.core.sql import quote_ident
 from pipelines.ingest import ingest_day
+from pipelines.ingest.policy import after_ingest, on_rejected_file, rejected_message
+from pipelines.publish.dictionary import after_publish
 from pipelines.publish.parquet import publish_partition, update_manifest, write_parquet
-from pipelines.serve.bulletin import build_bulletin
+from pipelines.serve.bulletin import build_bulletin, build_merchant_dossier
 from warehouse.db import connect_writer, python_memory_headroom
 
 log = logging.getLogger(__name__)
@@ -84,13 +87,26 @@ def stage_record(con, run_id: str, run_date: date, stage: str, triggered_by: str
 # --------------------------------------------------------------------------- stages
 
 def ingest(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
+    """Load the day's landing files. A rejected file (bad content) is in the report and raises an alert;
+    with `ingest.on_rejected_file: fail` (HOME/config.yml) it stops the day here (UserError, exit 2).
+    Anything else that goes wrong (out of memory, full disk, a bug) fails the stage (exit 1)."""
+    on_rejected_file(home.config_file)  # a bad config.yml fails before any file is read
     with writer(home, con) as c, stage_record(c, run_id, run_date, "ingest", triggered_by):
-        return ingest_day(c, home, run_date)
+        try:
+            report = ingest_day(c, home, run_date)
+        except MarketMonitorError:
+            raise
+        except Exception as exc:  # outside any one file (IngestFailed names the file when there is one)
+            raise RunError(f"run {run_date}: stage ingest failed: {type(exc).__name__}: {exc}") from exc
+        after_ingest(c, home.config_file, report, task_id="ingest",
+                     dag_id="market_daily" if triggered_by == "airflow" else None)
+        return report
 
 
 def compute(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli") -> dict:
     overrides = load_overrides(home.config_file)
     with writer(home, con) as c, stage_record(c, run_id, run_date, "compute", triggered_by):
+        candidates.claim(c, run_id, run_date)  # the work tables are this run's until its publish
         counts = compute_day(c, run_date, overrides)
         fault_point("compute.done")
         return counts
@@ -100,6 +116,7 @@ def gate(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = 
     """Audit: validate every staging table's and every candidate mart's batch for D with its GX
     suite, store the results in meta.quality_results and HOME/quality/ (JSON, HTML, Data Docs)."""
     with writer(home, con) as c, stage_record(c, run_id, run_date, "gate", triggered_by):
+        candidates.check(c, run_id, run_date, "gate")
         gx_context = file_context(home.quality)
         outcomes = run_gate(c, run_date, run_id=run_id, gx_context=gx_context)
         record(c, run_id, run_date, list(outcomes.values()))
@@ -138,10 +155,11 @@ def _suites_blocking_every_mart() -> set[str]:
 
 
 def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli") -> PublishResult:
-    """Publish every mart whose blocking checks passed: its own suite, the suites of the staging
-    tables it depends on, and the suites that guard every mart (the ledger identities). A blocked
-    mart keeps its previous partition; its candidate batch and validation go to
-    HOME/quarantine/mart.<mart>/<D>/ and an alert is recorded. A mart without a suite is blocked."""
+    """Publish every mart whose blocking checks passed: its own suite, the suites of every table in its
+    lineage (expectations.gate.guarding_suites), and the suites that guard every mart (the ledger
+    identities). A blocked mart keeps its previous partition; its candidate batch and validation go to
+    HOME/quarantine/mart.<mart>/<D>/ and an alert is recorded. A mart without a suite is blocked.
+    What is written is exactly the batch the gate validated (dt = D, the same row count, asserted)."""
     catalogue = mart_catalogue()
     result = PublishResult()
     with writer(home, con) as c, stage_record(c, run_id, run_date, "publish", triggered_by), \
@@ -150,12 +168,14 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
             "SELECT DISTINCT suite FROM meta.quality_results WHERE run_id = $r", {"r": run_id}).fetchall()}
         if not validated:
             raise RunError(f"publish for {run_date}: no quality results for run {run_id}; run the gate first")
+        candidates.check(c, run_id, run_date, "publish")
+        validated_rows = candidates.validated_rows(c, run_id)
         failures = _blocking_failures(c, run_id)
-        guards = sorted(_suites_blocking_every_mart())
+        lineage = day_lineage(marts=catalogue["marts"])
         for mart, spec in catalogue["marts"].items():
             schema_version = int(spec["schema_version"])
             own = f"mart.{mart}"
-            suites = [own] + [f"staging.{t}" for t in spec.get("depends_on", [])] + guards
+            suites = guarding_suites(mart, lineage)
             failed = [msg for s in suites for msg in failures.get(s, [])]
             if own not in validated:
                 failed.insert(0, f"{own}: no quality suite ran for this mart "
@@ -165,9 +185,12 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
                 _quarantine_batch(c, home, mart, run_date, run_id, suites, failed)
                 log.error("mart %s for %s NOT published: %s", mart, run_date, "; ".join(failed))
                 continue
-            table = _candidate(c, mart)
+            expected = _validated_count(c, mart, run_date, run_id, validated_rows.get(own))
+            table = _candidate(c, mart, run_date)
             mart_dir = home.mart_dir(mart)
             rows, digest = publish_partition(mart_dir, run_date, table)  # drains the stream
+            if rows != expected:  # cannot happen on one connection; the published file says otherwise
+                raise RunError(f"publish {mart} for {run_date}: wrote {rows} rows where the gate validated {expected}")
             update_manifest(mart_dir, mart, schema_version, pipeline_version(),
                             table.schema, run_date, rows, digest)
             c.execute(
@@ -176,14 +199,34 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
                  "r": run_id, "t": datetime.now().replace(microsecond=0)},
             )
             result.published[mart] = rows
+        candidates.release(c, run_id)
+        # every publish refreshes the data dictionary (and value labels) and the warehouse views over the
+        # marts, with their column comments (docs/DATA_DICTIONARY.md): the CLI and the DAGs both come here
+        after_publish(c, home)
     return result
 
 
-def _candidate(con, mart: str):
-    """The run's candidate partition of `mart` (work.mart__<mart>; the name comes from the catalogue), as a
-    stream of Arrow batches in a total order (reruns give the same file). Drain it before the next query
-    on `con`: an open stream holds the connection."""
-    return con.sql(f"SELECT * FROM work.{quote_ident('mart__' + mart)} ORDER BY ALL").to_arrow_reader(  # noqa: S608 - mart name from the catalogue, quote_ident
+def _candidate_sql(mart: str) -> str:
+    """The batch the gate validates for `mart` (expectations.gate: `dt = $run_date`), and publish writes."""
+    return f"SELECT * FROM work.{quote_ident('mart__' + mart)} WHERE dt = $run_date"  # noqa: S608 - mart name from the catalogue, quote_ident; the date is bound
+
+
+def _validated_count(con, mart: str, run_date: date, run_id: str, validated: int | None) -> int:
+    """The candidate's row count for D, which must be the count the gate validated (else fail the publish)."""
+    rows = con.execute(f"SELECT count(*) FROM ({_candidate_sql(mart)})", {"run_date": run_date}).fetchall()[0][0]  # noqa: S608 - see _candidate_sql
+    if validated is None or rows != validated:
+        raise RunError(
+            f"publish {mart} for {run_date} (run {run_id}): work.mart__{mart} holds {rows} rows for dt = {run_date} "
+            f"but the gate validated {'no batch' if validated is None else validated}; not published. Rerun the day "
+            "(compute, gate, publish) so that what is published is what was audited.")
+    return rows
+
+
+def _candidate(con, mart: str, run_date: date):
+    """The run's candidate partition of `mart` for D (work.mart__<mart>; the name comes from the catalogue),
+    the batch the gate validated, as a stream of Arrow batches in a total order (reruns give the same file).
+    Drain it before the next query on `con`: an open stream holds the connection."""
+    return con.sql(f"{_candidate_sql(mart)} ORDER BY ALL", params={"run_date": run_date}).to_arrow_reader(
         CANDIDATE_BATCH_ROWS)
 
 
@@ -195,7 +238,7 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
     folder.mkdir(parents=True, exist_ok=True)
     try:
         tmp = folder / ".batch.parquet.tmp"
-        write_parquet(tmp, _candidate(con, mart))
+        write_parquet(tmp, _candidate(con, mart, run_date))
         tmp.replace(folder / "batch.parquet")
     except duckdb.Error as exc:  # the candidate was never built
         (folder / "batch.parquet").unlink(missing_ok=True)
@@ -221,7 +264,12 @@ def _quarantine_batch(con, home: Home, mart: str, run_date: date, run_id: str, s
     )
 
 
-def report(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli"):
+def report(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = "cli", merchant: str | None = None):
+    """The day's bulletin (and its merchant dossiers); with `merchant`, only that merchant's dossier, returned as
+    its path (no stage is recorded: the day's bulletin is left as it was)."""
+    if merchant is not None:
+        with writer(home, con) as c:
+            return build_merchant_dossier(c, home, run_date, merchant)
     with writer(home, con) as c, stage_record(c, run_id, run_date, "report", triggered_by):
         return build_bulletin(c, home, run_date)
 
@@ -239,18 +287,20 @@ class DayResult:
     seconds: dict = field(default_factory=dict)
 
     def raise_for_outcome(self) -> None:
-        if self.publish and self.publish.blocked:
-            lines = [f"  {mart}: " + "; ".join(msgs) for mart, msgs in self.publish.blocked.items()]
+        """Exit 2 when a file was rejected (bad input the user must fix; the day is incomplete and the
+        message also names any blocked mart, a rejected file's table being short of rows), else exit 1
+        when the gate blocked a mart. Quarantined rows are reported (status, ledger, quarantine files)
+        but fail nothing."""
+        blocked = [f"  {mart}: " + "; ".join(msgs) for mart, msgs in self.publish.blocked.items()] \
+            if self.publish and self.publish.blocked else []
+        if self.ingest is not None and self.ingest.rejected:
+            also = (f"\nthe quality gate also blocked {len(blocked)} mart(s); their previous partitions stay "
+                    "published:\n" + "\n".join(blocked)) if blocked else ""
+            raise UserError(rejected_message(self.ingest, "alert") + also)
+        if blocked:
             raise QualityGateFailed(
-                f"run {self.run_date}: quality gate blocked {len(self.publish.blocked)} mart(s); the previous "
-                "partitions stay published:\n" + "\n".join(lines))
-        # Quarantined rows are reported (status, ledger, quarantine files) but do not fail the run;
-        # a rejected file does: the user must fix it (exit 2).
-        rejected = self.ingest.rejected if self.ingest is not None else []
-        problems = [p for p in self.ingest.problems() if any(e.file_name in p for e in rejected)] if rejected else []
-        if rejected:
-            raise UserError(f"run {self.run_date}: {len(rejected)} file(s) rejected (the rest was published):\n  "
-                            + "\n  ".join(problems or [e.file_name for e in rejected]))
+                f"run {self.run_date}: quality gate blocked {len(blocked)} mart(s); the previous "
+                "partitions stay published:\n" + "\n".join(blocked))
 
 
 def run_day(home: Home, run_date: date, con=None, wait_seconds: float = 0.0,

@@ -6,7 +6,10 @@ partitions per HOME/config.yml, and checkpoint/compaction of the DuckDB file.
       landing_days: 400       # landing/<source>/<D>/ older than run date - N days is deleted
       quarantine_days: 400    # quarantine/<source>/<D>/
       reports_days: 730       # reports/<D>/
-      marts_days: 1095        # marts/<mart>/dt=<D>/ (+ its manifest entry and meta.published_partitions row)
+      marts_days: 1095        # marts/<mart>/dt=<D>/ (+ its entry in marts/_manifests/<mart>.json and meta.published_partitions)
+      raw_text_days: 90       # personal data: raw.* rows and meta.quarantine_rows.raw_text of business dates older
+                              # than N days, and the quarantine/ folders (their files hold the same lines).
+                              # Default 90 when the key is absent; null keeps them for ever (docs/QUALITY.md)
     maintenance:
       compact_free_ratio: 0.3 # rewrite warehouse.duckdb when more than this share of its blocks is free
 
@@ -34,6 +37,7 @@ import yaml
 from pipelines.core.errors import UserError
 from pipelines.core.home import PARTITION_PREFIX, Home
 from pipelines.core.sql import quote_ident
+from pipelines.publish.manifest import drop_partitions
 from pipelines.run.daily import writer
 from warehouse.db import connect_writer
 
@@ -45,6 +49,7 @@ class Policy:
     reports_days: int | None = None
     marts_days: int | None = None
     compact_free_ratio: float = 0.3
+    raw_text_days: int | None = 90  # unmasked text as it arrived: expires unless config.yml says otherwise
 
 
 def _days(section: dict, key: str) -> int | None:
@@ -74,7 +79,9 @@ def load_policy(home: Home) -> Policy:
                   quarantine_days=_days(retention, "quarantine_days"),
                   reports_days=_days(retention, "reports_days"),
                   marts_days=_days(retention, "marts_days"),
-                  compact_free_ratio=float(ratio))
+                  compact_free_ratio=float(ratio),
+                  raw_text_days=_days(retention, "raw_text_days") if "raw_text_days" in retention
+                  else Policy.raw_text_days)
 
 
 def _as_date(name: str) -> date | None:
@@ -113,7 +120,7 @@ def prune_landing(home: Home, run_date: date, policy: Policy, dry_run: bool = Fa
     Touches only files (no warehouse access): safe outside the writer pool."""
     result = {"landing": 0, "quarantine": 0, "reports": 0, "bytes": 0, "dry_run": dry_run, "deleted": []}
     plans = [("landing", home.landing, policy.landing_days, True),
-             ("quarantine", home.quarantine, policy.quarantine_days, True),
+             ("quarantine", home.quarantine, _shorter(policy.quarantine_days, policy.raw_text_days), True),
              ("reports", home.reports, policy.reports_days, False)]
     for kind, root, keep, per_source in plans:
         if keep is None or not root.is_dir():
@@ -130,10 +137,45 @@ def prune_landing(home: Home, run_date: date, policy: Policy, dry_run: bool = Fa
     return result
 
 
-def _write_json_atomically(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    tmp.write_bytes((json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    os.replace(tmp, path)
+def _shorter(a: int | None, b: int | None) -> int | None:
+    """The shorter of two retentions (None: for ever). Quarantine files hold raw lines: raw_text_days caps them."""
+    return min(d for d in (a, b) if d is not None) if (a, b) != (None, None) else None
+
+
+def expire_raw_text(home: Home, run_date: date, policy: Policy, dry_run: bool = False, con=None) -> dict:
+    """Delete raw.* rows and clear meta.quarantine_rows.raw_text of business dates before run_date -
+    raw_text_days (the quarantine rows keep file, row, column and reason). The staging tables (masked)
+    and the ledger are kept. Writes the warehouse: run it as the one writer. With dry_run, only counts."""
+    result = {"days": policy.raw_text_days, "cutoff": None, "raw_rows": {}, "quarantine_texts": 0, "dry_run": dry_run}
+    if policy.raw_text_days is None or (con is None and not home.db_path.exists()):
+        return result
+    cutoff = run_date - timedelta(days=policy.raw_text_days)
+    result["cutoff"] = cutoff
+    with writer(home, con) as c:
+        tables = [r[0] for r in c.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'raw' "
+            "ORDER BY table_name").fetchall()]
+        for table in tables:
+            n = c.execute(f"SELECT count(*) FROM raw.{quote_ident(table)} WHERE _business_date < $d",  # noqa: S608 - table names from duckdb_tables(), quoted
+                          {"d": cutoff}).fetchall()[0][0]
+            if n:
+                result["raw_rows"][table] = n
+        result["quarantine_texts"] = c.execute(
+            "SELECT count(*) FROM meta.quarantine_rows WHERE business_date < $d AND raw_text IS NOT NULL",
+            {"d": cutoff}).fetchall()[0][0]
+        if dry_run:
+            return result
+        c.execute("BEGIN TRANSACTION")
+        try:
+            for table in result["raw_rows"]:
+                c.execute(f"DELETE FROM raw.{quote_ident(table)} WHERE _business_date < $d", {"d": cutoff})  # noqa: S608 - table names from duckdb_tables(), quoted
+            c.execute("UPDATE meta.quarantine_rows SET raw_text = NULL WHERE business_date < $d AND raw_text IS NOT NULL",
+                      {"d": cutoff})
+            c.execute("COMMIT")
+        except Exception:
+            c.execute("ROLLBACK")
+            raise
+    return result
 
 
 def prune_marts(home: Home, run_date: date, policy: Policy, dry_run: bool = False, con=None) -> dict:
@@ -163,18 +205,15 @@ def prune_marts(home: Home, run_date: date, policy: Policy, dry_run: bool = Fals
             raise
     by_mart: dict[str, list[date]] = {}
     for mart, folder, day in doomed:
-        _remove_tree(folder)
+        # moved out of the mart folder first, into marts/.staging/<mart>/ (the next publish of the mart removes
+        # what a crash leaves there): no glob of the mart ever reads a half-deleted partition
+        trash = home.mart_staging_dir(mart) / f"{folder.name}.deleting-{uuid.uuid4().hex[:8]}"
+        trash.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(folder, trash)
+        shutil.rmtree(trash)
         by_mart.setdefault(mart, []).append(day)
     for mart, days in by_mart.items():
-        manifest_path = home.manifest_path(mart)
-        if not manifest_path.exists():
-            continue
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        parts = manifest.get("partitions", {})
-        for day in days:
-            parts.pop(day.isoformat(), None)
-        manifest["partitions"] = dict(sorted(parts.items()))
-        _write_json_atomically(manifest_path, manifest)
+        drop_partitions(home, mart, days)  # marts/_manifests/<mart>.json (a pre-0.2.0 manifest is moved there)
     return result
 
 
@@ -235,7 +274,8 @@ def compact_warehouse(home: Home, policy: Policy, force: bool = False) -> dict:
 def run_maintenance(home: Home, run_date: date, dry_run: bool = False) -> dict:
     policy = load_policy(home)
     out = {"landing": prune_landing(home, run_date, policy, dry_run),
-           "marts": prune_marts(home, run_date, policy, dry_run)}
+           "marts": prune_marts(home, run_date, policy, dry_run),
+           "raw_text": expire_raw_text(home, run_date, policy, dry_run)}
     if not dry_run:
         out["warehouse"] = compact_warehouse(home, policy)
     return out

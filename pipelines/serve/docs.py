@@ -32,6 +32,8 @@ def render_indicators_md() -> str:
         "Generated from `indicators/<family>/<name>.yml` by `python -m pipelines.serve.docs`; do not edit by hand.",
         "Thresholds can be overridden per deployment in `HOME/config.yml` (`indicators: {<id>: {<name>: value}}`).",
         "A flag is a lead for inspection (监管线索), not a finding of violation; screens are worded as screens.",
+        "A threshold source marked `[I]` is this project's own design choice (no outside source sets that number);",
+        "the reasoning follows the mark. Every other source names the law, guideline or paper it comes from.",
         "",
         "| id | 名称 | name | mart |",
         "| --- | --- | --- | --- |",

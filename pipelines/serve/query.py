@@ -1,8 +1,13 @@
 """Read-only SQL for analysts: `market-monitor query "SQL"`.
 
-The warehouse is opened read-only, every published mart is a view over its parquet files, and file
-access is then locked to the marts folder, so a query can neither write, attach, nor read files
-elsewhere. Only single SELECT-like statements are accepted.
+A query runs in its own in-memory DuckDB session that holds only what is published: one view per
+published mart, the derived views (`<mart>_latest`, `complaint_rates_month_final`, `leads`),
+`data_dictionary` and `value_labels` (all over the parquet under HOME/marts, made by
+pipelines/publish/views.py), and `ingestion_ledger` (the ledger's bookkeeping columns, copied from the
+warehouse). The warehouse itself is never attached to the session, so its raw, staging and work tables
+and the quarantined rows (raw text) cannot be reached; file access is then locked to the marts folder and
+the configuration locked, so a query can neither write, attach, nor read files elsewhere. Only single
+SELECT-like statements are accepted.
 """
 
 from __future__ import annotations
@@ -17,35 +22,74 @@ import duckdb
 
 from pipelines.core.errors import UserError
 from pipelines.core.home import Home
-from pipelines.core.sql import quote_ident, quote_literal
-from pipelines.publish.views import view_sources
+from pipelines.core.sql import quote_literal
+from pipelines.publish.views import create_views
 
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
+# The ledger's bookkeeping columns (docs/CONTRACT.md §3); its `message` can quote a rejected file's text.
+LEDGER_COLUMNS = ("source, business_date, file_name, sha256, size_bytes, rows_read, rows_loaded, rows_quarantined, "
+                  "outcome, encoding, loaded_at")
+LEDGER_COMMENT = ("入库台账 — One row per landed file and load attempt: rows read, loaded and quarantined, outcome "
+                  "(the reason of a rejection is in `market-monitor status` and HOME/quarantine)")
+REACHABLE = ("the published marts and their views (<mart>, <mart>_latest, complaint_rates_month_final, leads), "
+             "data_dictionary, value_labels and ingestion_ledger")
+
+
+def _published_dictionary(con: duckdb.DuckDBPyConnection, home: Home) -> list[dict]:
+    """The rows of the published data dictionary (the column comments of the views)."""
+    if not home.dictionary_file.exists():
+        return []
+    cur = con.execute(f"SELECT * FROM read_parquet({quote_literal(home.dictionary_file)})")  # noqa: S608 - path quoted by quote_literal
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _copy_ledger(con: duckdb.DuckDBPyConnection, home: Home) -> None:
+    """`ingestion_ledger`: the ledger's bookkeeping columns, copied into the session from the warehouse
+    (attached read-only for the copy, then detached). While a run holds the warehouse the table is empty
+    and its comment says why."""
+    comment = LEDGER_COMMENT
+    copied = False
+    if home.db_path.exists():
+        try:
+            con.execute(f"ATTACH {quote_literal(home.db_path)} AS warehouse (READ_ONLY)")
+        except duckdb.Error:
+            comment += "; EMPTY in this query: a running job holds the warehouse, try again when it finishes"
+        else:
+            try:
+                con.execute(f"CREATE TABLE main.ingestion_ledger AS SELECT {LEDGER_COLUMNS} "  # noqa: S608 - fixed column list
+                            "FROM warehouse.meta.ingestion_ledger ORDER BY business_date, source, file_name")
+                copied = True
+            finally:
+                con.execute("DETACH warehouse")
+    if not copied:
+        con.execute("CREATE TABLE main.ingestion_ledger (source VARCHAR, business_date DATE, file_name VARCHAR, "
+                    "sha256 VARCHAR, size_bytes BIGINT, rows_read BIGINT, rows_loaded BIGINT, "
+                    "rows_quarantined BIGINT, outcome VARCHAR, encoding VARCHAR, loaded_at TIMESTAMP)")
+    con.execute(f"COMMENT ON TABLE main.ingestion_ledger IS {quote_literal(comment)}")
 
 
 def open_reader(home: Home) -> duckdb.DuckDBPyConnection:
-    """A read-only session with one view per published mart (pipelines/publish/views.py). Uses the
-    warehouse's own views (with their column comments) when the warehouse is there; falls back to
-    temporary views in an in-memory session when the warehouse file is absent, held by a running
-    writer, or lacks a view."""
-    con = None
-    if home.db_path.exists():
-        try:
-            con = duckdb.connect(str(home.db_path), read_only=True)
-        except (duckdb.IOException, duckdb.ConnectionException):
-            con = None  # a run holds the writer lock: the published parquet is still consistent
-    if con is None:
-        con = duckdb.connect(":memory:")
-    existing = {r[0] for r in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal").fetchall()}
-    for view, select in view_sources(home).items():
-        if view not in existing:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {select}")
-    allowed = str(home.marts) + "/"
-    con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    """A read-only in-memory session over the published data only (see the module docstring)."""
+    con = duckdb.connect(":memory:")
+    try:
+        create_views(con, home, _published_dictionary(con, home))
+        _copy_ledger(con, home)
+        allowed = str(home.marts) + "/"
+        con.execute(f"SET allowed_directories = [{quote_literal(allowed)}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _failure(exc: duckdb.Error) -> UserError:
+    text = f"query failed: {exc}"
+    if isinstance(exc, duckdb.CatalogException):
+        text += f"\nquery sees only {REACHABLE}; raw, staging, work and meta tables are not reachable from it"
+    return UserError(text)
 
 
 def run_query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:
@@ -66,7 +110,7 @@ def run_query(home: Home, sql: str) -> tuple[list[str], list[tuple]]:
             columns = [d[0] for d in cur.description]
             return columns, cur.fetchall()
         except duckdb.Error as exc:
-            raise UserError(f"query failed: {exc}") from None
+            raise _failure(exc) from None
     finally:
         con.close()
 

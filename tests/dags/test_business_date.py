@@ -81,6 +81,54 @@ def test_asset_run_on_several_sources_is_for_the_day_every_source_has_reached():
     assert business_date_from_context(ctx) == date(2026, 11, 10)
 
 
+def test_two_queued_dates_are_both_computed_in_order():
+    """D and D+1 both queued before market_indicators starts: the run is for D+1, and catch_up computes D
+    first (the last published date was D-1), so no business date is skipped."""
+    from pipelines.run.airflow_tasks import delivered_dates, pending_business_dates
+
+    events = {"market-monitor://staging/price_observations": [event("2026-11-09"), event("2026-11-10")],
+              "market-monitor://staging/complaints_12315": [{"extra": {"business_date": "2026-11-09"}},
+                                                            event("2026-11-10")]}
+    newest = business_date_from_context({"triggering_asset_events": events})
+    delivered = delivered_dates(events)
+    assert delivered == [date(2026, 11, 9), date(2026, 11, 10)]
+    assert pending_business_dates(date(2026, 11, 8), newest, delivered) == [date(2026, 11, 9), date(2026, 11, 10)]
+    # nothing published yet: from the oldest delivered date
+    assert pending_business_dates(None, newest, delivered) == [date(2026, 11, 9), date(2026, 11, 10)]
+    # a gap since the last published date is filled, in order
+    assert pending_business_dates(date(2026, 11, 6), newest, delivered) == [
+        date(2026, 11, 7), date(2026, 11, 8), date(2026, 11, 9), date(2026, 11, 10)]
+    # already published up to D+1 (a rerun): only D+1
+    assert pending_business_dates(date(2026, 11, 12), newest, delivered) == [newest]
+
+
+def test_catch_up_reads_the_last_published_date_from_the_runs(tmp_path):
+    """The last published date is the latest successful publish stage before D in meta.runs."""
+    from pipelines.run.airflow_tasks import last_published_date
+    from warehouse.db import connect_writer
+
+    con = connect_writer(tmp_path / "warehouse.duckdb")
+    try:
+        con.executemany("INSERT INTO meta.runs VALUES (?, ?, ?, now()::TIMESTAMP, NULL, ?, NULL, 'test')", [
+            ("r1", date(2026, 11, 7), "publish", "success"),
+            ("r2", date(2026, 11, 8), "publish", "failed"),
+            ("r3", date(2026, 11, 8), "compute", "success"),
+            ("r4", date(2026, 11, 12), "publish", "success"),
+        ])
+        assert last_published_date(con, date(2026, 11, 10)) == date(2026, 11, 7)
+        assert last_published_date(con, date(2026, 11, 7)) is None
+    finally:
+        con.close()
+
+
+def test_catch_up_with_an_explicit_date_does_that_date_only(tmp_path, monkeypatch):
+    from pipelines.run.airflow_tasks import catch_up_task
+
+    monkeypatch.setenv("MARKET_MONITOR_HOME", str(tmp_path / "no-home"))
+    assert catch_up_task("2026-11-10", {"params": {"business_date": "2026-11-10"}}) == {}
+    assert not (tmp_path / "no-home").exists()  # the warehouse was not even opened
+
+
 def test_asset_events_as_airflow_objects_and_dicts():
     """The context hands over event objects with an `.extra` mapping; API payloads are dicts."""
     ctx = {"triggering_asset_events": {"a": [{"extra": {"business_date": "2026-11-03"}}],

@@ -20,8 +20,8 @@ from pipelines.run.airflow_tasks import (
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 WRITER_TASKS = {
     "market_daily": {"ingest", "compute", "gate", "publish", "report"},
-    "market_indicators": {"compute", "gate", "publish", "report"},
-    "market_maintenance": {"prune_marts", "compact_warehouse"},
+    "market_indicators": {"catch_up", "compute", "gate", "publish", "report"},
+    "market_maintenance": {"prune_marts", "expire_raw_text", "compact_warehouse"},
     **{f"ingest_{s}": {"ingest"} for s in SOURCE_IDS},
 }
 # tasks that never open warehouse.duckdb: they may run anywhere, in parallel

@@ -94,7 +94,7 @@ def test_prune_marts_removes_partition_manifest_entry_and_row(tmp_path):
     assert sorted(result["deleted"]) == ["indicator_flags/dt=2026-09-01", "price_anomalies/dt=2026-09-01"]
     for mart in ("indicator_flags", "price_anomalies"):
         assert sorted(p.name for p in home.mart_dir(mart).glob("dt=*")) == ["dt=2026-11-01", "dt=2026-11-29"]
-        manifest = json.loads((home.mart_dir(mart) / "_manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(home.manifest_path(mart).read_text(encoding="utf-8"))
         assert sorted(manifest["partitions"]) == ["2026-11-01", "2026-11-29"]
     con = duckdb.connect(str(home.db_path), read_only=True)
     left = con.execute("SELECT DISTINCT dt FROM meta.published_partitions ORDER BY dt").fetchall()

@@ -40,7 +40,7 @@ def test_marts_read_back_with_pyarrow_and_match_manifest_and_warehouse(cli_home)
         for mart in MARTS:
             dataset = ds.dataset(home / "marts" / mart, format="parquet", partitioning="hive")
             table = dataset.to_table()
-            manifest = json.loads((home / "marts" / mart / "_manifest.json").read_text())
+            manifest = json.loads((home / "marts" / "_manifests" / f"{mart}.json").read_text())
             assert manifest["schema_version"] == mart_catalogue()["marts"][mart]["schema_version"]
             assert table.num_rows == sum(p["rows"] for p in manifest["partitions"].values())
             assert {"dt", "pipeline_version", "schema_version"} <= set(table.column_names)

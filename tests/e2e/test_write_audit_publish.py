@@ -16,6 +16,9 @@ import pytest
 
 import expectations.gate as gate
 import indicators.compute as compute_mod
+import pipelines.publish.dictionary as dictionary
+import pipelines.publish.snapshot as snapshot
+import pipelines.publish.views as views
 import pipelines.run.daily as daily
 from pipelines.run.cli import main
 
@@ -69,6 +72,8 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setattr(compute_mod, "mart_catalogue", lambda: marts)
     monkeypatch.setattr(daily, "mart_catalogue", lambda: marts)
     monkeypatch.setattr(gate, "mart_catalogue", lambda: marts)  # the gate runs the suites of these marts only
+    for module in (dictionary, snapshot, views):  # the views and the dictionary refreshed after publish
+        monkeypatch.setattr(module, "mart_catalogue", lambda: marts)
     return home
 
 

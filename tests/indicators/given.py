@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import itertools
 
+from indicators.compute import create_macros as _create_macros
+
 _seq = itertools.count(1)
+
+
+def macros(con):
+    """The shared as-of table macros (indicators/macros.sql) on the test connection, as compute_day creates them."""
+    _create_macros(con)
+
+
+def staged(con, table, day, file_name="given.csv", **columns):
+    """One row of staging.<table> loaded on `day` (its _business_date) from `file_name`; other columns NULL."""
+    names = list(columns) + ["_business_date", "_file_name", "_sha256", "_row"]
+    values = list(columns.values()) + [day, file_name, "sha", next(_seq)]
+    con.execute(
+        f"INSERT INTO staging.{table} BY NAME SELECT "  # noqa: S608 - test helper: table and column names from the test
+        + ", ".join(f"? AS {n}" for n in names),
+        values,
+    )
 
 
 def merchant(con, shop_id, uscc="91210100MA0TEST00X", platform="tmall", region_code="210100",
              shop_name=None, company_name=None, day="2026-01-01"):
-    """A register row (staging.dim_merchant is the latest register row per shop)."""
+    """A register row loaded on `day` (registry_as_of(D) is the latest row per shop loaded by D)."""
     con.execute(
         "INSERT INTO staging.registry (platform, shop_id, shop_name, uscc, uscc_valid, company_name, region_code,"
         " _business_date, _file_name, _sha256, _row) VALUES (?, ?, ?, ?, true, ?, ?, ?, 'given.csv', 'sha', ?)",

@@ -13,7 +13,7 @@ from stdnum.cn import ric
 from pipelines.core import privacy
 from pipelines.ingest import ingest_day
 from pipelines.ingest.catalogue import SOURCE_IDS, all_sources, render_sources_md
-from pipelines.ingest.ddl import render_migration
+from pipelines.ingest.ddl import render_new_migration
 from tests.ingest.conftest import REPO_ROOT, accounting, land
 
 
@@ -31,8 +31,9 @@ def test_committed_docs_match_generated():
     assert (REPO_ROOT / "docs" / "SOURCES.md").read_text(encoding="utf-8") == render_sources_md()
 
 
-def test_committed_migration_matches_generated():
-    assert (REPO_ROOT / "warehouse" / "migrations" / "002_sources.sql").read_text(encoding="utf-8") == render_migration()
+def test_migrations_cover_every_yml_column():
+    # applied migrations are never edited: a yml change needs a new numbered migration (pipelines.ingest.ddl)
+    assert render_new_migration() is None
 
 
 def test_staging_columns_exist(con):

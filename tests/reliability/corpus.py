@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -259,9 +260,76 @@ def cases() -> list[Case]:
         Case("subfolder_dotdot_name", P, "..c44", None, "ignored", 0,
              build=lambda folder: (folder / "..c44").mkdir(exist_ok=True)),
     ]
+    for c in out:  # one observation_id space per case (see _own_ids)
+        if c.source == P and c.content is not None:
+            c.content = _own_ids(c.content, c.name)
+    out += _spreadsheet_shapes_and_duplicates(out)
     ids = [c.id for c in out]
     assert len(ids) == len(set(ids)) and len({(c.source, c.name) for c in out}) == len(out)
     return out
+
+
+def _own_ids(content: bytes, name: str) -> bytes:
+    """REL-<n> -> REL-<case>-<n>: an observation_id already loaded from another file of the same source
+    and date is quarantined as a duplicate (issue 19), so the cases sharing one day each get their own ids."""
+    tag = name.split("_", 1)[0].encode()
+    return re.sub(rb"\bREL-(\d+)\b", rb"REL-" + tag + rb"-\1", content)
+
+
+def _mixed_eol(content: bytes, pattern=(b"\n", b"\n", b"\r\n", b"\r\n")) -> bytes:
+    """The LF line endings of `content` replaced by a repeating mix of LF and CRLF (the issue-19 file
+    DuckDB's strict parser refused: "The CSV Parser state machine reached an invalid state")."""
+    lines = content.split(b"\n")
+    out = b""
+    for k, line in enumerate(lines[:-1]):
+        out += line + pattern[k % len(pattern)]
+    return out + lines[-1]
+
+
+def _broken_member_zip(folder: Path) -> None:
+    """An archive whose member fails its CRC check (a byte of the stored data flipped)."""
+    path = folder / "olist_crc.zip"
+    data = _csv(["seller_id", "seller_zip_code_prefix", "seller_city", "seller_state"], [["REL-SHOP-8", "01000", "sp", "SP"]])
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("olist_sellers_dataset.csv", data)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(data[:20]) + 5
+    raw[at] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+def _spreadsheet_shapes_and_duplicates(first: list[Case]) -> list[Case]:
+    """Files as spreadsheets and people send them (issue 19): line endings, blank lines, a final line
+    without newline, quoted newlines; the same export twice under two names; keys already loaded."""
+    P = "price_observations"
+    # a url in the last column: DuckDB's strict parser accepts a stray CR before an empty last field
+    good = lambda name: _own_ids(_prices("x", [price_row(i, url=f"https://shop.example/{i}")  # noqa: E731
+                                               for i in range(1, 4)]), name)
+    baseline = next(c for c in first if c.id == "price_baseline")
+    quoted = [price_row(1, product_name="第一行\r\n第二行", url="u1"), price_row(2, product_name="a\nb", url="u2"),
+              price_row(3, url="u3")]
+    return [
+        Case("price_mixed_crlf_lf_throughout", P, "c45_mixed_eol.csv", _mixed_eol(good("c45")), "loaded", 3,
+             words=["mixed line endings read as LF"]),
+        Case("price_old_mac_cr_only", P, "c46_cr_only.csv", good("c46").replace(b"\n", b"\r"), "loaded", 3),
+        Case("price_trailing_blank_lines", P, "c47_blank_tail.csv", good("c47").replace(b"\n", b"\r\n") + b"\r\n\n\r\n",
+             "loaded", 3),
+        Case("price_no_final_newline", P, "c48_no_final_eol.csv", good("c48").rstrip(b"\n"), "loaded", 3),
+        Case("price_quoted_newlines_mixed_eol", P, "c49_quoted_mixed.csv", _mixed_eol(_own_ids(_prices("q", quoted), "c49")),
+             "loaded", 3),
+        Case("price_bom_crlf_no_final_newline", P, "c50_bom_crlf.csv",
+             b"\xef\xbb\xbf" + _mixed_eol(good("c50"), (b"\r\n",)).rstrip(b"\r\n"), "loaded", 3),
+        Case("price_same_export_twice", P, "c51_copy_of_c01.csv", baseline.content, "duplicate", 0,
+             words=["c51_copy_of_c01.csv", "duplicate of c01_baseline.csv"]),
+        Case("price_keys_loaded_from_other_file", P, "c52_overlap.csv",
+             _prices("o", [price_row(1), price_row(2), price_row(9)]).replace(b"REL-1,", b"REL-c01-1,")
+             .replace(b"REL-2,", b"REL-c01-2,").replace(b"REL-9,", b"REL-c52-9,"), "loaded", 3, 2,
+             ["c52_overlap.csv", "row 1, column observation_id", "already loaded from c01_baseline.csv row 1",
+              "row 2, column observation_id", "c01_baseline.csv row 2"]),
+        Case("olist_zip_member_bad_crc", "olist", "olist_crc.zip", None, "rejected", 0,
+             words=["olist_crc.zip/olist_sellers_dataset.csv", "cannot be extracted"],
+             ledger_name="olist_crc.zip/olist_sellers_dataset.csv", build=_broken_member_zip),
+    ]
 
 
 def _link_outside(folder: Path) -> None:

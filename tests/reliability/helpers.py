@@ -54,18 +54,26 @@ def partitions(home: Path) -> dict[str, str]:
 
 
 def hidden_leftovers(home: Path) -> list[str]:
-    return [str(f) for f in (home / "marts").rglob(".*") if f.is_file()]
+    """Files a publish left behind: anything in marts/.staging/ and any hidden file elsewhere under marts/."""
+    from pipelines.core.home import Home
+
+    staging = Home(home).staging_dir
+    staged = [f for f in staging.rglob("*") if f.is_file()] if staging.exists() else []
+    hidden = [f for f in (home / "marts").rglob(".*") if f.is_file() and staging not in f.parents]
+    return sorted(str(f) for f in staged + hidden)
 
 
 def manifests_agree(home: Path) -> list[str]:
-    """Partitions whose file differs from what _manifest.json records (empty when consistent)."""
+    """Partitions whose file differs from what marts/_manifests/<mart>.json records (empty when consistent)."""
     import json
 
+    from pipelines.core.home import Home
+
     bad = []
-    for man in (home / "marts").glob("*/_manifest.json"):
+    for man in sorted(Home(home).manifests_dir.glob("*.json")):
         m = json.loads(man.read_text(encoding="utf-8"))
         for dt, p in m.get("partitions", {}).items():
-            f = man.parent / f"dt={dt}" / p["file"]
+            f = Home(home).partition_dir(m["mart"], dt) / p["file"]
             if not f.exists() or hashlib.sha256(f.read_bytes()).hexdigest() != p["sha256"]:
                 bad.append(f"{m['mart']}/dt={dt}")
     return bad

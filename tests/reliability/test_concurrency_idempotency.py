@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.core.home import PART_NAME
+from pipelines.core.home import PART_NAME, Home
 from pipelines.core.sql import sha256_file
 from pipelines.publish.parquet import publish_partition
 from tests.reliability import figures
@@ -20,7 +20,8 @@ from tests.reliability.helpers import D1, D2, cli, copy_home, extra_prices, lay_
 def test_readers_never_see_a_torn_partition(tmp_path):
     """In-process: one thread republishes a partition 200 times, alternating two contents, while readers
     open it with pyarrow; every read is whole and is one of the two."""
-    mart = tmp_path / "mart"
+    home = Home(tmp_path)
+    mart = home.mart_dir("mart")
     a = pa.table({"x": list(range(50_000)), "s": ["a"] * 50_000})
     b = pa.table({"x": list(range(70_000)), "s": ["b"] * 70_000})
     publish_partition(mart, date(2026, 10, 29), a)
@@ -30,7 +31,7 @@ def test_readers_never_see_a_torn_partition(tmp_path):
     def read():
         while not stop.is_set():
             try:
-                t = pq.read_table(mart)  # the dataset: hidden temp files must be skipped
+                t = pq.read_table(mart)  # the dataset: a temp file must never be inside the mart folder
                 seen.add((t.num_rows, t.column("s")[0].as_py()))
             except Exception as exc:  # noqa: BLE001 - any failure is the finding
                 errors.append(repr(exc))
@@ -47,6 +48,8 @@ def test_readers_never_see_a_torn_partition(tmp_path):
     assert seen <= {(50_000, "a"), (70_000, "b")} and seen
     assert sha256_file(part)
     assert [f.name for f in part.parent.iterdir()] == [PART_NAME]
+    assert [f.relative_to(mart).as_posix() for f in mart.rglob("*") if f.is_file()] == [f"dt=2026-10-29/{PART_NAME}"]
+    assert not [f for f in home.staging_dir.rglob("*") if f.is_file()], "a temp file outlived its swap"
 
 
 @pytest.mark.slow

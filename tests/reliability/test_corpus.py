@@ -106,7 +106,7 @@ def test_values_normalised(ingested):
     home, con, report = ingested
     prices = dict(con.execute("SELECT observation_id, price FROM staging.price_observations "
                               "WHERE _file_name = 'c17_formatted.csv'").fetchall())
-    assert {k: float(v) for k, v in prices.items()} == {"REL-1": 1299.0, "REL-2": 1299.5, "REL-3": 1299.0}
+    assert {k: float(v) for k, v in prices.items()} == {"REL-c17-1": 1299.0, "REL-c17-2": 1299.5, "REL-c17-3": 1299.0}
     reg = dict(con.execute("SELECT shop_id, uscc_valid FROM staging.registry WHERE _file_name = 'c28_registry.csv'"
                            ).fetchall())
     assert reg == {"REL-SHOP-1": True, "REL-SHOP-2": False, "REL-SHOP-3": True, "REL-SHOP-4": False}
@@ -114,7 +114,7 @@ def test_values_normalised(ingested):
                                        "WHERE _file_name IN ('c08_gbk.csv', 'c22_newlines.csv')").fetchall()}
     assert "电饭煲（容量）" in names and "第一行\n第二行\r\n第三行" in names
     big = con.execute("SELECT length(product_name) FROM staging.price_observations "
-                      "WHERE _file_name = 'c21_big_field.csv' AND observation_id = 'REL-1'").fetchall()[0][0]
+                      "WHERE _file_name = 'c21_big_field.csv' AND observation_id = 'REL-c21-1'").fetchall()[0][0]
     assert big == 1 << 20
 
 
@@ -140,5 +140,7 @@ def test_loading_the_corpus_again_changes_nothing(ingested):
     before = snapshot(con)
     again = ingest_day(con, home, corpus.D)
     assert {e.outcome for e in again.entries} <= {"skipped_same_file", "ignored", "rejected", "empty"}
+    # a duplicate file stays recorded as one (skipped again, its ledger row unchanged)
+    assert next(e for e in again.entries if e.file_name == "c51_copy_of_c01.csv").outcome == "skipped_same_file"
     assert sum(e.rows_loaded for e in again.entries) == 0
     assert snapshot(con) == before

@@ -123,7 +123,7 @@ def build_fake_home(root: Path, seed: int = 7) -> Home:
             post = (n + 2) / (orders + 4000) * 10000
             complaint_rows.append({"dt": RUN_DATE, "month": "2026-03", "platform": "tmall", "shop_id": s,
                                    "uscc": "91210100MA0000000X", "region_code": rng.choice(list(LIAONING_CITIES)),
-                                   "complaints": n, "exposure_orders": orders, "raw_rate_per_10k": n / orders * 1e4,
+                                   "complaints": n, "orders": orders, "raw_rate_per_10k": n / orders * 1e4,
                                    "posterior_rate_per_10k": post, "wilson_lower_per_10k": post * 0.6,
                                    "wilson_upper_per_10k": post * 1.5, "timely_response_rate": 0.9,
                                    "surge_flag": n > 25, "pipeline_version": "t", "schema_version": 1})

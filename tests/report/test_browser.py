@@ -88,3 +88,30 @@ def test_the_browser_really_has_no_network(tmp_path):
     finally:
         browser.close()
     shutil.rmtree(tmp_path / "x", ignore_errors=True)
+
+
+def test_a_dossier_link_opens_offline_and_every_lead_has_a_drawn_chart(fake_home, tmp_path):
+    home, bulletin = fake_home
+    folder = artifact_dir(tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    browser = Browser(CHROMIUM)
+    try:
+        session = browser.open(bulletin.path.resolve().as_uri())
+        leads = browser.evaluate(session, """Array.from(document.querySelectorAll('tr.lead')).map(tr => {
+          const svg = tr.querySelector('svg.chart.mini'); const b = svg ? svg.getBoundingClientRect() : null;
+          return {sentence: (tr.querySelector('.sentence-zh') || {}).textContent || '', w: b ? b.width : 0};})""")
+        assert leads and all(lead["sentence"] and lead["w"] > 100 for lead in leads), leads
+        browser.screenshot(session, folder / "bulletin-leads-fake-home.png")
+        href = browser.evaluate(session, "document.querySelector('a.dossier').href")
+        browser.events.clear()
+        browser.evaluate(session, "document.querySelector('a.dossier').click()")
+        browser.wait_event("Page.loadEventFired")
+        assert browser.evaluate(session, "location.href") == href
+        assert "一户一档" in browser.evaluate(session, "document.title")
+        assert browser.evaluate(session, "document.getElementById('merchant-id').textContent")
+        shot = browser.screenshot(session, folder / "dossier-fake-home.png")
+        assert all(u.startswith("file://") for u in browser.requests()), browser.requests()
+    finally:
+        browser.close()
+    assert href.startswith(bulletin.path.parent.resolve().as_uri() + "/merchants/")
+    assert shot.stat().st_size > 20_000

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from pipelines.core.regions import LIAONING_CITIES
 from pipelines.run.cli import main
 from pipelines.serve.bulletin import plain_evidence
-from tests.report.fakehome import RUN_DATE
+from tests.report.fakehome import DAYS, RUN_DATE
 
 EXTERNAL = [
     re.compile(r"(?i)\b(?:https?|ftp|wss?)://"),            # absolute URLs anywhere (text included)
@@ -60,8 +60,12 @@ def test_trend_charts_are_inline_svg_over_90_days(fake_home):
     page = bulletin.path.read_text(encoding="utf-8")
     charts = re.findall(r'<svg class="chart".*?</svg>', page, flags=re.S)
     assert len(charts) >= 3
-    lines = re.findall(r'<polyline class="series"[^>]*points="([^"]+)"', page)
-    assert lines and all(len(p.split()) == 90 for p in lines)  # one point per day of the 90
+    trends = re.search(r'<h2>趋势.*?<h2>', page, flags=re.S).group(0)
+    lines = re.findall(r'<polyline class="series"[^>]*points="([^"]+)"', trends)
+    # one point per published day: the 78 days before the fake home's first run are no data, not zero
+    assert lines and all(len(p.split()) == DAYS for p in lines)
+    assert trends.count('class="nodata"') == trends.count('<svg class="chart"') >= 3
+    assert "无数据 no data" in trends
 
 
 def test_html_references_no_external_url(fake_home):

@@ -55,16 +55,20 @@ def has_partition(home: Home, mart: str, day: date) -> bool:
     return home.partition_file(mart, day).exists()
 
 
-def latest_partition(home: Home, mart: str, day: date) -> date | None:
-    """The newest published business date of the mart on or before `day`."""
-    days = []
+def partition_days(home: Home, mart: str) -> set[date]:
+    """Every business date the mart has a published partition for."""
+    days = set()
     for p in home.partition_files(mart):
         try:
-            d = date.fromisoformat(p.parent.name[len(PARTITION_PREFIX):])
+            days.add(date.fromisoformat(p.parent.name[len(PARTITION_PREFIX):]))
         except ValueError:
             continue
-        if d <= day:
-            days.append(d)
+    return days
+
+
+def latest_partition(home: Home, mart: str, day: date) -> date | None:
+    """The newest published business date of the mart on or before `day`."""
+    days = [d for d in partition_days(home, mart) if d <= day]
     return max(days) if days else None
 
 

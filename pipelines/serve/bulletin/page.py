@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from pipelines.core.home import Home
-from pipelines.serve.bulletin import data, sections
+from pipelines.serve.bulletin import data, dossier, leadcharts, sections
 from pipelines.serve.bulletin.wording import fmt, signed
 
 PAGE_NAME = "bulletin.html"
@@ -27,11 +27,11 @@ class Bulletin:
     headline: dict = field(default_factory=dict)
 
 
-def _template() -> jinja2.Template:
+def _template(name: str = "bulletin.html.j2") -> jinja2.Template:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["signed"] = signed
     env.filters["fmt"] = fmt
-    return env.from_string((resources.files("pipelines.serve.bulletin") / "templates" / "bulletin.html.j2")
+    return env.from_string((resources.files("pipelines.serve.bulletin") / "templates" / name)
                            .read_text(encoding="utf-8"))
 
 
@@ -62,13 +62,32 @@ def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
                 "by_family": {f["id"]: f["today"] for f in families},
                 "by_region": {r["code"]: r["leads"] for r in regions}}
 
+    # Dossiers (一户一档) for every merchant a lead names and every tier C/D merchant; the leads link to them.
+    _, tiers = data.read_latest(con, home, "merchant_credit_tiers", run_date)
+    wanted = dossier.merchants_of_leads(flags) | {str(t["uscc"]) for t in tiers if t.get("tier") in ("C", "D")
+                                                 and t.get("uscc")}
+    dossiers = dossier.write_dossiers(con, home, run_date, wanted, _template("dossier.html.j2").render,
+                                      _write_atomically)
+    top = sections.top_leads(flags, data.indicator_names(), dossiers=dossiers)
+    shown = [r for g in top for r in g["rows"]]
+    charts_by_flag = leadcharts.lead_charts(con, home, run_date, shown)
+    for r in shown:
+        r["chart"] = charts_by_flag.get(r.get("flag_id"))
+    tier_of = {str(t.get("uscc")): t.get("tier") for t in tiers}
+    merchants = sorted({(dossiers[m], m, tier_of.get(m, "")) for m in wanted if m in dossiers})
+
     page = _template().render(
         run_date=run_date.isoformat(), yesterday=yesterday_date.isoformat(), had_yesterday=had_yesterday,
         headline=headline, families=families, regions=regions, charts=charts, trend_days=sections.TREND_DAYS,
-        top=sections.top_leads(flags, data.indicator_names()), complaints=sections.complaints(con, home, run_date),
+        top=top, merchants=merchants, complaints=sections.complaints(con, home, run_date),
         credit=sections.credit(con, home, run_date), sample=sections.sample(con, home, run_date),
         quality=sections.quality(con, home, run_date), sources=sections.sources(con, run_date), published=published,
     )
     path = home.reports / run_date.isoformat() / PAGE_NAME
     _write_atomically(path, page)
     return Bulletin(path=path, leads_today=len(flags), headline=headline)
+
+
+def build_merchant_dossier(con, home: Home, run_date: date, merchant: str) -> Path:
+    """`market-monitor report --date D --merchant ID`: the dossier of one USCC or shop id (UserError if unknown)."""
+    return dossier.build_one(con, home, run_date, merchant, _template("dossier.html.j2").render, _write_atomically)

@@ -18,6 +18,7 @@ from pipelines.core.home import Home
 from pipelines.core.regions import LIAONING_CITIES
 from pipelines.serve.bulletin import data
 from pipelines.serve.bulletin.charts import bar_chart_svg, interval_chart_svg, line_chart_svg
+from pipelines.serve.bulletin.explain import cell_shop_ids, evidence_of, explain
 from pipelines.serve.bulletin.wording import (
     SEVERITY_ZH,
     families_in_order,
@@ -29,7 +30,7 @@ from pipelines.serve.bulletin.wording import (
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
 TREND_DAYS = 90
-TOP_PER_FAMILY = 8
+TOP_PER_FAMILY = 25
 
 
 def _count_by_family(rows: list[dict]) -> dict[str, int]:
@@ -79,26 +80,31 @@ def trends(con, home: Home, run_date: date) -> list[dict]:
     for fam, ind in counts:
         if ind not in known.setdefault(fam, []):
             known[fam].append(ind)
+    # A day without a published partition (before the first run, or a failed gate) is no data, not zero leads.
+    published = data.partition_days(home, "indicator_flags")
     charts = []
     total = {d: 0 for d in days}
     for per_day in counts.values():
         for d, n in per_day.items():
             total[d] = total.get(d, 0) + n
     charts.append({"zh": "全部线索", "en": "All leads",
-                   "svg": line_chart_svg({"合计 total": [total[d] for d in days]}, days,
+                   "svg": line_chart_svg({"合计 total": [total[d] if d in published else None for d in days]}, days,
                                          f"每日新增线索 Leads per day, {days[0]} – {run_date}")})
     for fam in families_in_order(known):
         ids = known.get(fam) or []
         if not ids:
             continue
-        series = {i: [counts.get((fam, i), {}).get(d, 0) for d in days] for i in ids}
+        series = {i: [counts.get((fam, i), {}).get(d, 0) if d in published else None for d in days] for i in ids}
         zh, en = family_label(fam)
         charts.append({"zh": zh, "en": en, "svg": line_chart_svg(series, days, f"{zh} {en}: 每日线索 leads per day")})
     return charts
 
 
-def top_leads(flags: list[dict], indicator_names: dict[str, str]) -> list[dict]:
-    """Per family, its TOP_PER_FAMILY leads: most severe first, then furthest beyond the threshold."""
+def top_leads(flags: list[dict], indicator_names: dict[str, str], charts: dict | None = None,
+              dossiers: dict[str, str] | None = None) -> list[dict]:
+    """Per family, its TOP_PER_FAMILY leads: most severe first, then furthest beyond the threshold; each with
+    its sentence (Chinese, English), its chart (`charts`, by flag_id) and links to the dossiers it names."""
+    charts, dossiers = charts or {}, dossiers or {}
     def rank(r):
         ratio = 0.0
         try:
@@ -115,11 +121,23 @@ def top_leads(flags: list[dict], indicator_names: dict[str, str]) -> list[dict]:
             continue
         zh, en = family_label(fam)
         groups.append({"zh": zh, "en": en, "count": len(rows), "rows": [
-            dict(r, plain=plain_evidence(r), name_zh=indicator_names.get(r["indicator_id"], ""),
+            dict(r, plain=plain_evidence(r), sentence=explain(r), chart=charts.get(r.get("flag_id")),
+                 dossiers=_dossier_links(r, dossiers), name_zh=indicator_names.get(r["indicator_id"], ""),
                  severity_zh=SEVERITY_ZH.get(r.get("severity"), r.get("severity")),
                  region_zh=LIAONING_CITIES.get(r.get("region_code") or "", ("", ""))[0])
             for r in rows[:TOP_PER_FAMILY]]})
     return groups
+
+
+def _dossier_links(flag: dict, dossiers: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, relative href) of the dossiers a lead names: its merchant, or each shop of a collusion cell."""
+    names = [flag.get("uscc") or flag.get("shop_id")] if flag.get("family") != "collusion" else cell_shop_ids(
+        evidence_of(flag))
+    links = {}
+    for name in names:
+        if name and name in dossiers:
+            links.setdefault(dossiers[name], str(name))
+    return [(label, href) for href, label in links.items()]
 
 
 # --------------------------------------------------------------------------- optional marts

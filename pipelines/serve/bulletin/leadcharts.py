@@ -1,0 +1,245 @@
+"""The small chart beside each lead, drawn from the warehouse (read through the bulletin's connection) and
+the published marts. One query per chart family for all the leads shown, never one per lead.
+
+    price           the listing's daily prices, the shown 原价, its trades, the promotion start and the
+                    reference the rule compared against, over the indicator's window
+    collusion       the cell's sellers' weekly prices
+    complaints      the merchant's monthly complaint rate against its platform's (month-final partitions)
+    integrity       the shop's daily figure behind the flag against its threshold or baseline
+    discrimination  the groups the rule compared, from the flag's evidence
+
+No personal data: prices, counts and rates only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import duckdb
+from markupsafe import Markup
+
+from pipelines.core.home import Home
+from pipelines.serve.bulletin import data
+from pipelines.serve.bulletin.charts import mini_chart_svg
+from pipelines.serve.bulletin.explain import VALUE_LABELS, evidence_of
+
+log = logging.getLogger(__name__)
+
+# Days drawn before the lead's window_start, and the evidence figure drawn as the rule's reference line.
+PRICE_CHART = {
+    "price.cn_reference_7d": (14, "cn_basis_price", "比较基准 basis"),
+    "price.eu_prior_30d": (35, "prior_price_30d", "30日前最低价 prior 30-day low"),
+    "price.phantom_reference": (0, "highest_trade_price", "最高成交价 highest trade"),
+    "price.pre_promo_runup": (0, "baseline_median_price", "平时中位价 usual median"),
+    "price.spike_mad": (28, "sku_median", "同品中位价 SKU median"),
+    "price.sustained_below_market": (0, "median_peer_p10", "同行一成分位 peers' P10"),
+}
+PROMOTIONS = {"price.cn_reference_7d", "price.eu_prior_30d", "price.pre_promo_runup"}
+MAX_DAYS = 90
+EXCLUDED_ORDER_STATUSES = ["canceled", "unavailable", "refunded", "returned"]
+INTEGRITY_FIGURE = {  # indicator -> (mart column, label, second line column or None)
+    "integrity.concentrate_rate": ("concentrate_rate", "集中下单率 concentration rate", None),
+    "integrity.rating_burst": ("five_star_reviews", "每日五星评价 5-star reviews a day", "rating_baseline_mean"),
+    "integrity.answer_latency": ("latency_share", "可疑评价占比 suspicious share", None),
+    "integrity.buyer_concentration": ("top_buyer_share", "最大买家占比 top buyer's share", None),
+}
+INTEGRITY_DAYS = 30
+COMPLAINT_MONTHS = 6
+
+PRICE_SQL = """
+WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id)
+SELECT o.shop_id, o.sku_id, o.observed_date AS d,
+       median(o.price) FILTER (WHERE o.price_type = 'list')::DOUBLE AS list_price,
+       min(o.price) FILTER (WHERE o.price_type = 'promo')::DOUBLE AS promo_price,
+       max(o.reference_price)::DOUBLE AS shown_reference
+FROM staging.price_observations AS o
+SEMI JOIN keys AS k ON k.shop_id = o.shop_id AND k.sku_id = o.sku_id
+WHERE o.observed_date BETWEEN $a AND $b AND o.account_cohort IS NULL AND coalesce(upper(o.currency), 'CNY') = 'CNY'
+GROUP BY ALL"""
+TRADES_SQL = """
+WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id),
+orders AS (SELECT order_id, any_value(order_purchase_timestamp) AS paid_at, any_value(order_status) AS status
+           FROM staging.olist_orders GROUP BY order_id)
+SELECT i.seller_id AS shop_id, i.product_id AS sku_id, o.paid_at::DATE AS d, min(i.price)::DOUBLE AS low, count(*) AS n
+FROM staging.olist_order_items AS i
+JOIN orders AS o USING (order_id)
+SEMI JOIN keys AS k ON k.shop_id = i.seller_id AND k.sku_id = i.product_id
+WHERE o.paid_at::DATE BETWEEN $a AND $b AND NOT list_contains($excluded, lower(o.status))
+GROUP BY ALL"""
+CELL_SQL = """
+WITH keys AS (SELECT unnest($skus) AS sku_id, unnest($regions) AS region_code)
+SELECT o.sku_id, o.region_code, o.shop_id, date_trunc('week', o.observed_date)::DATE AS week, median(o.price)::DOUBLE
+FROM staging.price_observations AS o
+SEMI JOIN keys AS k ON k.sku_id = o.sku_id AND k.region_code = o.region_code
+WHERE o.observed_date BETWEEN $a AND $b AND o.price_type IN ('list', 'promo') AND o.account_cohort IS NULL
+GROUP BY ALL"""
+
+
+def safe_rows(con, sql: str, params: dict) -> list[tuple]:
+    """The query's rows; a table or column this warehouse does not have yet gives no rows (the chart says no data)."""
+    try:
+        return con.execute(sql, params).fetchall()
+    except duckdb.Error as exc:
+        log.warning("bulletin chart data unavailable: %s", str(exc).splitlines()[0])
+        return []
+
+
+def _days(first: date, last: date) -> list[date]:
+    first = max(first, last - timedelta(days=MAX_DAYS - 1))
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _number(v) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_date(v) -> date | None:
+    if isinstance(v, date):
+        return v
+    try:
+        return date.fromisoformat(str(v)[:10])
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- per family
+
+
+def _price_charts(con, leads: list[dict], run_date: date) -> dict[str, Markup]:
+    spans = {}
+    for f in leads:
+        before, _, _ = PRICE_CHART.get(f["indicator_id"], (28, None, ""))
+        start = _as_date(f.get("window_start")) or run_date
+        spans[f["flag_id"]] = _days(start - timedelta(days=before), run_date)
+    keys = sorted({(f["shop_id"], f["sku_id"]) for f in leads if f.get("shop_id") and f.get("sku_id")})
+    first = min((s[0] for s in spans.values()), default=run_date)
+    params = {"shops": [k[0] for k in keys], "skus": [k[1] for k in keys], "a": first, "b": run_date}
+    prices, trades = {}, {}
+    if keys:
+        for shop, sku, d, list_price, promo, shown in safe_rows(con, PRICE_SQL, params):
+            prices[(shop, sku, d)] = (list_price, promo, shown)
+        for shop, sku, d, low, n in safe_rows(con, TRADES_SQL, dict(params, excluded=EXCLUDED_ORDER_STATUSES)):
+            trades[(shop, sku, d)] = (low, n)
+    out = {}
+    for f in leads:
+        days, key = spans[f["flag_id"]], (f.get("shop_id"), f.get("sku_id"))
+        _, ref_key, ref_label = PRICE_CHART.get(f["indicator_id"], (0, None, ""))
+        ev = evidence_of(f)
+        got = [prices.get((*key, d), (None, None, None)) for d in days]
+        marker = None
+        if f["indicator_id"] in PROMOTIONS:
+            start = _as_date(ev.get("promo_start") or f.get("window_start"))
+            if start in days:
+                marker = (days.index(start), f"促销开始 promotion start {start}")
+        out[f["flag_id"]] = mini_chart_svg(
+            f"价格走势 Price history {days[0]:%m-%d} – {days[-1]:%m-%d}", [d.strftime("%m-%d") for d in days],
+            lines={"标价 list price": [g[0] for g in got], "促销价 promotion price": [g[1] for g in got],
+                   "标示原价 shown 原价": [g[2] for g in got]},
+            points={"成交(日最低) trades, daily low": [(i, trades[(*key, d)][0]) for i, d in enumerate(days)
+                                                    if (*key, d) in trades]},
+            rules={ref_label: _number(ev.get(ref_key)) if ref_key else None}, marker=marker)
+    return out
+
+
+def _cell_of(flag: dict) -> tuple[str, str] | None:
+    parts = str(flag.get("entity_id") or "").split(":")
+    return (parts[0], parts[1]) if len(parts) >= 3 else None
+
+
+def _collusion_charts(con, leads: list[dict], run_date: date) -> dict[str, Markup]:
+    cells = sorted({c for c in (_cell_of(f) for f in leads) if c})
+    first_week = run_date - timedelta(days=run_date.weekday() + 7 * 7)
+    weekly: dict[tuple, dict] = {}
+    if cells:
+        for sku, region, shop, week, price in safe_rows(con, CELL_SQL, {"skus": [c[0] for c in cells], "regions": [
+                c[1] for c in cells], "a": first_week, "b": run_date}):
+            weekly.setdefault((sku, region), {}).setdefault(shop, {})[week] = price
+    weeks = [first_week + timedelta(days=7 * i) for i in range(8)]
+    out = {}
+    for f in leads:
+        shops = weekly.get(_cell_of(f) or ("", ""), {})
+        named = evidence_of(f).get("shop_ids") or sorted(shops)
+        lines = {shop: [shops.get(shop, {}).get(w) for w in weeks] for shop in list(named)[:6] if shop in shops}
+        out[f["flag_id"]] = mini_chart_svg("卖家周价格 Sellers' weekly prices", [f"{w:%m-%d}" for w in weeks],
+                                           lines=lines)
+    return out
+
+
+def _complaint_charts(con, home: Home, leads: list[dict], run_date: date) -> dict[str, Markup]:
+    src = data.published_source(home, "complaint_rates")
+    shops = sorted({f["shop_id"] for f in leads if f.get("shop_id")})
+    found = {}
+    if src and shops:
+        sql = (f"WITH final AS (SELECT * FROM {src} WHERE dt <= $d QUALIFY dt = max(dt) OVER (PARTITION BY month)), "  # noqa: S608 - path quoted by quote_literal, values bound
+               "platform AS (SELECT month, platform, sum(complaints) * 1e4 / nullif(sum(orders), 0) AS rate "
+               "FROM final GROUP BY ALL) "
+               "SELECT f.shop_id, f.month, f.raw_rate_per_10k::DOUBLE, p.rate::DOUBLE FROM final AS f "
+               "JOIN platform AS p USING (month, platform) WHERE list_contains($shops, f.shop_id)")
+        for shop, month, rate, platform_rate in safe_rows(con, sql, {"d": run_date, "shops": shops}):
+            found[(shop, str(month)[:7])] = (rate, platform_rate)
+    months = []
+    y, m = run_date.year, run_date.month
+    for _ in range(COMPLAINT_MONTHS):
+        months.insert(0, f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    out = {}
+    for f in leads:
+        got = [found.get((f.get("shop_id"), mo), (None, None)) for mo in months]
+        out[f["flag_id"]] = mini_chart_svg(
+            "每万单投诉（月） Complaints per 10,000 orders, by month", months,
+            lines={"该商户 this merchant": [g[0] for g in got], "所在平台 its platform": [g[1] for g in got]})
+    return out
+
+
+def _integrity_charts(con, home: Home, leads: list[dict], run_date: date) -> dict[str, Markup]:
+    src = data.published_source(home, "marketplace_integrity")
+    days = _days(run_date - timedelta(days=INTEGRITY_DAYS - 1), run_date)
+    shops = sorted({f["shop_id"] for f in leads if f.get("shop_id")})
+    found = {}
+    if src and shops:
+        cols = sorted({c for fig, _, second in INTEGRITY_FIGURE.values() for c in (fig, second) if c})
+        sql = (f"SELECT dt, shop_id, {', '.join(f'{c}::DOUBLE' for c in cols)} FROM {src} "  # noqa: S608 - constant column names, path quoted by quote_literal, values bound
+               "WHERE dt BETWEEN $a AND $b AND list_contains($shops, shop_id)")
+        for row in safe_rows(con, sql, {"a": days[0], "b": run_date, "shops": shops}):
+            found[(row[1], row[0])] = dict(zip(cols, row[2:]))
+    out = {}
+    for f in leads:
+        fig, label, second = INTEGRITY_FIGURE.get(f["indicator_id"], (None, "", None))
+        rows = [found.get((f.get("shop_id"), d)) for d in days]
+        lines = {label: [r.get(fig) if r else None for r in rows]} if fig else {}
+        if second:
+            lines["基线 baseline"] = [r.get(second) if r else None for r in rows]
+        out[f["flag_id"]] = mini_chart_svg(f"近{INTEGRITY_DAYS}日 Last {INTEGRITY_DAYS} days",
+                                           [d.strftime("%m-%d") for d in days], lines=lines,
+                                           rules={"阈值 threshold": None if second else _number(f.get("threshold"))})
+    return out
+
+
+def _discrimination_chart(flag: dict) -> Markup:
+    ev = evidence_of(flag)
+    if flag["indicator_id"] == "discrimination.paired_probe":
+        bars = [(VALUE_LABELS.get(c.get("cohort"), (str(c.get("cohort")),))[0], _number(c.get("median_gap")) or 0.0)
+                for c in ev.get("cohorts") or [] if isinstance(c, dict)]
+        return mini_chart_svg("各账户组差价 Median gap by account group", [], bars=bars,
+                              rules={"噪声 noise": _number(ev.get("noise_gap_quantile"))})
+    bars = [(label, v) for label, v in (("新顾客 first", _number(ev.get("first_median_price"))),
+                                        ("老顾客 repeat", _number(ev.get("repeat_median_price")))) if v is not None]
+    return mini_chart_svg("中位成交价 Median price paid", [], bars=bars)
+
+
+def lead_charts(con, home: Home, run_date: date, leads: list[dict]) -> dict[str, Markup]:
+    """flag_id -> the small chart beside that lead, for the leads shown on the page."""
+    by_family: dict[str, list[dict]] = {}
+    for f in leads:
+        by_family.setdefault(f.get("family") or "", []).append(f)
+    out: dict[str, Markup] = {}
+    out.update(_price_charts(con, by_family.get("price", []), run_date))
+    out.update(_collusion_charts(con, by_family.get("collusion", []), run_date))
+    out.update(_complaint_charts(con, home, by_family.get("complaints", []), run_date))
+    out.update(_integrity_charts(con, home, by_family.get("integrity", []), run_date))
+    out.update({f["flag_id"]: _discrimination_chart(f) for f in by_family.get("discrimination", [])})
+    return out
