@@ -32,12 +32,14 @@ import duckdb
 import pandas as pd
 
 from expectations import sql_checks
+from expectations.blocked_batches import record_blocked_batches
 from expectations.sql_checks import ENGINE_PANDAS, ENGINE_SQL, Unsupported, sql_rows_threshold
 from expectations.suites import BLOCKING, SEVERITIES, Suite, load_suites, source_table
 from indicators import candidates
 from indicators.compute import mart_catalogue, mart_table
 from indicators.lineage import Lineage
 from pipelines.core.sql import quote_ident
+from pipelines.ingest import freshness
 from pipelines.ingest.catalogue import load_source
 
 # great_expectations is imported inside the functions that use it (marked `# GX: lazy`): it takes ~4 s to
@@ -398,7 +400,37 @@ def run_gate(con: duckdb.DuckDBPyConnection, run_date: date, suite_names=None, *
         outcomes[name] = o
         log.info("quality %s: %d rows (%s), %d blocking failures, %d warnings in %.2f s",
                  name, o.rows, o.engine, len(o.blocking_failures), len(o.warnings), o.seconds)
+    if suite_names is None:  # the whole day's gate: freshness is part of it (a chosen list of suites is not a day)
+        add_freshness(outcomes, freshness.check(con, run_date, home))
     return outcomes
+
+
+def add_freshness(outcomes: dict[str, SuiteOutcome], fresh: freshness.Freshness) -> None:
+    """Freshness as blocking checks (pipelines/ingest/freshness.py): on the suite of every staging table of
+    a source expected for the day, `expect_source_delivered` (failed when the source delivered nothing, so
+    the lineage blocks exactly the marts that read it; their previous partitions stay); on the suites that
+    guard every mart, `expect_day_delivered`, failed when no source delivered anything for the day."""
+    suites = load_suites()
+    gaps = {g.source: g.describe() for g in fresh.gaps}
+    for name, o in outcomes.items():
+        spec = suites[name]
+        if spec.source in fresh.expected:
+            gap = gaps.get(spec.source)
+            o.results.append(ExpectationOutcome(
+                name, o.table_name, freshness.SOURCE_DELIVERED, None, BLOCKING, gap is None,
+                gap or f"{spec.source}: delivered for {fresh.business_date}",
+                f"source {spec.source} is expected for {fresh.business_date} ({load_source(spec.source).expected})"))
+        elif spec.blocks == "all" and fresh.nothing_delivered:
+            o.results.append(ExpectationOutcome(
+                name, o.table_name, freshness.DAY_DELIVERED, None, BLOCKING, False, fresh.day_line(),
+                "a day without any delivery is not a quiet day: nothing was looked at"))
+
+
+def day_gaps(outcomes: dict[str, SuiteOutcome]) -> list[str]:
+    """The freshness gaps among the gate's outcomes: one line per missing source (and one when nothing at all
+    was delivered), as the run's message, the alerts and the Airflow verdict name them."""
+    return freshness.in_order(r.observed_value for o in outcomes.values() for r in o.results
+                              if r.expectation in freshness.FRESHNESS_CHECKS and not r.success and r.observed_value)
 
 
 def record(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date, outcomes: list[SuiteOutcome]) -> None:
@@ -413,3 +445,5 @@ def record(con: duckdb.DuckDBPyConnection, run_id: str, run_date: date, outcomes
         con.executemany("INSERT INTO meta.quality_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     # publish compares its partitions with these counts (the batch a suite could not read has none)
     candidates.record_validated(con, run_id, run_date, [(o.suite, o.table_name, o.rows) for o in outcomes])
+    # a staging batch that failed is left out of every later day's inputs until a rerun passes
+    record_blocked_batches(con, run_id, run_date, outcomes)

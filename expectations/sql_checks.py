@@ -22,6 +22,10 @@ pandas: a check is never skipped silently.
 Known differences from the pandas engine (display only, never the decision): the partial
 unexpected list is the 20 smallest unexpected values (deterministic) rather than the first 20 in
 row order, and there is no `partial_unexpected_index_list` (a SQL batch has no row index).
+
+Why one module of ~650 lines: it is one translator (expectation → SQL plan → metrics → GX's own
+`_validate`), and every part of it must agree with the others on the same plan objects and the same
+pandas semantics; split, a reader would have to hold four files to check one expectation's parity.
 """
 
 from __future__ import annotations

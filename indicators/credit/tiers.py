@@ -9,12 +9,16 @@ configuration (indicators/credit/config/scoring.yml, overridable in HOME/config.
 `indicators: {credit.scoring: {...}}`), binds it as named parameters, and keeps the history the daily
 recomputation needs in the warehouse:
 
-    meta.credit_flag_history   every run's indicator flags (the flag factor looks back 12 months)
-    meta.credit_tier_history   every run's tiers and contributions (previous_tier, changed_factors)
-    meta.inspection_draws      every run's draw (firms drawn in a published draw go to the back)
+    meta.credit_flag_history   every published indicator_flags partition (the flag factor looks back 12 months)
+    meta.credit_tier_history   every published tier list and its contributions (previous_tier, changed_factors)
+    meta.inspection_draws      every published draw (firms drawn in the last 12 months go to the back)
 
-Each table is rewritten for the run date only (delete dt = D, insert), so a rerun of D replaces D and
-reads only dates before D: rerunning an old date gives the same answer.
+The histories hold only what was published: publish writes them (`record_published`, called by
+pipelines/run/daily.py:publish once the mart's partition is swapped in), from the very batch the gate
+validated; compute never does. A run for D reads the histories of dates before D plus its own candidate
+flags (work.mart__indicator_flags), so a blocked day's leads, tiers or draw never feed a later day.
+Each table is rewritten for the published date only (delete dt = D, insert), so a republished D replaces
+D, and a run reads only dates before D: rerunning an old date gives the same answer.
 """
 
 from __future__ import annotations
@@ -148,18 +152,42 @@ def build_records(con, run_date: date, cfg: dict) -> int:
     return _create(con, "work.credit__records", _sql("credit/records.sql"), sql_parameters(cfg, run_date))
 
 
-def record_flags(con, run_date: date) -> int:
-    """Keep the run's flags (work.mart__indicator_flags) in meta.credit_flag_history for dt = run_date."""
-    con.execute("DELETE FROM meta.credit_flag_history WHERE dt = $d", {"d": run_date})
+def _ensure_run_flags(con) -> None:
+    """The tiers read the run's candidate flags (work.mart__indicator_flags, built before them by compute_day).
+    A builder called on its own (the credit unit tests) has none: an empty table with the columns read."""
     if not _table_exists(con, "work", "mart__indicator_flags"):
-        return 0
-    con.execute(
-        "INSERT INTO meta.credit_flag_history "
-        "SELECT $d, flag_id, indicator_id, family, entity_id, platform, shop_id, uscc, window_start::DATE, "
+        con.execute("CREATE TABLE work.mart__indicator_flags AS SELECT * FROM meta.credit_flag_history LIMIT 0")
+
+
+# --------------------------------------------------------------------------- histories, written at publish
+
+# {mart: (history table, the SELECT of its rows from the mart's candidate batch for $d)}: the batch publish
+# just wrote (dt = D, the gate's filter), so each history holds exactly what was published
+_HISTORY_ROWS = {
+    "indicator_flags": (
+        "meta.credit_flag_history",
+        "SELECT dt, flag_id, indicator_id, family, entity_id, platform, shop_id, uscc, window_start::DATE, "
         "window_end::DATE, value::DOUBLE, threshold::DOUBLE, severity FROM work.mart__indicator_flags "
-        "WHERE dt = $d AND flag_id IS NOT NULL",
-        {"d": run_date})
-    return con.execute("SELECT count(*) FROM meta.credit_flag_history WHERE dt = $d", {"d": run_date}).fetchall()[0][0]
+        "WHERE dt = $d AND flag_id IS NOT NULL"),
+    "merchant_credit_tiers": (
+        "meta.credit_tier_history",
+        "SELECT dt, uscc, tier, score, hard_rule, contrib_penalties, contrib_fines, contrib_abnormal, "
+        "contrib_serious, contrib_complaints, contrib_flags FROM work.mart__merchant_credit_tiers WHERE dt = $d"),
+    "inspection_sample": (
+        "meta.inspection_draws",
+        "SELECT dt, uscc, tier, region_code, draw_order, seed FROM work.mart__inspection_sample WHERE dt = $d"),
+}
+
+
+def record_published(con, mart: str, run_date: date) -> int | None:
+    """After `mart`'s partition for D was published: replace D in the history that keeps that mart (None
+    for a mart without one). Returns the rows kept. Called by the publish stage only."""
+    if mart not in _HISTORY_ROWS:
+        return None
+    history, select = _HISTORY_ROWS[mart]
+    con.execute(f"DELETE FROM {history} WHERE dt = $d", {"d": run_date})  # noqa: S608 - table name from _HISTORY_ROWS, date bound
+    con.execute(f"INSERT INTO {history} {select}", {"d": run_date})  # noqa: S608 - table and SELECT from _HISTORY_ROWS, date bound
+    return con.execute(f"SELECT count(*) FROM {history} WHERE dt = $d", {"d": run_date}).fetchall()[0][0]  # noqa: S608 - table name from _HISTORY_ROWS, date bound
 
 
 # --------------------------------------------------------------------------- mart builders
@@ -178,14 +206,10 @@ def build_entity_matches(con, run_date: date, versions: dict, overrides: dict | 
 def build_merchant_credit_tiers(con, run_date: date, versions: dict, overrides: dict | None = None) -> dict:
     cfg = load_config(overrides)
     build_records(con, run_date, cfg)
-    record_flags(con, run_date)
+    _ensure_run_flags(con)
+    # reads the published history before D and this run's candidate flags; writes no history (publish does)
     _create(con, "work.mart__merchant_credit_tiers", _sql("marts/merchant_credit_tiers.sql"),
             sql_parameters(cfg, run_date) | versions)
-    con.execute("DELETE FROM meta.credit_tier_history WHERE dt = $d", {"d": run_date})
-    con.execute(
-        "INSERT INTO meta.credit_tier_history SELECT dt, uscc, tier, score, hard_rule, contrib_penalties, "
-        "contrib_fines, contrib_abnormal, contrib_serious, contrib_complaints, contrib_flags "
-        "FROM work.mart__merchant_credit_tiers")
     dist = dict(con.execute("SELECT tier, count(*) FROM work.mart__merchant_credit_tiers GROUP BY tier ORDER BY tier"
                             ).fetchall())
     log.info("merchant_credit_tiers %s: %s", run_date, ", ".join(f"{t} {dist.get(t, 0)}" for t in TIERS))
@@ -200,9 +224,6 @@ def build_inspection_sample(con, run_date: date, versions: dict, overrides: dict
         build_merchant_credit_tiers(con, run_date, versions, overrides)  # not built for this date yet
     params = sql_parameters(cfg, run_date)
     rows = _create(con, "work.mart__inspection_sample", _sql("marts/inspection_sample.sql"), params | versions)
-    con.execute("DELETE FROM meta.inspection_draws WHERE dt = $d", {"d": run_date})
-    con.execute("INSERT INTO meta.inspection_draws SELECT dt, uscc, tier, region_code, draw_order, seed "
-                "FROM work.mart__inspection_sample")
     # 一公开: the seed is printed in the run output and stored with every drawn row
     log.info("inspection_sample %s: %d firms drawn with seed %s (%s)", run_date, rows, params["seed"],
              params["seed_source"])

@@ -2,8 +2,9 @@
 -- the sum of explainable factor contributions, the hard rules, the tier, and the change from the last
 -- computed tier. Built by indicators/credit/tiers.py (weights from indicators/credit/config/scoring.yml).
 -- Inputs: staging.registry (as of $run_date), work.credit__records (penalties and list entries tied to
--- entities), meta.credit_flag_history (every run's indicator flags, dt <= $run_date) and
--- meta.credit_tier_history (previous tiers, dt < $run_date).
+-- entities), the leads: meta.credit_flag_history (published indicator_flags, dt < $run_date) and this run's
+-- candidate flags (work.mart__indicator_flags, dt = $run_date), and meta.credit_tier_history (published
+-- tiers, dt < $run_date). The histories are written at publish only (indicators/credit/tiers.py).
 WITH registry_asof AS (
     -- the register as it stood on the run date (indicators/macros.sql), without shops established after it
     SELECT * FROM registry_as_of($run_date)
@@ -70,10 +71,16 @@ list_factor AS (
     GROUP BY matched_uscc
 ),
 flags AS (
-    -- each lead once (its latest version), tied to the entity by its uscc, else by its shop
+    -- each lead once (its latest version), tied to the entity by its uscc, else by its shop: the leads
+    -- published before the run date and the run's own candidate leads (blocked at the gate with the tiers)
     SELECT coalesce(f.uscc, s.uscc) AS uscc, f.*
-    FROM (SELECT * FROM meta.credit_flag_history
-          WHERE dt <= $run_date AND window_end <= $run_date
+    FROM (SELECT * FROM (SELECT * FROM meta.credit_flag_history WHERE dt < $run_date
+                         UNION ALL BY NAME
+                         SELECT dt, flag_id, indicator_id, family, entity_id, platform, shop_id, uscc,
+                                window_start::DATE AS window_start, window_end::DATE AS window_end,
+                                value::DOUBLE AS value, threshold::DOUBLE AS threshold, severity
+                         FROM work.mart__indicator_flags WHERE dt = $run_date AND flag_id IS NOT NULL)
+          WHERE window_end <= $run_date
             AND window_end > $run_date - CAST($flag_lookback_days AS INTEGER)
           QUALIFY row_number() OVER (PARTITION BY flag_id ORDER BY dt DESC) = 1) AS f
     LEFT JOIN shop_entity AS s ON s.shop_id = f.shop_id AND f.uscc IS NULL

@@ -4,7 +4,7 @@ Set MARKET_MONITOR_FAULT to a point name, optionally with the hit number: `publi
 process with SIGKILL the second time that point is reached. Unset (the normal case) it does nothing.
 Points: ingest.before_commit (one file's rows written, its transaction not committed),
 compute.done (work tables built, stage not recorded), publish.temp_written (a partition's new file
-written beside the old one, not swapped in), publish.swapped (a partition swapped in, its manifest
+written in marts/.staging/<mart>/, not swapped in), publish.swapped (a partition swapped in, its manifest
 not yet updated).
 MARKET_MONITOR_PAUSE=`<point>=<seconds>` sleeps at that point instead (each time it is reached): tests of
 concurrent runs use it to hold the writer for a known time on a loaded machine.

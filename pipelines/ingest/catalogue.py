@@ -13,6 +13,9 @@ Keys of a source yml (required ones marked *):
                    landing folders are ingested, the order of docs/SOURCES.md and of the DAG list
     schedule*      cron (five fields, Asia/Shanghai) of the source's ingest_<id> DAG: when the drop for
                    business date D is normally complete, on D+1
+    expected*      when a drop for business date D must be there (the freshness check of the gate,
+                   pipelines/ingest/freshness.py): daily, weekly:<mon|tue|wed|thu|fri|sat|sun> (D is
+                   that weekday), or on_events (never required: sent when something happens)
     publisher      {name, url}
     landing_page   URL of the publisher's page (docs)
     download_url   what `market-monitor fetch` downloads (null: pass --url)
@@ -159,6 +162,7 @@ class Source:
     tables: tuple[Table, ...]
     order: int
     schedule: str
+    expected: str = "on_events"  # daily | weekly:<weekday> | on_events (source_spec.SourceSpec.expected)
 
 
 def _column(spec: ColumnSpec) -> Column:
@@ -213,6 +217,7 @@ def read_source_file(path: Path) -> Source:
         tables=tuple(_table(spec.id, t) for t in spec.tables),
         order=spec.order,
         schedule=spec.schedule,
+        expected=spec.expected,
     )
 
 
@@ -251,6 +256,14 @@ _TYPE_DOC = {
     "price": "price > 0",
     "decimal": "number",
 }
+
+
+def _expected_doc(expected: str) -> str:
+    if expected == "daily":
+        return "daily: a run for D without a file of this source marks the day incomplete"
+    if expected.startswith("weekly:"):
+        return f"weekly, for every business date that is a {expected.split(':', 1)[1]}"
+    return "on events: never required (a day without a drop is a day without news)"
 
 
 def _cell(text) -> str:
@@ -292,6 +305,18 @@ def render_sources_md() -> str:
         "earlier row, in the same file or in another file of the same source and date, is quarantined",
         "(except for tables with history, where later rows update earlier ones).",
         "",
+        "When a source is expected (`expected:` in its yml; the freshness check of the quality gate,",
+        "docs/RELIABILITY.md): `daily` sources must deliver for every business date, `weekly:<weekday>`",
+        "sources on that weekday, `on_events` sources never. A source is expected from its first delivery",
+        "in the home on. A run for D where an expected source delivered nothing (no file in",
+        "`landing/<source>/<D>/`, or only rejected files) marks the day incomplete: the marts that read it",
+        "are not published for D, the bulletin opens with what is missing, `status` says so and `run`",
+        "exits 1. Chosen per source by what it is: the price feed, the platforms' order exports and the",
+        "12315 registrations come every day (the bundled sample delivers all three on each of its 14 days);",
+        "the register, penalties, the two lists (and later quality-sampling and inspection results) are",
+        "sent when something happens (the sample delivers them on 2 to 4 of its days), and the CFPB and",
+        "Online Retail extracts are public datasets loaded when fetched: all of these are `on_events`.",
+        "",
     ]
     for src in all_sources():
         pub = src.publisher or {}
@@ -303,6 +328,7 @@ def render_sources_md() -> str:
             f"- Download URL (`market-monitor fetch`): {src.download_url or '— (use `--url`)'}",
             f"- Licence: {src.licence}",
             f"- Refresh: {src.refresh}",
+            f"- Expected (freshness): {_expected_doc(src.expected)}",
             f"- CI test on real or generated files: {'yes' if src.ci_test else 'no'}",
             "",
         ]

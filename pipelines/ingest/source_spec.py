@@ -6,6 +6,7 @@ keys exist, which are required and what type each value has.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import field_validator
@@ -70,11 +71,16 @@ class TableSpec(StrictSpec):
     description: DescriptionSpec = DescriptionSpec()
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+_EXPECTED = re.compile(r"^(daily|on_events|weekly:(" + "|".join(WEEKDAYS) + r"))$")
+
+
 class SourceSpec(StrictSpec):
     id: str
     title: str
     order: int
     schedule: str
+    expected: str  # daily | weekly:<mon..sun> | on_events: when a drop for business date D must be there
     publisher: PublisherSpec = PublisherSpec()
     landing_page: str | None = None
     download_url: str | None = None
@@ -88,4 +94,11 @@ class SourceSpec(StrictSpec):
     def _five_cron_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"{value!r} is not a cron expression of five fields (minute hour day month weekday)")
+        return value
+
+    @field_validator("expected")
+    @classmethod
+    def _known_cadence(cls, value: str) -> str:
+        if not _EXPECTED.match(value):
+            raise ValueError(f"{value!r} is not one of daily, weekly:<{'|'.join(WEEKDAYS)}>, on_events")
         return value

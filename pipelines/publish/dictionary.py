@@ -313,8 +313,8 @@ typed columns of the indicator's family mart (join on `dt` and the entity: `prom
 | `integrity.rating_burst` | marketplace_integrity | five_star_reviews_today → five_star_reviews, reviews_today → reviews_answered, baseline_five_star_mean → rating_baseline_mean, modified_z → rating_modified_z, poisson_tail_p → rating_poisson_p, five_star_share_today → five_star_share, baseline_five_star_share, **share_z → rating_share_z**, **coreviewers → rating_coreviewers** | baseline median and MAD, coreviewed_shops, review_ids |
 | `integrity.answer_latency` | marketplace_integrity | category → latency_category, five_star_reviews_delivered → latency_reviews, answered_within_minutes_of_delivery → latency_fast, answered_before_delivery → latency_before_delivery, suspicious_share → latency_share, share_threshold → latency_share_threshold, **category_rate_excluding_seller → latency_category_rate**, **category_sellers → latency_category_sellers** | window, fast_minutes (parameter), suspicious_today, review_ids |
 | `integrity.buyer_concentration` | marketplace_integrity | orders → orders_window, distinct_buyers → buyers_window, top_buyer_share, hhi → buyer_hhi, **top_buyer_orders** | window, top_buyer_id, min_orders (parameter), top_buyer_order_ids |
-| `discrimination.loyalty_premium` | — (indicator_flags only) | none: the family has no mart yet; value = lp, the figures are in the JSON | repeat_orders, first_orders, repeat/first median price, order id samples |
-| `discrimination.paired_probe` | — (indicator_flags only) | none: the family has no mart yet | noise_gap_quantile, control_pairs, min_gap, cohorts (per cohort rounds, median gap, observation ids) |
+| `discrimination.loyalty_premium` | discrimination_screens | value (= lp), **repeat_orders**, **first_orders**, **repeat_median_price**, **first_median_price** | order id samples |
+| `discrimination.paired_probe` | discrimination_screens | value, **noise_gap_quantile**, **control_pairs**, **cohorts_charged_more**, **max_cohort_median_gap**, **max_cohort_rounds**, **max_cohort_rounds_above** | min_gap (parameter), per-cohort rounds and gaps, observation ids |
 """
 
 

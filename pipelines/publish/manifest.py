@@ -119,6 +119,10 @@ def schema_conflicts(manifest: dict, columns: list[dict], skip: set[str]) -> dic
     return out
 
 
+class SchemaChangeRefused(RunError):
+    """A partition whose columns differ from the mart's published ones (fix: `market-monitor republish`)."""
+
+
 def check_schema(home: Home, mart: str, run_date: date, schema: pa.Schema) -> None:
     """Refuse (RunError) a partition of `mart` for `run_date` whose columns differ from the mart's other
     published partitions: a column's type never changes in place, and a mart never mixes schemas."""
@@ -127,7 +131,7 @@ def check_schema(home: Home, mart: str, run_date: date, schema: pa.Schema) -> No
     if not conflicts:
         return
     lines = [f"  published {_dates_text(days)} -> this partition: {difference}" for difference, days in conflicts.items()]
-    raise RunError(
+    raise SchemaChangeRefused(
         f"publish of mart {mart} for {PARTITION_PREFIX}{run_date} refused: its schema differs from the published "
         f"partitions\n" + "\n".join(lines) + "\n"
         "A mart never mixes schemas and a column's type never changes in place. Rewrite the history under the "

@@ -19,6 +19,7 @@ import urllib.request
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from expectations.gate import day_gaps
 from indicators.compute import mart_catalogue
 from pipelines.core.dates import asset_business_date, business_date_from_context
 from pipelines.core.errors import QualityGateFailed, UserError
@@ -27,6 +28,7 @@ from pipelines.core.sql import sha256_file
 from pipelines.ingest import FileRejected, ingest_day, match_columns, table_for_file
 from pipelines.ingest.catalogue import SOURCE_IDS, all_sources
 from pipelines.ingest.files import DATA_ENDINGS
+from pipelines.ingest.freshness import incomplete_message
 from pipelines.ingest.policy import after_ingest
 from pipelines.ingest.reader import prepare
 from pipelines.run import daily, maintenance
@@ -126,6 +128,10 @@ def stage_task(stage: str, day: str, context: dict) -> str:
             log.warning("rejected input: %s", problem)  # with the default policy: alerted, the rest is published
     else:
         value = getattr(daily, stage)(home, run_date, run_id, triggered_by="airflow")
+    if stage == "gate":  # an expected source that delivered nothing: alerted by the gate, the run fails in the verdict
+        ti = context.get("ti") or context.get("task_instance")
+        if ti is not None:
+            ti.xcom_push(key=GAPS_KEY, value=day_gaps(value))
     if stage == "publish":
         _emit(context, mart_assets(), day)
         # like `market-monitor run`: a blocked mart keeps its previous partition, the rest is published
@@ -139,6 +145,7 @@ def stage_task(stage: str, day: str, context: dict) -> str:
 
 
 BLOCKED_KEY = "blocked_marts"
+GAPS_KEY = "freshness_gaps"
 
 
 def blocked_message(day: str, blocked: dict) -> str:
@@ -147,13 +154,17 @@ def blocked_message(day: str, blocked: dict) -> str:
 
 
 def verdict_task(day: str, context: dict) -> str:
-    """Fail the run (without retries: a rerun gives the same verdict) when publish blocked a mart, for D
-    or for an earlier date the run caught up on (market_indicators' catch_up)."""
+    """Fail the run (without retries: a rerun gives the same verdict) when an expected source delivered
+    nothing for D (the gate alerted: meta.alerts "day D incomplete: …"; the day is incomplete) or publish
+    blocked a mart, for D or for an earlier date the run caught up on (market_indicators' catch_up)."""
     ti = context.get("ti") or context.get("task_instance")
     earlier = ti.xcom_pull(task_ids="catch_up", key=CAUGHT_UP_KEY) if ti is not None else None
+    gaps = ti.xcom_pull(task_ids="gate", key=GAPS_KEY) if ti is not None else None
     blocked = ti.xcom_pull(task_ids="publish", key=BLOCKED_KEY) if ti is not None else None
     # {date: {mart: [messages]}} from catch_up (market_indicators only)
     messages = [blocked_message(d, b) for d, b in sorted((earlier or {}).items()) if isinstance(b, dict) and b]
+    if isinstance(gaps, list) and gaps:
+        messages.append(incomplete_message(date.fromisoformat(day), gaps, sorted(blocked or {})))
     if blocked:
         messages.append(blocked_message(day, blocked))
     if messages:

@@ -20,19 +20,22 @@ from datetime import date, datetime
 
 import duckdb
 
-from expectations.gate import file_context, guarding_suites, record, run_gate
+from expectations.gate import day_gaps, file_context, guarding_suites, record, run_gate
 from expectations.report import build_data_docs, data_docs_index, day_results_page, write_results
 from expectations.suites import load_suites
 from indicators import candidates
 from indicators.compute import compute_day, day_lineage, mart_catalogue, pipeline_version
+from indicators.credit.tiers import record_published as record_published_history
 from indicators.registry import load_overrides
 from pipelines.core.errors import MarketMonitorError, QualityGateFailed, RunError, UserError
 from pipelines.core.faults import fault_point
 from pipelines.core.home import Home
 from pipelines.core.sql import quote_ident
 from pipelines.ingest import ingest_day
+from pipelines.ingest.freshness import FRESHNESS_CHECKS, alert_gaps, incomplete_message
 from pipelines.ingest.policy import after_ingest, on_rejected_file, rejected_message
 from pipelines.publish.dictionary import after_publish
+from pipelines.publish.manifest import SchemaChangeRefused
 from pipelines.publish.parquet import publish_partition, update_manifest, write_parquet
 from pipelines.serve.bulletin import build_bulletin, build_merchant_dossier
 from warehouse.db import connect_writer, python_memory_headroom
@@ -118,8 +121,10 @@ def gate(home: Home, run_date: date, run_id: str, con=None, triggered_by: str = 
     with writer(home, con) as c, stage_record(c, run_id, run_date, "gate", triggered_by):
         candidates.check(c, run_id, run_date, "gate")
         gx_context = file_context(home.quality)
-        outcomes = run_gate(c, run_date, run_id=run_id, gx_context=gx_context)
+        outcomes = run_gate(c, run_date, run_id=run_id, gx_context=gx_context, home=home)
         record(c, run_id, run_date, list(outcomes.values()))
+        # an expected source that delivered nothing marks the day incomplete (pipelines/ingest/freshness.py)
+        alert_gaps(c, run_date, day_gaps(outcomes), task_id="gate")
         write_results(home, run_date, run_id, outcomes)
         try:
             build_data_docs(home, run_id, gx_context, outcomes)
@@ -188,7 +193,12 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
             expected = _validated_count(c, mart, run_date, run_id, validated_rows.get(own))
             table = _candidate(c, mart, run_date)
             mart_dir = home.mart_dir(mart)
-            rows, digest = publish_partition(mart_dir, run_date, table)  # drains the stream
+            try:
+                rows, digest = publish_partition(mart_dir, run_date, table)  # drains the stream
+            except SchemaChangeRefused as exc:  # this mart waits for a republish; the others still publish
+                result.blocked[mart] = [str(exc)]
+                log.error("mart %s for %s NOT published: %s", mart, run_date, exc)
+                continue
             if rows != expected:  # cannot happen on one connection; the published file says otherwise
                 raise RunError(f"publish {mart} for {run_date}: wrote {rows} rows where the gate validated {expected}")
             update_manifest(mart_dir, mart, schema_version, pipeline_version(),
@@ -198,6 +208,8 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
                 {"m": mart, "d": run_date, "n": rows, "h": digest, "v": schema_version,
                  "r": run_id, "t": datetime.now().replace(microsecond=0)},
             )
+            # the credit histories keep what was published, never a blocked day's candidates
+            record_published_history(c, mart, run_date)
             result.published[mart] = rows
         candidates.release(c, run_id)
         # every publish refreshes the data dictionary (and value labels) and the warehouse views over the
@@ -276,6 +288,11 @@ def report(home: Home, run_date: date, run_id: str, con=None, triggered_by: str 
 
 # --------------------------------------------------------------------------- the whole day
 
+def _freshness_message(message: str) -> bool:
+    """Is this blocked-mart message a freshness gap (already named in the day-incomplete message)?"""
+    return any(f": {check}(" in message for check in FRESHNESS_CHECKS)
+
+
 @dataclass
 class DayResult:
     run_id: str
@@ -285,18 +302,28 @@ class DayResult:
     publish: PublishResult | None = None
     bulletin: object = None
     seconds: dict = field(default_factory=dict)
+    gaps: list = field(default_factory=list)  # freshness: expected sources that delivered nothing
 
     def raise_for_outcome(self) -> None:
         """Exit 2 when a file was rejected (bad input the user must fix; the day is incomplete and the
-        message also names any blocked mart, a rejected file's table being short of rows), else exit 1
-        when the gate blocked a mart. Quarantined rows are reported (status, ledger, quarantine files)
-        but fail nothing."""
+        message also names any gap in the expected deliveries and any blocked mart, a rejected file's table
+        being short of rows), else exit 1 when an expected source delivered nothing (the day is incomplete:
+        the message names the missing sources and the marts not published) or the gate blocked a mart.
+        Quarantined rows are reported (status, ledger, quarantine files) but fail nothing."""
         blocked = [f"  {mart}: " + "; ".join(msgs) for mart, msgs in self.publish.blocked.items()] \
             if self.publish and self.publish.blocked else []
         if self.ingest is not None and self.ingest.rejected:
+            gaps = ("\n" + incomplete_message(self.run_date, self.gaps)) if self.gaps else ""
             also = (f"\nthe quality gate also blocked {len(blocked)} mart(s); their previous partitions stay "
                     "published:\n" + "\n".join(blocked)) if blocked else ""
-            raise UserError(rejected_message(self.ingest, "alert") + also)
+            raise UserError(rejected_message(self.ingest, "alert") + gaps + also)
+        if self.gaps:
+            marts = sorted(self.publish.blocked) if self.publish else []
+            other = [f"  {mart}: " + "; ".join(m for m in msgs if not _freshness_message(m))
+                     for mart, msgs in sorted(self.publish.blocked.items())
+                     if any(not _freshness_message(m) for m in msgs)] if self.publish else []
+            raise QualityGateFailed(incomplete_message(self.run_date, self.gaps, marts) + (
+                "\nother blocking failures:\n" + "\n".join(other) if other else ""))
         if blocked:
             raise QualityGateFailed(
                 f"run {self.run_date}: quality gate blocked {len(blocked)} mart(s); the previous "
@@ -321,6 +348,8 @@ def run_day(home: Home, run_date: date, con=None, wait_seconds: float = 0.0,
                 result.ingest = value
             elif stage == "compute":
                 result.counts = value
+            elif stage == "gate":
+                result.gaps = day_gaps(value)
             elif stage == "publish":
                 result.publish = value
             elif stage == "report":

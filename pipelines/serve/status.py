@@ -1,11 +1,23 @@
-"""`market-monitor status`: one screen of recent runs, freshness, ledger, quarantine and failing checks."""
+"""`market-monitor status`: one screen of recent runs, freshness, ledger, quarantine and failing checks.
+
+A run whose stage is still `running` in meta.runs is shown as `died` when status can read the warehouse:
+status opens it read-only, which DuckDB refuses while another process holds it for writing, and every
+live stage holds the writer (the CLI for the whole day, each Airflow task for its stage). So once the
+warehouse opens here, no stage is running: a row left `running` is a process that was killed, ran out of
+memory or lost its machine before it could record its end. Rerunning the day is safe (every stage is
+keyed by the date; the work tables of a dead run are taken over, indicators/candidates.py).
+"""
 
 from __future__ import annotations
 
 import duckdb
 
 from pipelines.core.home import Home
+from pipelines.ingest.freshness import FRESHNESS_CHECKS, day_gaps, rejected_files
 from pipelines.serve.query import format_rows
+
+RECENT_RUNS = 8
+DIED = "died"
 
 
 def _section(con, title: str, sql: str, params=None) -> str:
@@ -13,6 +25,43 @@ def _section(con, title: str, sql: str, params=None) -> str:
     cols = [d[0] for d in cur.description]
     rows = cur.fetchall()
     return f"\n== {title}\n" + (format_rows(cols, rows) if rows else "(none)")
+
+
+def _recent_runs(con) -> str:
+    """The latest runs; a stage left `running` is shown as died (see the module docstring), with the hint."""
+    sql = f"""
+        WITH stages AS (
+            SELECT business_date, run_id, stage, started_at, finished_at,
+                   CASE WHEN outcome = 'running' THEN '{DIED}' ELSE outcome END AS outcome FROM meta.runs)
+        SELECT business_date, run_id, min(started_at) AS started,
+               round(epoch(max(finished_at) - min(started_at)), 1) AS seconds,
+               CASE WHEN bool_or(outcome = 'failed') THEN 'failed'
+                    WHEN bool_or(outcome = '{DIED}') THEN '{DIED}'
+                    WHEN run_id IN (SELECT run_id FROM meta.quality_results WHERE NOT success
+                                    AND expectation IN {FRESHNESS_CHECKS}) THEN 'incomplete'
+                    ELSE 'success' END AS outcome,
+               string_agg(stage || ':' || outcome, ' ' ORDER BY started_at) AS stages
+        FROM stages GROUP BY business_date, run_id ORDER BY started DESC LIMIT {RECENT_RUNS}"""  # noqa: S608 - constants only (FRESHNESS_CHECKS is a tuple of two check names)
+    text = _section(con, "recent runs", sql)
+    died = con.execute(
+        "SELECT DISTINCT business_date, stage FROM meta.runs WHERE outcome = 'running' ORDER BY 1 DESC, 2").fetchall()
+    for day, stage in died:
+        text += (f"\n{DIED}: the {stage} stage of the run for {day} never finished (its process was killed or "
+                 "crashed; nothing holds the warehouse now). Rerun the day: "
+                 f"market-monitor run --date {day}")
+    return text
+
+
+def _incomplete_days(con) -> str:
+    """Recent business dates whose latest gate found an expected source that delivered nothing, or whose
+    ingest rejected a file (docs/RELIABILITY.md, freshness)."""
+    days = [d for (d,) in con.execute(
+        f"SELECT DISTINCT business_date FROM meta.runs ORDER BY 1 DESC LIMIT {RECENT_RUNS}").fetchall()]  # noqa: S608 - constant
+    lines = []
+    for day in days:
+        found = [f"missing: {g}" for g in day_gaps(con, day)] + [f"rejected: {r[:160]}" for r in rejected_files(con, day)]
+        lines += [f"{day} incomplete: {line}" for line in found]
+    return "\n== incomplete days\n" + ("\n".join(lines) if lines else "(none)")
 
 
 def status_text(home: Home) -> str:
@@ -24,13 +73,8 @@ def status_text(home: Home) -> str:
         return f"the warehouse {home.db_path} is in use by a running job; try again when it finishes"
     try:
         parts = [f"home: {home.root}"]
-        parts.append(_section(con, "recent runs", """
-            SELECT business_date, run_id, min(started_at) AS started,
-                   round(epoch(max(finished_at) - min(started_at)), 1) AS seconds,
-                   CASE WHEN bool_or(outcome = 'failed') THEN 'failed'
-                        WHEN bool_or(outcome = 'running') THEN 'running' ELSE 'success' END AS outcome,
-                   string_agg(stage || ':' || outcome, ' ' ORDER BY started_at) AS stages
-            FROM meta.runs GROUP BY business_date, run_id ORDER BY started DESC LIMIT 8"""))
+        parts.append(_recent_runs(con))
+        parts.append(_incomplete_days(con))
         parts.append(_section(con, "source freshness", """
             SELECT source, max(business_date) AS latest_date, count(*) AS files,
                    sum(rows_loaded) AS rows_loaded, sum(rows_quarantined) AS rows_quarantined,

@@ -57,6 +57,10 @@ def home(tmp_path, monkeypatch):
     _land(home, "olist", D1, "olist_order_items_dataset.csv",
           "order_id,order_item_id,product_id,seller_id,shipping_limit_date,price,freight_value\n"
           f"A1,1,K1,S1,{D1} 18:00:00,80.00,5.00\nA2,1,K1,S1,{D1} 18:00:00,85.00,5.00\n")
+    _land(home, "olist", D2, "olist_orders_dataset.csv",  # olist is expected daily (freshness)
+          "order_id,customer_id,order_status,order_purchase_timestamp,order_approved_at,"
+          "order_delivered_carrier_date,order_delivered_customer_date,order_estimated_delivery_date\n"
+          f"A3,C3,delivered,{D2} 09:00:00,{D2} 09:10:00,,,\n")
     _land(home, "price_observations", D1, "obs.csv",
           PRICE_HEADER + "\n" + _price("o1", D1, "list", "120.00") + "\n")
     _land(home, "price_observations", D2, "obs.csv",

@@ -94,7 +94,9 @@ def test_parser_sees_ctes_subqueries_and_table_macros():
     sql = ("WITH recent AS (SELECT * FROM staging.penalties) "
            "SELECT * FROM recent JOIN registry_as_of($run_date) r USING (uscc) "
            "WHERE uscc IN (SELECT uscc FROM meta.credit_flag_history)")
-    assert lineage_mod.tables_read(sql) == {"staging.penalties", "staging.registry", "meta.credit_flag_history"}
+    # the macro reads the register and the blocked batches it leaves out (indicators/macros.sql)
+    assert lineage_mod.tables_read(sql) == {"staging.penalties", "staging.registry", "meta.credit_flag_history",
+                                            "meta.blocked_batches"}
     with pytest.raises(lineage_mod.LineageError, match="without a schema"):
         lineage_mod.tables_read("SELECT * FROM penalties")
     with pytest.raises(lineage_mod.LineageError, match="cannot parse"):

@@ -77,7 +77,7 @@ def test_latest_views_hold_the_newest_partition_of_every_mart(home):
 def test_complaint_rates_month_final_keeps_each_months_last_partition(home):
     con = duckdb.connect()
     expected = con.execute(
-        f"SELECT count(*) FROM read_parquet('{home.mart_dir('complaint_rates')}/dt=*/*.parquet', hive_partitioning = true) "
+        f"SELECT 1 FROM read_parquet('{home.mart_dir('complaint_rates')}/dt=*/*.parquet', hive_partitioning = true) "
         "QUALIFY dt = max(dt) OVER (PARTITION BY month)").fetchall()
     _, rows = run_query(home, "SELECT count(*), count(DISTINCT dt) FROM complaint_rates_month_final")
     _, every_day = run_query(home, "SELECT count(*) FROM complaint_rates")

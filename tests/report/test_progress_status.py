@@ -71,3 +71,29 @@ def test_status_shows_runs_freshness_ledger_quarantine_and_failing_checks(fake_h
 def test_status_without_a_warehouse(tmp_path, capsys):
     assert main(["status", "--home", str(tmp_path)]) == 0
     assert "no warehouse yet" in capsys.readouterr().out
+
+
+def test_status_shows_a_run_left_running_as_died_with_the_rerun_hint(fake_home, tmp_path, capsys):
+    """A stage still `running` while status can open the warehouse is a dead process (a live one holds the
+    writer lock): `died`, never `running`, and the command to rerun the day."""
+    import shutil
+    from datetime import date, datetime
+
+    import duckdb
+
+    home, _ = fake_home
+    copy = tmp_path / "home"
+    copy.mkdir()
+    shutil.copy(home.db_path, copy / home.db_path.name)
+    con = duckdb.connect(str(copy / home.db_path.name))
+    try:
+        con.execute("INSERT INTO meta.runs VALUES ('2026-03-29__killed', $d, 'publish', $t, NULL, 'running', NULL, "
+                    "'airflow')", {"d": date(2026, 3, 29), "t": datetime(2026, 3, 30, 1, 0)})
+    finally:
+        con.close()
+    assert main(["status", "--home", str(copy)]) == 0
+    out = capsys.readouterr().out
+    killed = next(line for line in out.splitlines() if "2026-03-29__killed" in line)
+    assert "died" in killed and "publish:died" in killed and "running" not in killed
+    assert "died: the publish stage of the run for 2026-03-29 never finished" in out
+    assert "market-monitor run --date 2026-03-29" in out

@@ -11,6 +11,7 @@ from datetime import date
 from indicators.compute import mart_catalogue
 from indicators.registry import load_catalogue
 from pipelines.core.home import PARTITION_PREFIX, Home
+from pipelines.ingest import freshness
 from pipelines.publish.views import read_parquet_sql
 
 # The quality results of a business date come from its latest run only (a rerun replaces them).
@@ -142,3 +143,16 @@ def source_ledger(con, day: date) -> list[tuple]:
 def published_partitions(con, day: date) -> list[tuple]:
     """(mart, rows, schema_version) of every partition published for the day."""
     return _rows_of_day(con, PUBLISHED_PARTITIONS_SQL, day)
+
+
+def day_incomplete(con, day: date) -> dict | None:
+    """What the day is missing (pipelines/ingest/freshness.py): the gaps in the expected deliveries found by
+    the day's latest gate, the files ingest rejected (names only) and the marts not published for the day;
+    None when nothing is missing."""
+    gaps = freshness.day_gaps(con, day)
+    rejected = freshness.rejected_files(con, day, with_reason=False)
+    if not gaps and not rejected:
+        return None
+    published = {m for m, *_ in published_partitions(con, day)}
+    return {"gaps": gaps, "rejected": rejected,
+            "not_published": [m for m in mart_catalogue()["marts"] if m not in published]}

@@ -34,14 +34,14 @@ VALUE_LABELS = {
 }
 
 
-def _number(v) -> float | None:
+def number_or_none(v) -> float | None:
     try:
         return float(v)
     except (TypeError, ValueError):
         return None
 
 
-def _as_date(v) -> date | None:
+def as_date(v) -> date | None:
     if isinstance(v, datetime):
         return v.date()
     if isinstance(v, date):
@@ -53,25 +53,25 @@ def _as_date(v) -> date | None:
 
 
 def _num(v) -> str:
-    x = _number(v)
+    x = number_or_none(v)
     if x is None:
         return MISSING
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
 def _pct(v, digits: int = 0) -> str:
-    x = _number(v)
+    x = number_or_none(v)
     return MISSING if x is None else f"{x * 100:.{digits}f}%"
 
 
 def _excess(v) -> str:
     """A ratio read as 'higher by': 1.51 -> 51%."""
-    x = _number(v)
+    x = number_or_none(v)
     return MISSING if x is None else f"{(x - 1) * 100:.0f}%"
 
 
 def _pvalue(v) -> str:
-    x = _number(v)
+    x = number_or_none(v)
     if x is None:
         return MISSING
     return "不足万分之一 < 0.0001" if x < 1e-4 else f"{x:.2g}"
@@ -85,12 +85,12 @@ def _label(v, lang: int) -> str:
 
 
 def _md_zh(v) -> str:
-    d = _as_date(v)
+    d = as_date(v)
     return MISSING if d is None else f"{d.month}月{d.day}日"
 
 
 def _md_en(v) -> str:
-    d = _as_date(v)
+    d = as_date(v)
     return MISSING if d is None else d.strftime("%d %b").lstrip("0")
 
 
@@ -100,18 +100,18 @@ def _time(v) -> str:
 
 
 def _int(v) -> str:
-    x = _number(v)
+    x = number_or_none(v)
     return MISSING if x is None else f"{x:,.0f}"
 
 
 def _money(v) -> str:
-    x = _number(v)
+    x = number_or_none(v)
     return MISSING if x is None else f"{x:,.2f}"
 
 
 FORMATS = {
     "money": _money, "int": _int, "num": _num, "pct": _pct, "pct1": lambda v: _pct(v, 1), "excess": _excess,
-    "p": _pvalue, "md_zh": _md_zh, "md_en": _md_en, "date": lambda v: str(_as_date(v) or MISSING), "time": _time,
+    "p": _pvalue, "md_zh": _md_zh, "md_en": _md_en, "date": lambda v: str(as_date(v) or MISSING), "time": _time,
     "count": lambda v: str(len(v)) if isinstance(v, list) else MISSING,
     "label_zh": lambda v: _label(v, 0), "label_en": lambda v: _label(v, 1), "text": lambda v: str(v)[:40],
 }

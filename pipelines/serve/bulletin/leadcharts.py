@@ -22,7 +22,7 @@ from markupsafe import Markup
 from pipelines.core.home import Home
 from pipelines.serve.bulletin import data
 from pipelines.serve.bulletin.charts import mini_chart_svg
-from pipelines.serve.bulletin.explain import VALUE_LABELS, evidence_of
+from pipelines.serve.bulletin.explain import VALUE_LABELS, as_date, evidence_of, number_or_none
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +90,6 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _number(v) -> float | None:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_date(v) -> date | None:
-    if isinstance(v, date):
-        return v
-    try:
-        return date.fromisoformat(str(v)[:10])
-    except ValueError:
-        return None
-
-
 # --------------------------------------------------------------------------- per family
 
 
@@ -113,7 +97,7 @@ def _price_charts(con, leads: list[dict], run_date: date) -> dict[str, Markup]:
     spans = {}
     for f in leads:
         before, _, _ = PRICE_CHART.get(f["indicator_id"], (28, None, ""))
-        start = _as_date(f.get("window_start")) or run_date
+        start = as_date(f.get("window_start")) or run_date
         spans[f["flag_id"]] = _days(start - timedelta(days=before), run_date)
     keys = sorted({(f["shop_id"], f["sku_id"]) for f in leads if f.get("shop_id") and f.get("sku_id")})
     first = min((s[0] for s in spans.values()), default=run_date)
@@ -132,7 +116,7 @@ def _price_charts(con, leads: list[dict], run_date: date) -> dict[str, Markup]:
         got = [prices.get((*key, d), (None, None, None)) for d in days]
         marker = None
         if f["indicator_id"] in PROMOTIONS:
-            start = _as_date(ev.get("promo_start") or f.get("window_start"))
+            start = as_date(ev.get("promo_start") or f.get("window_start"))
             if start in days:
                 marker = (days.index(start), f"促销开始 promotion start {start}")
         out[f["flag_id"]] = mini_chart_svg(
@@ -141,7 +125,7 @@ def _price_charts(con, leads: list[dict], run_date: date) -> dict[str, Markup]:
                    "标示原价 shown 原价": [g[2] for g in got]},
             points={"成交(日最低) trades, daily low": [(i, trades[(*key, d)][0]) for i, d in enumerate(days)
                                                     if (*key, d) in trades]},
-            rules={ref_label: _number(ev.get(ref_key)) if ref_key else None}, marker=marker)
+            rules={ref_label: number_or_none(ev.get(ref_key)) if ref_key else None}, marker=marker)
     return out
 
 
@@ -215,19 +199,19 @@ def _integrity_charts(con, home: Home, leads: list[dict], run_date: date) -> dic
             lines["基线 baseline"] = [r.get(second) if r else None for r in rows]
         out[f["flag_id"]] = mini_chart_svg(f"近{INTEGRITY_DAYS}日 Last {INTEGRITY_DAYS} days",
                                            [d.strftime("%m-%d") for d in days], lines=lines,
-                                           rules={"阈值 threshold": None if second else _number(f.get("threshold"))})
+                                           rules={"阈值 threshold": None if second else number_or_none(f.get("threshold"))})
     return out
 
 
 def _discrimination_chart(flag: dict) -> Markup:
     ev = evidence_of(flag)
     if flag["indicator_id"] == "discrimination.paired_probe":
-        bars = [(VALUE_LABELS.get(c.get("cohort"), (str(c.get("cohort")),))[0], _number(c.get("median_gap")) or 0.0)
+        bars = [(VALUE_LABELS.get(c.get("cohort"), (str(c.get("cohort")),))[0], number_or_none(c.get("median_gap")) or 0.0)
                 for c in ev.get("cohorts") or [] if isinstance(c, dict)]
         return mini_chart_svg("各账户组差价 Median gap by account group", [], bars=bars,
-                              rules={"噪声 noise": _number(ev.get("noise_gap_quantile"))})
-    bars = [(label, v) for label, v in (("新顾客 first", _number(ev.get("first_median_price"))),
-                                        ("老顾客 repeat", _number(ev.get("repeat_median_price")))) if v is not None]
+                              rules={"噪声 noise": number_or_none(ev.get("noise_gap_quantile"))})
+    bars = [(label, v) for label, v in (("新顾客 first", number_or_none(ev.get("first_median_price"))),
+                                        ("老顾客 repeat", number_or_none(ev.get("repeat_median_price")))) if v is not None]
     return mini_chart_svg("中位成交价 Median price paid", [], bars=bars)
 
 

@@ -240,7 +240,8 @@ def quality(con, home: Home, run_date: date) -> dict:
              for path, label in candidates if path.exists()]
     blocking = sum(s[1] for s in suites)
     return {"suites": suites, "failing": failing, "links": links, "blocking": blocking,
-            "status": quality_status(suites, blocking)}
+            "status": quality_status(suites, blocking),
+            "incomplete": data.day_incomplete(con, run_date)}  # the page opens with it (missing sources, rejected files)
 
 
 def sources(con, run_date: date) -> list[dict]:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from indicators.credit import tiers
-from tests.indicators.credit.conftest import RUN, build_tiers
+from tests.indicators.credit.conftest import RUN, VERSIONS, build_tiers, rows
 from tests.indicators.credit.given import abnormal, flag, penalty, serious, shop, uscc
 
 CFG = tiers.load_config()
@@ -142,6 +142,7 @@ def test_tier_history_shows_the_change_and_its_cause(con):
     day1, day2 = date(2026, 11, 9), date(2026, 11, 10)
     first = build_tiers(con, run_date=day1)
     assert first[A]["previous_tier"] is None and first[A]["changed_factors"] is None
+    tiers.record_published(con, "merchant_credit_tiers", day1)  # what publish does once day 1 is published
     penalty(con, A, "2026-11-10", fine_wan=20)
     second = build_tiers(con, run_date=day2)
     a = second[A]
@@ -164,3 +165,31 @@ def test_config_overrides_are_checked():
         tiers.load_config({"credit.scoring": {"cutoff_c": 5}})
     merged = tiers.load_config({"credit.scoring": {"penalty_category_points": {"警告": 1}}})
     assert merged["penalty_category_points"]["警告"] == 1 and merged["penalty_category_points"]["罚款"] == 18
+
+
+def test_only_published_tiers_and_flags_are_history(con):
+    """Compute writes no history: tiers and leads of a day that was not published (blocked at the gate)
+    are neither a later day's previous tier nor its leads; the run's own candidate leads do count."""
+    shop(con, "S1", A)
+    day1, day2 = date(2026, 11, 9), date(2026, 11, 10)
+    penalty(con, A, "2026-11-01", fine_wan=20)
+    build_tiers(con, run_date=day1)  # computed, never published
+    con.execute("CREATE OR REPLACE TABLE work.mart__indicator_flags AS "
+                "SELECT $d::DATE AS dt, 'f1' AS flag_id, 'price.spike_mad' AS indicator_id, 'price' AS family, "
+                "'S1' AS entity_id, 'tmall' AS platform, 'S1' AS shop_id, NULL::VARCHAR AS uscc, "
+                "$d::DATE AS window_start, $d::DATE AS window_end, 3.0 AS value, 1.0 AS threshold, "
+                "'high' AS severity", {"d": day1})
+    assert rows(con, "SELECT * FROM meta.credit_tier_history") == []
+    assert rows(con, "SELECT * FROM meta.credit_flag_history") == []
+    tiers.build_merchant_credit_tiers(con, day1, VERSIONS)
+    [with_lead] = rows(con, "SELECT * FROM work.mart__merchant_credit_tiers")
+    assert with_lead["flags_12m"] == 1  # the run's candidate lead counts for its own day
+    second = build_tiers(con, run_date=day2)  # day 1's candidates (tiers and the lead) were never published
+    assert second[A]["previous_tier"] is None and second[A]["flags_12m"] == 0
+    tiers.record_published(con, "indicator_flags", day1)
+    tiers.build_merchant_credit_tiers(con, day1, VERSIONS)
+    tiers.record_published(con, "merchant_credit_tiers", day1)
+    con.execute("DELETE FROM work.mart__indicator_flags")
+    second = build_tiers(con, run_date=day2)
+    assert second[A]["previous_tier"] is not None and second[A]["previous_dt"] == day1
+    assert second[A]["flags_12m"] == 1  # published on day 1, it counts on day 2

@@ -107,8 +107,10 @@ def test_another_seed_gives_another_draw_and_a_published_seed_is_used_as_is(con)
 
 
 def _published(con, day):
+    """What the publish stage does once the day's draw (the work table) is published."""
     con.execute("INSERT OR REPLACE INTO meta.published_partitions VALUES ('inspection_sample', ?, 0, 'sha', 1, 'r', ?)",
                 [day, datetime(2026, 1, 1)])
+    tiers.record_published(con, "inspection_sample", day)
 
 
 def test_firms_drawn_in_the_last_12_months_go_to_the_back(con):
@@ -136,6 +138,7 @@ def test_unpublished_or_old_draws_do_not_move_firms(con):
     province(con)
     day1 = RUN - timedelta(days=1)
     draw(con, run_date=day1)                       # computed but never published (e.g. blocked by the gate)
+    assert rows(con, "SELECT * FROM meta.inspection_draws") == []  # compute keeps no history
     old = RUN - timedelta(days=CFG["recent_inspection_days"] + 1)
     draw(con, run_date=old)
     _published(con, old)                           # published, but more than 12 months ago
