@@ -22,11 +22,11 @@ from pipelines.run.airflow_tasks import (
     WRITER_POOL,
     business_date_task,
     ingest_source_task,
-    preflight_task,
     source_asset,
     source_ids,
 )
 from pipelines.run.dag_arguments import dag_arguments
+from pipelines.run.preflight import preflight_task
 
 
 def build(source: str):

@@ -25,12 +25,12 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 from pipelines.run.airflow_tasks import (
     LOCAL_TZ_NAME,
     business_date_task,
-    preflight_task,
     publication_chain,
     source_ids,
     writer_stage,
 )
 from pipelines.run.dag_arguments import dag_arguments
+from pipelines.run.preflight import preflight_task
 
 
 @dag(

@@ -285,37 +285,9 @@ def render_markdown(schemas: dict[str, list[Column]] | None = None) -> str:
 BOOLEAN_PAIRS = set(BOOLEAN_LABELS.values())
 
 
-# The audit of issue 21: which figures of each indicator's evidence JSON are typed columns of its family mart.
-# Ids (order, observation, review ids) and lists stay in the JSON (indicator_flags.evidence keeps the full record).
-EVIDENCE_AUDIT = """
-## Evidence figures as columns
-
-`indicator_flags.evidence` keeps every lead's full record as JSON; the figures analysts use most are also
-typed columns of the indicator's family mart (join on `dt` and the entity: `promotion_id`, `listing_id`,
-`cell_id`, `shop_id` or `entity_id`). Per indicator, the evidence keys and where they are typed
-(**bold**: added in 0.2.0; ids and id lists stay in the JSON only):
-
-| indicator | family mart | evidence figures typed (evidence key → column) | left in the JSON |
-| --- | --- | --- | --- |
-| `price.cn_reference_7d` | price_reference_checks | shown_reference_price → reference_price_shown, promo_price, cn_basis_price, cn_basis_source, trades_in_window → tx_count_7d, rpi → rpi_cn, claimed_discount → implied_discount, true_discount → true_discount_cn | basis_window (= promo_start − 7 … − 1), lowest_trade_order_id, lowest_trade_time, observation_ids |
-| `price.eu_prior_30d` | price_reference_checks | shown_reference_price, promo_price, prior_price_30d, prior_price_source, days_observed_in_window → days_observed_30d, announced_reduction, true_reduction_eu, **prior_price_date** | prior_window, prior_price_observation_id, observation_ids |
-| `price.phantom_reference` | price_anomalies | days_shown → reference_days_shown_90d, shown_share → reference_shown_share_90d, lowest_reference_price → lowest_reference, trades_at_or_above_reference, **trades_in_window → reference_trades_90d**, **highest_trade_price → reference_highest_trade_price_90d** | window, lowest_reference_observation_id, latest_observation_id, highest_trade_order_id |
-| `price.pre_promo_runup` | price_anomalies | promo_start → runup_promo_start, runup, runup_adjusted, claimed_discount → runup_claimed_discount, **market_runup → runup_market**, **true_discount_vs_baseline → runup_true_discount**, **baseline_median_price → runup_baseline_median**, **runup_high_price** | shown_reference_price and promo_price (in price_reference_checks), runup_high_date, baseline_days_observed, observation ids |
-| `price.spike_mad` | price_anomalies | price → offered_price, sku_median, sku_mad, scale_used, n_sellers, modified_z, own_median_prior → own_median_28d, own_ratio | own_days_observed, observation_id |
-| `price.sustained_below_market` | price_anomalies | days_below_peer_p10 → days_below_peer_p10_28d, median_peer_p10, share_recent → order_share_recent, share_prior → order_share_prior, share_z → order_share_z, **days_with_peers → days_with_peers_28d** | median_price, median_peer_median, max_peers, orders and cell orders |
-| `collusion.variance_screen` | collusion_screens | n_sellers, mean_price, sd_price, cv, category, category_cv_low_quantile, category_cv_median, price_level_vs_sku_median → price_level | shop_ids, prices, category_history_cells |
-| `collusion.cover_distance` | collusion_screens | diffp, rd, rdnor, spread, skewness, kurtosis, category_rd_high_quantile, **market_rd_median**, **rd_benchmark** | shop_ids, prices, lowest/second shop ids, history cell counts |
-| `collusion.parallelism` | collusion_screens | pairs → seller_pairs, parallel_pairs, max_par, max_r, control_pairs, control_par_quantile | window_days, parallel_pair_list |
-| `complaints.rate_posterior` | complaint_rates | complaints, orders, raw/posterior/prior rate per 10k, Wilson bounds, prior_alpha, prior_beta, prior_source, **complaints_after_daily_cap → complaints_capped** | month (= month column), complaint_ids |
-| `complaints.surge` | complaint_rates | complaints → complaints_today, expected → expected_today, **orders_today**, **baseline_complaints → surge_baseline_complaints**, **baseline_orders → surge_baseline_orders**, **p_value → surge_p_value**, **surge_ratio** | baseline_window, complaint_ids |
-| `complaints.untimely_response` | complaint_rates | **complaints → untimely_window_complaints**, **timely_known → untimely_window_timely_known**, **untimely → untimely_window_untimely**, **untimely_share → untimely_window_share** (the 30-day window; timely_* columns are the month to date) | window, untimely_complaint_ids |
-| `integrity.concentrate_rate` | marketplace_integrity | concentrate_rate, orders_in_window → concentrate_window_orders, distinct_buyers → concentrate_window_buyers, first/last_order_at → concentrate_window_first_at / _last_at | window_minutes (parameter), anchor order, order_ids, suspicious_buyers |
-| `integrity.rating_burst` | marketplace_integrity | five_star_reviews_today → five_star_reviews, reviews_today → reviews_answered, baseline_five_star_mean → rating_baseline_mean, modified_z → rating_modified_z, poisson_tail_p → rating_poisson_p, five_star_share_today → five_star_share, baseline_five_star_share, **share_z → rating_share_z**, **coreviewers → rating_coreviewers** | baseline median and MAD, coreviewed_shops, review_ids |
-| `integrity.answer_latency` | marketplace_integrity | category → latency_category, five_star_reviews_delivered → latency_reviews, answered_within_minutes_of_delivery → latency_fast, answered_before_delivery → latency_before_delivery, suspicious_share → latency_share, share_threshold → latency_share_threshold, **category_rate_excluding_seller → latency_category_rate**, **category_sellers → latency_category_sellers** | window, fast_minutes (parameter), suspicious_today, review_ids |
-| `integrity.buyer_concentration` | marketplace_integrity | orders → orders_window, distinct_buyers → buyers_window, top_buyer_share, hhi → buyer_hhi, **top_buyer_orders** | window, top_buyer_id, min_orders (parameter), top_buyer_order_ids |
-| `discrimination.loyalty_premium` | discrimination_screens | value (= lp), **repeat_orders**, **first_orders**, **repeat_median_price**, **first_median_price** | order id samples |
-| `discrimination.paired_probe` | discrimination_screens | value, **noise_gap_quantile**, **control_pairs**, **cohorts_charged_more**, **max_cohort_median_gap**, **max_cohort_rounds**, **max_cohort_rounds_above** | min_gap (parameter), per-cohort rounds and gaps, observation ids |
-"""
+# Which figures of each indicator's evidence JSON are typed columns of its family mart (hand-written, kept
+# beside this module; ids and id lists stay in the JSON: indicator_flags.evidence keeps the full record).
+EVIDENCE_AUDIT = "\n" + (Path(__file__).parent / "evidence_audit.md").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- publish-time outputs

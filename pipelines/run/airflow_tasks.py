@@ -1,5 +1,6 @@
 """What the DAGs share: default args, the writer pool, source and mart assets, per-source cadences,
-the failure alert, and the thin wrappers that turn an Airflow task into a call of `pipelines`.
+and the thin wrappers that turn an Airflow task into a call of `pipelines` (the failure alert is in
+alerts.py, the read-only preflight in preflight.py).
 
 Airflow itself is imported only inside the functions that build Airflow objects: importing it takes
 seconds and needs a configured Airflow, and the plain functions (preflight, ingest, alert) are called
@@ -8,39 +9,26 @@ and tested without a scheduler. Everything else is imported here at the top.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import shutil
-import socket
-import tempfile
-import urllib.request
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date, time, timedelta
 
 from expectations.gate import day_gaps
 from indicators.compute import mart_catalogue
 from pipelines.core.dates import asset_business_date, business_date_from_context
 from pipelines.core.errors import QualityGateFailed, UserError
-from pipelines.core.home import Home
-from pipelines.core.sql import sha256_file
-from pipelines.ingest import FileRejected, ingest_day, match_columns, table_for_file
+from pipelines.ingest import ingest_day
 from pipelines.ingest.catalogue import SOURCE_IDS, all_sources
-from pipelines.ingest.files import DATA_ENDINGS
 from pipelines.ingest.freshness import incomplete_message
 from pipelines.ingest.policy import after_ingest
-from pipelines.ingest.reader import prepare
 from pipelines.run import daily, maintenance
 from pipelines.run.daily import stage_record, writer
-from warehouse.db import connect_writer
+from pipelines.run.task_env import home_from_env, worker_identity
 
 log = logging.getLogger(__name__)
 
 WRITER_POOL = "duckdb_writer"  # one slot: one process writes warehouse.duckdb at a time
 LOCAL_TZ_NAME = "Asia/Shanghai"
-ALERT_WEBHOOK_ENV = "MARKET_MONITOR_ALERT_WEBHOOK"
-ALERT_WAIT_SECONDS = 10.0  # how long an alert waits for a busy warehouse before writing alerts.jsonl
 
 DAG_DEFAULT_ARGS = {
     "owner": "market-monitor",
@@ -87,15 +75,6 @@ def business_date_param():
 
     return {"business_date": Param(None, type=["null", "string"], format="date",
                                    description="Business date YYYY-MM-DD (default: yesterday, local time)")}
-
-
-def home_from_env() -> Home:
-    return Home.resolve(os.environ.get("MARKET_MONITOR_HOME"))
-
-
-def worker_identity() -> str:
-    """Which worker runs this task: the Celery worker name when set, else the host name."""
-    return os.environ.get("CELERY_WORKER_NAME") or socket.gethostname()
 
 
 def airflow_run_id(context: dict, day: str) -> str:
@@ -318,67 +297,6 @@ def _fail_without_retry_on_rejected(ingest_call):
         raise AirflowFailException(str(exc)) from exc
 
 
-# --------------------------------------------------------------------------- preflight (read-only)
-
-def preflight_source(home: Home, source: str, day: date) -> dict:
-    """Look at landing/<source>/<day>/ without touching the warehouse: per file its size, sha256,
-    encoding, format, the staging table its name maps to, and whether the header has the required
-    columns. Safe to run in parallel on any worker (reads the landing folder, writes only a temp dir).
-    Problems are reported, not raised: ingest quarantines them exactly as the CLI does."""
-    folder = home.landing_dir(source, day)
-    summary = {"source": source, "business_date": day.isoformat(), "worker": worker_identity(),
-               "files": [], "problems": [], "bytes": 0}
-    if not folder.is_dir():
-        return summary
-    tmp = Path(tempfile.mkdtemp(prefix="mm_preflight_"))
-    try:
-        for path in sorted(folder.iterdir(), key=lambda p: p.name):
-            item = {"file": path.name}
-            summary["files"].append(item)
-            if not path.is_file() or path.name.startswith(".") or not path.name.lower().endswith(DATA_ENDINGS):
-                item["outcome"] = "ignored"
-                continue
-            item["size_bytes"] = path.stat().st_size
-            item["sha256"] = sha256_file(path)
-            summary["bytes"] += item["size_bytes"]
-            if item["size_bytes"] == 0:
-                item["outcome"] = "empty"
-                continue
-            if path.name.lower().endswith(".zip"):
-                item["outcome"] = "archive"
-                continue
-            table = table_for_file(source, path.name)
-            if table is None:
-                item["outcome"] = "ignored"
-                summary["problems"].append(f"{source}/{day}/{path.name}: no table of {source} takes this name")
-                continue
-            item["table"] = table.table
-            try:
-                prep = prepare(path, table.formats, tmp)
-                item.update(encoding=prep.encoding, format=prep.fmt)
-                if prep.fmt == "csv":
-                    match_columns(table, prep.header or [])
-                item["outcome"] = "ok"
-            except FileRejected as exc:
-                item["outcome"] = "will_be_rejected"
-                summary["problems"].append(f"{source}/{day}/{path.name}: {exc}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary
-
-
-def preflight_task(source: str, day: str) -> dict:
-    started = datetime.now().astimezone()
-    summary = preflight_source(home_from_env(), source, date.fromisoformat(day))
-    for problem in summary["problems"]:
-        log.warning("preflight: %s", problem)
-    summary["started_at"] = started.isoformat()
-    summary["ended_at"] = datetime.now().astimezone().isoformat()
-    log.info("preflight %s for %s on %s: %d file(s), %d byte(s), %d problem(s)", source, day,
-             summary["worker"], len(summary["files"]), summary["bytes"], len(summary["problems"]))
-    return summary
-
-
 # --------------------------------------------------------------------------- maintenance
 
 def maintenance_task(step: str, day: str, context: dict) -> dict:
@@ -397,61 +315,3 @@ def maintenance_task(step: str, day: str, context: dict) -> dict:
         raise ValueError(f"unknown maintenance step {step!r}")
     log.info("maintenance %s for %s: %s", step, day, result)
     return result
-
-
-# --------------------------------------------------------------------------- alerts
-
-def _context_day(context: dict) -> date | None:
-    try:
-        return business_date_from_context(context)
-    except Exception:
-        return None
-
-
-def on_failure_alert(context: dict) -> None:
-    """A readable alert: a log line, a row in meta.alerts (or alerts.jsonl beside the warehouse when
-    it is busy), and a webhook POST (JSON) when MARKET_MONITOR_ALERT_WEBHOOK is set. Never raises."""
-    try:
-        _alert(context)
-    except Exception as exc:  # the alert must never mask the failure it reports
-        log.error("market-monitor: the failure alert itself failed: %s", exc)
-
-
-def _alert(context: dict) -> None:
-    ti = context.get("task_instance") or context.get("ti")
-    dag_run = context.get("dag_run")
-    dag_id = (getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None)
-              or getattr(dag_run, "dag_id", None))
-    task_id = getattr(ti, "task_id", None)
-    run_id = getattr(dag_run, "run_id", None) or context.get("run_id")
-    exc = context.get("exception") or context.get("reason")
-    day = _context_day(context)
-    where = f"{dag_id}.{task_id}" if task_id else f"{dag_id}"
-    message = f"market-monitor: {where} failed for business date {day or '?'} (run {run_id}): {exc}"
-    log.error(message)
-    home = home_from_env()
-    now = datetime.now().replace(microsecond=0)
-    record = {"raised_at": now.isoformat(), "dag_id": dag_id, "task_id": task_id, "run_id": run_id,
-              "business_date": day.isoformat() if day else None, "message": message}
-    try:
-        con = connect_writer(home.db_path, wait_seconds=ALERT_WAIT_SECONDS)
-        try:
-            con.execute("INSERT INTO meta.alerts VALUES ($t, $d, $k, $b, $m)",
-                        {"t": now, "d": dag_id, "k": task_id, "b": day, "m": message})
-        finally:
-            con.close()
-        record["stored"] = "meta.alerts"
-    except Exception as err:  # warehouse busy or broken: keep the alert beside it
-        home.root.mkdir(parents=True, exist_ok=True)
-        with open(home.root / "alerts.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(dict(record, stored="alerts.jsonl", store_error=str(err)[:300]),
-                                ensure_ascii=False) + "\n")
-        record["stored"] = "alerts.jsonl"
-    webhook = os.environ.get(ALERT_WEBHOOK_ENV)
-    if webhook:
-        try:
-            req = urllib.request.Request(webhook, data=json.dumps(record, ensure_ascii=False).encode("utf-8"),
-                                         method="POST", headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(req, timeout=10).close()  # noqa: S310 - operator-configured URL
-        except OSError as err:
-            log.error("alert webhook %s failed: %s", webhook, err)

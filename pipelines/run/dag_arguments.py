@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pipelines.run.airflow_tasks import DAG_DEFAULT_ARGS, LOCAL_TZ_NAME, business_date_param, on_failure_alert
+from pipelines.run.airflow_tasks import DAG_DEFAULT_ARGS, LOCAL_TZ_NAME, business_date_param
+from pipelines.run.alerts import on_failure_alert
 
 START_DATE = datetime(2026, 1, 1, tzinfo=ZoneInfo(LOCAL_TZ_NAME))
 

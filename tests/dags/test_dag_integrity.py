@@ -14,8 +14,8 @@ from pipelines.run.airflow_tasks import (
     SOURCE_ASSET_PREFIX,
     SOURCE_SCHEDULES,
     WRITER_POOL,
-    on_failure_alert,
 )
+from pipelines.run.alerts import on_failure_alert
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 WRITER_TASKS = {

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from pipelines.run import airflow_tasks as airflow_support
-from pipelines.run.airflow_tasks import on_failure_alert
+from pipelines.run import alerts
+from pipelines.run.alerts import on_failure_alert
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_alert_logs_stores_and_posts(tmp_path, monkeypatch, webhook, caplog):
     url, received = webhook
     monkeypatch.setenv("MARKET_MONITOR_HOME", str(tmp_path))
     monkeypatch.setenv("MARKET_MONITOR_ALERT_WEBHOOK", url)
-    with caplog.at_level(logging.ERROR, logger="pipelines.run.airflow_tasks"):
+    with caplog.at_level(logging.ERROR, logger="pipelines.run.alerts"):
         on_failure_alert(failed_task_context())
     line = [r.getMessage() for r in caplog.records if "market_daily.compute failed" in r.getMessage()]
     assert line and "2026-11-05" in line[0] and "price.spike_mad" in line[0]
@@ -88,7 +88,7 @@ def test_busy_warehouse_alert_goes_to_jsonl(tmp_path, monkeypatch, webhook):
     url, received = webhook
     monkeypatch.setenv("MARKET_MONITOR_HOME", str(tmp_path))
     monkeypatch.setenv("MARKET_MONITOR_ALERT_WEBHOOK", url)
-    monkeypatch.setattr(airflow_support, "ALERT_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(alerts, "ALERT_WAIT_SECONDS", 0.5)
     db = tmp_path / "warehouse.duckdb"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); "
@@ -110,6 +110,6 @@ def test_busy_warehouse_alert_goes_to_jsonl(tmp_path, monkeypatch, webhook):
 def test_unreachable_webhook_does_not_raise(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("MARKET_MONITOR_HOME", str(tmp_path))
     monkeypatch.setenv("MARKET_MONITOR_ALERT_WEBHOOK", "http://127.0.0.1:9/nothing-listens-here")
-    with caplog.at_level(logging.ERROR, logger="pipelines.run.airflow_tasks"):
+    with caplog.at_level(logging.ERROR, logger="pipelines.run.alerts"):
         on_failure_alert(failed_task_context())
     assert any("alert webhook" in r.getMessage() for r in caplog.records)

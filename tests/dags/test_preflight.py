@@ -7,7 +7,7 @@ import hashlib
 from datetime import date
 
 from pipelines.core.home import Home
-from pipelines.run.airflow_tasks import preflight_source, preflight_task
+from pipelines.run.preflight import preflight_source, preflight_task
 
 D = date(2026, 11, 5)
 HEADER = ("observation_id,observed_at,platform,shop_id,sku_id,variant,product_name,category,region_code,"
