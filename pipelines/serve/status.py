@@ -56,7 +56,7 @@ def _incomplete_days(con) -> str:
     """Recent business dates whose latest gate found an expected source that delivered nothing, or whose
     ingest rejected a file (docs/RELIABILITY.md, freshness)."""
     days = [d for (d,) in con.execute(
-        f"SELECT DISTINCT business_date FROM meta.runs ORDER BY 1 DESC LIMIT {RECENT_RUNS}").fetchall()]  # noqa: S608 - constant
+        f"SELECT DISTINCT business_date FROM meta.runs ORDER BY 1 DESC LIMIT {RECENT_RUNS}").fetchall()]  # noqa: S608 - RECENT_RUNS is an int constant of this module
     lines = []
     for day in days:
         found = [f"missing: {g}" for g in day_gaps(con, day)] + [f"rejected: {r[:160]}" for r in rejected_files(con, day)]
