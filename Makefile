@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint bench test-distributed clean docs
+.PHONY: demo test install lint bench test-distributed clean docs accuracy
 
 # Create the virtualenv and install the project with the locked versions (constraints.txt).
 $(STAMP): pyproject.toml constraints.txt
@@ -20,9 +20,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/market-monitor demo
 
-## test: the whole test suite
+## test: the whole test suite, on TEST_WORKERS pytest-xdist workers (tests/conftest.py keeps the tests that
+## share a session fixture on one worker); TEST_WORKERS=0 runs it in this process
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 ## lint: ruff, and the import layers declared in pyproject.toml ([tool.importlinter])
 lint: $(STAMP)
@@ -34,6 +36,15 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## accuracy: power curves of every indicator id (docs/ACCURACY.md, power section and docs/accuracy/*.svg)
+accuracy: $(STAMP)
+	$(BIN)/python -m benchmarks.power_curves
+
+## false-positives: flags per 1,000 clean entities per month, clean provinces and real data (docs/ACCURACY.md)
+.PHONY: false-positives
+false-positives: $(STAMP)
+	$(BIN)/python -m benchmarks.false_positives
 
 test-distributed: $(STAMP)
 	bash .ci/distributed.sh

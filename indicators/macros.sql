@@ -162,3 +162,58 @@ FROM staging.serious_violations
 WHERE _business_date <= run_date
   AND _business_date NOT IN (SELECT business_date FROM blocked_batch_dates('staging.serious_violations', run_date))
 QUALIFY row_number() OVER (PARTITION BY uscc, listed_date ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1;
+
+-- ---------------------------------------------------------------- 电子商务产品质量监督抽查 results
+
+-- Quality sampling results: latest version per sampling_id (抽查编号) loaded by D, published (公布日期) by D
+-- (a later row corrects the record, e.g. a 复检 result).
+CREATE OR REPLACE TEMP MACRO quality_sampling_as_of(run_date) AS TABLE
+SELECT *
+FROM staging.quality_sampling
+WHERE _business_date <= run_date
+  AND _business_date NOT IN (SELECT business_date FROM blocked_batch_dates('staging.quality_sampling', run_date))
+  AND published_date <= run_date
+QUALIFY row_number() OVER (PARTITION BY sampling_id ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1;
+
+-- ---------------------------------------------------------------- 双随机 spot-check results (一公开)
+
+-- Spot-check results: latest version per (task_id, uscc) (检查任务编号, 统一社会信用代码) loaded by D, inspected
+-- (检查日期) by D (a later row corrects the result of that task for that firm).
+CREATE OR REPLACE TEMP MACRO inspection_results_as_of(run_date) AS TABLE
+SELECT *
+FROM staging.inspection_results
+WHERE _business_date <= run_date
+  AND _business_date NOT IN (SELECT business_date FROM blocked_batch_dates('staging.inspection_results', run_date))
+  AND inspection_date <= run_date
+QUALIFY row_number() OVER (PARTITION BY task_id, uscc ORDER BY _business_date DESC, _file_name DESC, _row DESC) = 1;
+
+-- The class of a 检查结果 in the wording of the 国家企业信用信息公示系统 (docs/CREDIT_TIERS.md, "Spot-check
+-- results"), on the text with half- and full-width spaces removed: unreachable (通过登记的住所（经营
+-- 场所）无法联系, the ground for 经营异常名录 listing), no_activity (未发现开展本次抽查涉及的经营活动), pass
+-- (未发现问题), fail (发现问题已责令改正, 发现问题待后续处理, 未按规定公示…, 隐瞒真实情况/弄虚作假, 不予配合…),
+-- other (any other wording, e.g. 已注销, 已迁出: neither a pass nor a failure); NULL for no result.
+-- The order matters: 未发现问题 contains 发现问题, 未发现开展… begins like 未发现问题.
+CREATE OR REPLACE TEMP MACRO inspection_result_class(result_text) AS (
+    CASE
+        WHEN result_text IS NULL OR trim(result_text) = '' THEN NULL
+        WHEN contains(replace(replace(result_text, ' ', ''), '　', ''), '无法联系') THEN 'unreachable'
+        WHEN contains(replace(replace(result_text, ' ', ''), '　', ''), '未发现开展') THEN 'no_activity'
+        WHEN contains(replace(replace(result_text, ' ', ''), '　', ''), '未发现问题') THEN 'pass'
+        WHEN regexp_matches(replace(replace(result_text, ' ', ''), '　', ''),
+                            '发现问题|未按规定公示|隐瞒真实情况|弄虚作假|不予配合|不配合') THEN 'fail'
+        ELSE 'other'
+    END);
+
+-- ---------------------------------------------------------------- text folding
+
+-- Listing titles and product names compared as text: the NFKC fold of what a title can carry (full-width ASCII
+-- U+FF01-U+FF5E to ASCII, the ideographic space U+3000 to a space: the characters NFKC changes in such text;
+-- DuckDB has nfc_normalize but no NFKC), lower case, then every space, tab, no-break space and zero-width
+-- character removed, so "最　佳", "最 佳" and "ＮＯ．１" read as "最佳" and "no.1". Written out as literals (a
+-- list built per row would cost a list per title). Checked against Python's unicodedata NFKC in
+-- tests/indicators/advertising.
+CREATE OR REPLACE TEMP MACRO mm_fold_text(s) AS
+regexp_replace(lower(translate(s,
+    '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　',
+    '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ')),
+    '[\s\x{00A0}\x{200B}-\x{200D}\x{2060}\x{FEFF}]+', '', 'g');

@@ -17,10 +17,12 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from pydantic import Field, model_validator
 
 from pipelines.ingest.yml_spec import StrictSpec, read_yml, validated
 
-FAMILIES_ORDER = ("price", "collusion", "discrimination", "complaints", "integrity", "credit")
+FAMILIES_ORDER = ("price", "collusion", "discrimination", "complaints", "integrity", "competition", "advertising", "quality",
+                  "credit")
 
 
 class ValueSpec(StrictSpec):
@@ -28,6 +30,15 @@ class ValueSpec(StrictSpec):
 
     value: bool | int | float | str | list
     source: str
+
+
+class CleanBehaviour(StrictSpec):
+    """A clean-market behaviour the indicator must not flag, and what guards it (docs/ACCURACY.md, "False
+    positives on clean markets"). `guarded_by` names thresholds / parameters of the same yml, or is a sentence
+    starting `rule:` naming a rule of the formula that has no parameter."""
+
+    behaviour: str
+    guarded_by: list[str] = Field(min_length=1)
 
 
 class IndicatorSpec(StrictSpec):
@@ -50,6 +61,18 @@ class IndicatorSpec(StrictSpec):
     # one plain sentence per lead, filled from the evidence (pipelines/serve/bulletin/explain.py)
     explain_zh: str = ""
     explain_en: str = ""
+    # clean behaviour it must not flag, and the guard (issue 20: false-positive control on clean markets)
+    clean_behaviour: list[CleanBehaviour] = []
+
+    @model_validator(mode="after")
+    def _guards_exist(self):
+        names = set(self.thresholds) | set(self.parameters)
+        for item in self.clean_behaviour:
+            unknown = [g for g in item.guarded_by if not g.startswith("rule:") and g not in names]
+            if unknown:
+                raise ValueError(f"clean_behaviour {item.behaviour!r} is guarded_by {unknown}, which are neither "
+                                 f"thresholds nor parameters of {self.id} (nor a `rule: ...` sentence)")
+        return self
 
 
 @dataclass(frozen=True)

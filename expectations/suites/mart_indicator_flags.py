@@ -10,12 +10,13 @@ warning is shown in the bulletin's quality section and in Data Docs.
 import great_expectations.expectations as gxe
 
 from expectations.suites import BLOCKING, WARNING, day_bounds
+from indicators.registry import FAMILIES_ORDER
 from pipelines.core import privacy
 
 SUITE = "mart.indicator_flags"
 TABLE = "work.mart__indicator_flags"
 DATE_COLUMN = "dt"
-FAMILIES = ["price", "collusion", "discrimination", "complaints", "integrity", "credit"]
+FAMILIES = list(FAMILIES_ORDER)  # indicators/registry.py: every family an indicator may have
 WINDOW_DAYS = 400  # the longest behaviour window an indicator may report, with margin
 
 # personal data that must never reach a published mart (docs/CONTRACT.md §4), by the masker's own rules

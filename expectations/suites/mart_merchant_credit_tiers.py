@@ -7,7 +7,7 @@ TABLE = "work.mart__merchant_credit_tiers"
 DATE_COLUMN = "dt"
 TIERS = ["A", "B", "C", "D"]
 CONTRIBUTIONS = ["contrib_penalties", "contrib_fines", "contrib_abnormal", "contrib_serious",
-                 "contrib_complaints", "contrib_flags"]  # score = their sum
+                 "contrib_complaints", "contrib_flags", "contrib_inspections"]  # score = their sum
 
 
 def expectations(run_date, context=None):

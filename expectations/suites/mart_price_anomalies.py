@@ -25,4 +25,7 @@ def expectations(run_date, context=None):
         *[(gxe.ExpectColumnValuesToBeBetween(column=f, min_value=0), BLOCKING)
           for f in ("reference_trades_90d", "days_with_peers_28d")],
         (gxe.ExpectColumnValuesToBeBetween(column="days_with_peers_28d", max_value=28), BLOCKING),
+        # schema 3: whether price.phantom_reference had the history it needs
+        (gxe.ExpectColumnValuesToBeInSet(column="reference_history_status",
+                                         value_set=["checked", "insufficient_history", "short_history"]), BLOCKING),
     ]

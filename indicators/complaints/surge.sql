@@ -1,7 +1,11 @@
 -- complaints.surge: complaints against a merchant on the run date far above its own recent baseline.
 -- One row per merchant with at least one complaint registered on the run date.
--- Expected count λ = max(baseline mean per day, baseline complaints-per-order × orders on D, $min_expected)
--- over the $baseline_days days before D; p = P(X >= observed | Poisson(λ)) summed over [c, c + 200).
+-- Expected count λ = max(baseline mean per day × market ratio, baseline complaints-per-order × orders on D,
+-- $min_expected) over the $baseline_days days before D; p = P(X >= observed | Poisson(λ)) summed over [c, c + 200).
+-- Market ratio (source-wide control): the source's complaints on D against its daily mean over the same baseline
+-- window, leaving out the merchant itself and the one other merchant with the largest rise on D (so that neither its
+-- own surge nor a single other merchant's surge passes for a market-wide rise); floored at 1 (a falling market is no
+-- evidence that a merchant at its usual level surges), and the baseline floored at one complaint.
 -- Parameters: $run_date, $baseline_days, $surge_ratio_threshold, $surge_min_complaints, $surge_alpha,
 -- $min_expected, $min_exposure.
 WITH bounds AS (
@@ -35,7 +39,7 @@ complaints AS (
     CROSS JOIN bounds AS b
     WHERE f.date_received >= b.baseline_start
 ),
-per_entity AS (
+entity_counts AS (
     SELECT c.source, c.entity_type, c.entity_id,
            any_value(c.platform) AS platform, any_value(c.shop_id) AS shop_id, any_value(c.uscc) AS uscc,
            mode(c.region_code ORDER BY c.region_code) AS region_code,
@@ -44,8 +48,40 @@ per_entity AS (
            list(c.complaint_id ORDER BY c.complaint_id) FILTER (WHERE c.complaint_date = b.run_date) AS today_ids
     FROM complaints AS c
     CROSS JOIN bounds AS b
+    WHERE c.complaint_date <= b.run_date
     GROUP BY c.source, c.entity_type, c.entity_id
-    HAVING count(*) FILTER (WHERE c.complaint_date = b.run_date) > 0
+),
+risers AS (
+    SELECT source, entity_type, entity_id, complaints_today, baseline_complaints,
+           row_number() OVER (PARTITION BY source
+                              ORDER BY complaints_today - baseline_complaints / $baseline_days::DOUBLE DESC,
+                                       entity_type, entity_id) AS rise_rank
+    FROM entity_counts
+),
+market AS (
+    -- per source: all complaints on D and in the baseline window, and the two merchants with the largest rise
+    SELECT source,
+           sum(complaints_today) AS source_today,
+           sum(baseline_complaints) AS source_baseline,
+           max(entity_type || ':' || entity_id) FILTER (WHERE rise_rank = 1) AS top1_key,
+           coalesce(max(complaints_today) FILTER (WHERE rise_rank = 1), 0) AS top1_today,
+           coalesce(max(baseline_complaints) FILTER (WHERE rise_rank = 1), 0) AS top1_baseline,
+           coalesce(max(complaints_today) FILTER (WHERE rise_rank = 2), 0) AS top2_today,
+           coalesce(max(baseline_complaints) FILTER (WHERE rise_rank = 2), 0) AS top2_baseline
+    FROM risers
+    GROUP BY source
+),
+per_entity AS (
+    SELECT e.*,
+           m.source_today - e.complaints_today
+               - CASE WHEN e.entity_type || ':' || e.entity_id = m.top1_key THEN m.top2_today ELSE m.top1_today END
+               AS market_today,
+           m.source_baseline - e.baseline_complaints
+               - CASE WHEN e.entity_type || ':' || e.entity_id = m.top1_key THEN m.top2_baseline ELSE m.top1_baseline END
+               AS market_baseline
+    FROM entity_counts AS e
+    JOIN market AS m USING (source)
+    WHERE e.complaints_today > 0
 ),
 shop_orders AS (
     SELECT i.seller_id AS shop_id,
@@ -62,6 +98,7 @@ shop_orders AS (
 expected AS (
     SELECT e.*, o.orders_today, o.baseline_orders,
            e.baseline_complaints / $baseline_days::DOUBLE AS baseline_mean,
+           greatest(1.0, e.market_today / greatest(e.market_baseline, 1)::DOUBLE * $baseline_days::DOUBLE) AS market_ratio,
            CASE WHEN o.baseline_orders >= $min_exposure
                 THEN e.baseline_complaints / o.baseline_orders::DOUBLE * o.orders_today END AS exposure_expected
     FROM per_entity AS e
@@ -69,7 +106,7 @@ expected AS (
 ),
 tested AS (
     SELECT *,
-           greatest(baseline_mean, coalesce(exposure_expected, 0), $min_expected::DOUBLE) AS expected_count
+           greatest(baseline_mean * market_ratio, coalesce(exposure_expected, 0), $min_expected::DOUBLE) AS expected_count
     FROM expected
 ),
 scored AS (
@@ -100,12 +137,16 @@ SELECT
         'baseline_complaints', baseline_complaints,
         'baseline_orders', baseline_orders,
         'orders_today', orders_today,
+        'market_complaints', market_today,
+        'market_baseline_complaints', market_baseline,
+        'market_ratio', round(market_ratio, 4),
         'expected', round(expected_count, 4),
         'p_value', p_value,
         'complaint_ids', today_ids[1:20]
     )::VARCHAR                                         AS evidence,
     -- mart detail columns
     source, complaints_today, baseline_complaints, baseline_orders, orders_today,
+    market_today, market_baseline, round(market_ratio, 4) AS market_ratio,
     round(expected_count, 4) AS expected_today, surge_ratio, p_value, violates
 FROM judged
 CROSS JOIN bounds AS b

@@ -1,11 +1,13 @@
--- discrimination.paired_probe: same SKU, same time (a probe round: observations of one shop x SKU less than
--- $round_gap_minutes apart), a cohort (new, existing, vip) charged more than the control accounts beyond the
--- control-vs-control noise of the platform. Parameters: $run_date, $round_gap_minutes, $noise_days, $noise_quantile,
--- $min_gap, $min_rounds.
+-- discrimination.paired_probe: same SKU, same time (a probe round: observations of one shop x SKU on one day less
+-- than $round_gap_minutes apart: a control, a cohort and optionally a second control), a cohort (new, existing, vip)
+-- charged more than the control accounts beyond the control-vs-control noise of the platform, in enough rounds over
+-- the last $round_window_days days (a monitoring system probes a listing once a day: its rounds are days apart).
+-- A listing is judged on the run date when it has a round that day. Parameters: $run_date, $round_gap_minutes,
+-- $round_window_days, $noise_days, $noise_quantile, $min_gap, $min_rounds, $min_round_share.
 WITH probes AS (
     SELECT *
     FROM price_observations_as_of($run_date)
-    WHERE observed_date > $run_date - to_days(CAST($noise_days AS INTEGER))
+    WHERE observed_date > $run_date - to_days(CAST(greatest($noise_days, $round_window_days) AS INTEGER))
       AND account_cohort IS NOT NULL
       AND coalesce(lower(condition), 'new') = 'new'
       AND coalesce(upper(currency), 'CNY') = 'CNY'
@@ -22,13 +24,20 @@ rounds AS (
     FROM sequenced
 ),
 control_pairs AS (
-    -- control vs control in the same round: the noise of the platform's prices
+    -- control vs control in the same round: the noise of the platform's prices (the last noise_days days)
     SELECT a.platform, abs(a.price - b.price)::DOUBLE / b.price AS gap
     FROM rounds AS a
     JOIN rounds AS b
       ON a.platform = b.platform AND a.shop_id = b.shop_id AND a.sku_id = b.sku_id AND a.observed_date = b.observed_date
      AND a.round_no = b.round_no AND a.account_cohort = 'control' AND b.account_cohort = 'control'
      AND a.observation_id < b.observation_id
+    WHERE a.observed_date > $run_date - to_days(CAST($noise_days AS INTEGER))
+),
+judged_cohorts AS (
+    -- the listing x cohort pairs probed on the run date: they are judged on every round of the lookback window
+    SELECT DISTINCT platform, shop_id, sku_id, account_cohort
+    FROM rounds
+    WHERE observed_date = $run_date AND account_cohort <> 'control'
 ),
 noise AS (
     SELECT platform, count(*) AS control_pairs, quantile_cont(gap, $noise_quantile) AS noise_gap
@@ -43,7 +52,11 @@ round_controls AS (
     JOIN rounds AS c
       ON c.platform = r.platform AND c.shop_id = r.shop_id AND c.sku_id = r.sku_id AND c.observed_date = r.observed_date
      AND c.round_no = r.round_no AND c.account_cohort = 'control'
-    WHERE r.account_cohort <> 'control' AND r.observed_date = $run_date
+    SEMI JOIN judged_cohorts AS j
+           ON j.platform = r.platform AND j.shop_id = r.shop_id AND j.sku_id = r.sku_id
+          AND j.account_cohort = r.account_cohort
+    WHERE r.account_cohort <> 'control'
+      AND r.observed_date > $run_date - to_days(CAST($round_window_days AS INTEGER))
     GROUP BY r.platform, r.shop_id, r.sku_id, r.region_code, r.observed_date, r.round_no, r.account_cohort,
              r.observation_id, r.price
 ),
@@ -51,9 +64,12 @@ round_gaps AS (
     SELECT *, (price - control_price) / control_price AS gap FROM round_controls
 ),
 cohort_day AS (
-    SELECT g.platform, g.shop_id, g.sku_id, g.region_code, g.account_cohort,
-           count(DISTINCT g.round_no)                                                  AS rounds,
-           count(DISTINCT g.round_no) FILTER (WHERE g.gap > greatest(n.noise_gap, $min_gap)) AS rounds_above,
+    -- a round is (day, round number of the day): rounds on different days count separately
+    SELECT g.platform, g.shop_id, g.sku_id, any_value(g.region_code) AS region_code, g.account_cohort,
+           count(DISTINCT (g.observed_date, g.round_no))                               AS rounds,
+           count(DISTINCT (g.observed_date, g.round_no)) FILTER (WHERE g.gap > greatest(n.noise_gap, $min_gap)) AS rounds_above,
+           count(DISTINCT g.observed_date)                                             AS round_days,
+           min(g.observed_date)                                                        AS first_round_date,
            median(g.gap)                                                               AS median_gap,
            any_value(n.noise_gap)                                                      AS noise_gap,
            any_value(n.control_pairs)                                                  AS control_pairs,
@@ -61,18 +77,27 @@ cohort_day AS (
            list(DISTINCT g.control_observation_id ORDER BY g.control_observation_id)  AS control_observation_ids
     FROM round_gaps AS g
     LEFT JOIN noise AS n USING (platform)
-    GROUP BY ALL
+    GROUP BY g.platform, g.shop_id, g.sku_id, g.account_cohort
+),
+cohort_judged AS (
+    -- charged more in at least min_rounds rounds and in at least min_round_share of the cohort's rounds: under
+    -- no discrimination a round beats the p99 noise with probability <= 1 - noise_quantile, so a share of rounds
+    -- keeps a long window of many rounds from collecting chance exceedances
+    SELECT *, rounds_above >= $min_rounds AND rounds_above >= $min_round_share * rounds AS charged_more
+    FROM cohort_day
 ),
 listing AS (
     SELECT platform, shop_id, sku_id, any_value(region_code) AS region_code,
-           max(median_gap) FILTER (WHERE rounds_above >= $min_rounds)   AS worst_gap,
+           min(first_round_date)                                        AS first_round_date,
+           max(median_gap) FILTER (WHERE charged_more)                  AS worst_gap,
            max(median_gap)                                              AS max_median_gap,
            any_value(noise_gap) AS noise_gap, any_value(control_pairs) AS control_pairs,
            list(json_object('cohort', account_cohort, 'rounds', rounds, 'rounds_above', rounds_above,
+                            'round_days', round_days, 'first_round_date', first_round_date,
                             'median_gap', round(median_gap, 4), 'observation_ids', observation_ids,
                             'control_observation_ids', control_observation_ids) ORDER BY account_cohort) AS cohorts,
-           list(account_cohort ORDER BY account_cohort) FILTER (WHERE rounds_above >= $min_rounds) AS cohorts_charged_more
-    FROM cohort_day
+           list(account_cohort ORDER BY account_cohort) FILTER (WHERE charged_more) AS cohorts_charged_more
+    FROM cohort_judged
     GROUP BY platform, shop_id, sku_id
 )
 SELECT
@@ -86,6 +111,7 @@ SELECT
     CASE WHEN l.worst_gap >= 0.1 THEN 'high' ELSE 'medium' END AS severity,
     coalesce(len(l.cohorts_charged_more) > 0, false)       AS flagged,
     json_object('noise_gap_quantile', round(l.noise_gap, 5), 'control_pairs', l.control_pairs, 'min_gap', $min_gap,
+                'round_window_days', $round_window_days, 'first_round_date', l.first_round_date,
                 'cohorts_charged_more', l.cohorts_charged_more, 'cohorts', l.cohorts)::VARCHAR AS evidence
 FROM listing AS l
 LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = l.shop_id

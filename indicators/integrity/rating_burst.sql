@@ -1,11 +1,21 @@
--- integrity.rating_burst: burst of 5-star reviews on the run date against the seller's own 28-day baseline.
+-- integrity.rating_burst: burst of 5-star reviews on the run date against the seller's own 28-day baseline, scaled
+-- by the market's rise that day.
 -- Parameters: $run_date DATE, $baseline_days, $min_five_star, $modified_z_threshold, $poisson_p_threshold,
---   $min_baseline_rate, $share_z_threshold, $min_coreviewer_share, $prior_reviews.
+--   $min_baseline_rate, $share_z_threshold, $min_coreviewer_share, $prior_reviews, $market_min_sellers, $popularity_z.
 -- A review belongs to the day it was ANSWERED (review_answer_timestamp); review_creation_date is when the survey was
 -- sent. Reviews are counted once per (seller, review_id): duplicate rows and a review shared by several orders of the
--- same seller count once. Genuine popularity after a campaign raises all scores alike and is told apart from a fake
--- burst by (a) the 5-star share of the day against the seller's baseline share and (b) co-occurring reviewers
--- (Fei et al. 2013): buyers of the day's burst who together 5-star reviewed another seller in the baseline window.
+-- same seller count once.
+-- The campaign guard comes from the market that day: on a campaign day (双11) every seller's reviews rise together,
+-- so the seller's baseline is scaled by the market ratio R = the weighted median, over the platform's sellers with a
+-- baseline, of (5-star reviews today / baseline 5-star mean a day), weights the baseline means (a median, so one or a
+-- few bursting sellers do not move it; floored at 1, so an ordinary day tests against the seller's own baseline).
+-- Genuine popularity of one seller (its own promotion) raises every score alike: its own ratio is read off its
+-- non-5-star reviews (which fake 5-star reviewing does not produce), as an upper confidence bound (the benefit of
+-- the doubt). The baseline is scaled by the larger of the two ratios (and at least 1). A burst beyond that is
+-- flagged without any 5-star share condition. A burst only against the unscaled
+-- baseline (within the market's rise) is still flagged when it is also (a) a 5-star share anomaly against the
+-- seller's baseline share or (b) co-occurring reviewers (Fei et al. 2013): buyers of the day's burst who together
+-- 5-star reviewed another seller in the baseline window.
 WITH reviews AS (
     SELECT review_id, order_id, review_score, review_answer_timestamp AS answered_at
     FROM reviews_as_of($run_date, answered_from := $run_date - $baseline_days * INTERVAL 1 DAY)
@@ -29,6 +39,41 @@ seller_reviews AS (
     JOIN (SELECT DISTINCT order_id, seller_id FROM order_items_as_of($run_date)) AS i USING (order_id)
     LEFT JOIN customers AS c USING (customer_id)
     GROUP BY i.seller_id, r.review_id
+),
+seller_platform AS (
+    SELECT shop_id, coalesce(any_value(platform), 'olist') AS platform
+    FROM dim_merchant_as_of($run_date)
+    GROUP BY shop_id
+),
+market_sellers AS (
+    -- every seller with 5-star reviews in the baseline window: its baseline mean a day and today's count
+    SELECT s.shop_id, coalesce(p.platform, 'olist') AS platform,
+           count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date)::DOUBLE / $baseline_days AS lam,
+           count(*) FILTER (WHERE s.score = 5 AND s.day = $run_date)                         AS x
+    FROM seller_reviews AS s
+    LEFT JOIN seller_platform AS p USING (shop_id)
+    GROUP BY s.shop_id, p.platform
+    HAVING count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date) > 0
+),
+market_ranked AS (
+    SELECT platform, x / lam AS ratio, lam,
+           sum(lam) OVER (PARTITION BY platform ORDER BY x / lam, shop_id) AS cum_lam,
+           sum(lam) OVER (PARTITION BY platform)                          AS total_lam,
+           count(*) OVER (PARTITION BY platform)                          AS n_sellers
+    FROM market_sellers
+),
+market AS (
+    -- the weighted median ratio per platform (the first ratio at which half the baseline weight is reached);
+    -- a market of fewer than market_min_sellers sellers gives no ratio (R = 1)
+    SELECT platform, any_value(n_sellers) AS market_sellers,
+           min(ratio) FILTER (WHERE cum_lam >= total_lam / 2) AS median_ratio
+    FROM market_ranked
+    GROUP BY platform
+),
+market_ratio AS (
+    SELECT platform, market_sellers, median_ratio,
+           CASE WHEN market_sellers >= $market_min_sellers THEN greatest(1.0, median_ratio) ELSE 1.0 END AS ratio
+    FROM market
 ),
 today AS (
     SELECT shop_id,
@@ -95,10 +140,31 @@ today_buyers AS (
     WHERE day = $run_date AND score = 5
     GROUP BY shop_id
 ),
+own_rise AS (
+    -- the seller's own rise in non-5-star reviews, given the benefit of the doubt: a one-sided upper confidence bound
+    -- of today's non-5-star count (Wilson-Hilferty approximation of the Poisson upper limit) over its baseline mean
+    -- a day. Under genuine popularity every score rises by the same factor; the 5-star count is then tested against
+    -- the largest factor the non-5-star reviews allow (a test maximised over a confidence set of the nuisance
+    -- factor, Berger & Boos 1994)
+    SELECT t.shop_id,
+           (t.reviews_today - t.five_today + 1)
+             * pow(1 - 1 / (9.0 * (t.reviews_today - t.five_today + 1))
+                     + $popularity_z / (3 * sqrt(t.reviews_today - t.five_today + 1)), 3)
+             / greatest((b.reviews_base - b.five_base)::DOUBLE / $baseline_days, $min_baseline_rate) AS ratio_up
+    FROM today AS t
+    JOIN baseline AS b USING (shop_id)
+),
 scored AS (
     SELECT t.*, b.five_mean, b.five_median, b.five_mad, b.five_base, b.reviews_base,
-           greatest(b.five_mean, $min_baseline_rate) AS lam,
-           CASE WHEN b.five_mad > 0 THEN 0.6745 * (t.five_today - b.five_median) / b.five_mad END AS modified_z,
+           greatest(b.five_mean, $min_baseline_rate) AS lam_own,
+           greatest(b.five_mean, $min_baseline_rate) * greatest(coalesce(mr.ratio, 1.0), o.ratio_up) AS lam,
+           greatest(coalesce(mr.ratio, 1.0), o.ratio_up) AS guard_ratio,
+           coalesce(mr.ratio, 1.0) AS market_ratio, mr.median_ratio AS market_median_ratio,
+           coalesce(mr.market_sellers, 0) AS market_sellers, o.ratio_up AS own_ratio_up,
+           CASE WHEN b.five_mad > 0 THEN 0.6745 * (t.five_today - b.five_median) / b.five_mad END AS modified_z_own,
+           CASE WHEN b.five_mad > 0
+                THEN 0.6745 * (t.five_today / greatest(coalesce(mr.ratio, 1.0), o.ratio_up) - b.five_median)
+                     / b.five_mad END AS modified_z,
            (b.five_base + $prior_reviews * p.p_all) / (b.reviews_base + $prior_reviews) AS base_share,
            coalesce(c.coreviewers, 0) AS coreviewers, c.co_shops,
            coalesce(c.coreviewers, 0) / greatest(tb.five_buyers, 1) AS coreviewer_share
@@ -107,26 +173,38 @@ scored AS (
     CROSS JOIN platform_share AS p
     LEFT JOIN co_share AS c USING (shop_id)
     LEFT JOIN today_buyers AS tb USING (shop_id)
+    JOIN own_rise AS o USING (shop_id)
+    LEFT JOIN seller_platform AS sp USING (shop_id)
+    LEFT JOIN market_ratio AS mr ON mr.platform = coalesce(sp.platform, 'olist')
 ),
 tested AS (
     SELECT *,
-        -- Poisson upper tail P(X >= five_today | lam), summed term by term (log-space pmf)
+        -- Poisson upper tails P(X >= five_today | lambda), summed term by term (log-space pmf): against the
+        -- market-scaled baseline (the test) and against the seller's own baseline
         CASE WHEN five_today = 0 THEN 1.0 ELSE least(1.0, list_sum(list_transform(
             range(five_today, five_today + 60 + (10 * sqrt(lam))::BIGINT),
             lambda k: exp(-lam + k * ln(lam) - lgamma(k + 1))))) END AS poisson_p,
+        CASE WHEN five_today = 0 THEN 1.0 ELSE least(1.0, list_sum(list_transform(
+            range(five_today, five_today + 60 + (10 * sqrt(lam_own))::BIGINT),
+            lambda k: exp(-lam_own + k * ln(lam_own) - lgamma(k + 1))))) END AS poisson_p_own,
         (five_today - reviews_today * base_share) / sqrt(nullif(reviews_today * base_share * (1 - base_share), 0)) AS share_z
     FROM scored
 ),
 judged AS (
     SELECT *,
+        -- beyond the market's rise that day (on an ordinary day R = 1: beyond the seller's own baseline)
         five_today >= $min_five_star
             AND (poisson_p < $poisson_p_threshold OR coalesce(modified_z > $modified_z_threshold, false)) AS is_burst,
+        -- beyond the seller's own baseline only (within the market's rise on a campaign day)
+        five_today >= $min_five_star
+            AND (poisson_p_own < $poisson_p_threshold OR coalesce(modified_z_own > $modified_z_threshold, false))
+            AS is_own_burst,
         coalesce(share_z > $share_z_threshold, false) AS share_anomalous,
         coreviewer_share >= $min_coreviewer_share AS co_occurring
     FROM tested
 ),
 final AS (
-    SELECT j.*, is_burst AND (share_anomalous OR co_occurring) AS violates,
+    SELECT j.*, is_burst OR (is_own_burst AND (share_anomalous OR co_occurring)) AS violates,
            m.platform, m.uscc, m.region_code
     FROM judged AS j
     LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = j.shop_id
@@ -142,7 +220,7 @@ SELECT
     $run_date::DATE                                          AS window_end,
     round(-log10(greatest(poisson_p, 1e-300)), 3)            AS value,
     round(-log10($poisson_p_threshold), 3)                   AS threshold,
-    CASE WHEN share_anomalous AND co_occurring THEN 'high' ELSE 'medium' END AS severity,
+    CASE WHEN is_burst AND (share_anomalous OR co_occurring) THEN 'high' ELSE 'medium' END AS severity,
     violates                                                 AS flagged,
     json_object(
         'five_star_reviews_today', five_today,
@@ -152,7 +230,14 @@ SELECT
         'baseline_five_star_median', five_median,
         'baseline_five_star_mad', five_mad,
         'modified_z', round(modified_z, 3),
+        'market_ratio', round(market_ratio, 3),
+        'market_median_ratio', round(market_median_ratio, 3),
+        'market_sellers', market_sellers,
+        'own_non_five_star_ratio_up', round(own_ratio_up, 3),
+        'guard_ratio', round(guard_ratio, 3),
+        'market_adjusted_baseline', round(lam, 4),
         'poisson_tail_p', poisson_p,
+        'poisson_tail_p_own_baseline', poisson_p_own,
         'five_star_share_today', round(five_today / reviews_today, 4),
         'baseline_five_star_share', round(base_share, 4),
         'share_z', round(share_z, 3),

@@ -4,7 +4,8 @@
 -- Inputs: staging.registry (as of $run_date), work.credit__records (penalties and list entries tied to
 -- entities), the leads: meta.credit_flag_history (published indicator_flags, dt < $run_date) and this run's
 -- candidate flags (work.mart__indicator_flags, dt = $run_date), and meta.credit_tier_history (published
--- tiers, dt < $run_date). The histories are written at publish only (indicators/credit/tiers.py).
+-- tiers, dt < $run_date), and the 双随机 spot-check results (inspection_results_as_of: loaded and dated by
+-- $run_date). The histories are written at publish only (indicators/credit/tiers.py).
 WITH registry_asof AS (
     -- the register as it stood on the run date (indicators/macros.sql), without shops established after it
     SELECT * FROM registry_as_of($run_date)
@@ -113,6 +114,28 @@ complaint_factor AS (
     WHERE uscc IS NOT NULL AND indicator_id = $complaint_indicator
     QUALIFY row_number() OVER (PARTITION BY uscc ORDER BY window_end DESC, dt DESC, flag_id) = 1
 ),
+inspection_results AS (
+    -- 双随机 spot-check results of the last 3 years, tied to the entity by its code (the result names the firm
+    -- by 统一社会信用代码); the class from the publication wording (indicators/macros.sql)
+    SELECT uscc, task_id, inspection_date,
+           inspection_result_class(result)                                  AS result_class,
+           pow(0.5, ($run_date - inspection_date) / $penalty_half_life_days)  AS decay
+    FROM inspection_results_as_of($run_date)
+    WHERE inspection_date > $run_date - CAST($inspection_lookback_days AS INTEGER)
+),
+inspection_factor AS (
+    SELECT uscc,
+           count(*) FILTER (WHERE result_class = 'fail')         AS inspection_fails_3y,
+           count(*) FILTER (WHERE result_class = 'unreachable')  AS inspection_unreachable_3y,
+           sum(decay * CASE result_class WHEN 'fail' THEN $inspection_fail_points
+                                         WHEN 'unreachable' THEN $inspection_unreachable_points ELSE 0 END)
+                                                                 AS contrib_inspections,
+           max(inspection_date)                                  AS last_inspection_date,
+           list(task_id ORDER BY inspection_date DESC, task_id)
+               FILTER (WHERE result_class IN ('fail', 'unreachable')) AS inspection_tasks
+    FROM inspection_results
+    GROUP BY uscc
+),
 contributions AS (
     SELECT m.*,
         coalesce(p.penalties_3y, 0)                              AS penalties_3y,
@@ -133,6 +156,11 @@ contributions AS (
                    WHEN l.serious_removed THEN $serious_removed_points ELSE 0 END, 2)   AS contrib_serious,
         round(coalesce(c.contrib_complaints, 0), 2)              AS contrib_complaints,
         round(coalesce(f.contrib_flags, 0), 2)                   AS contrib_flags,
+        round(coalesce(i.contrib_inspections, 0), 2)             AS contrib_inspections,
+        coalesce(i.inspection_fails_3y, 0)                       AS inspection_fails_3y,
+        coalesce(i.inspection_unreachable_3y, 0)                 AS inspection_unreachable_3y,
+        i.last_inspection_date,
+        coalesce(i.inspection_tasks, [])                         AS inspection_tasks,
         coalesce(p.penalty_ids, [])                              AS penalty_ids,
         coalesce(l.abnormal_ids, [])                             AS abnormal_ids,
         coalesce(l.serious_ids, [])                              AS serious_ids,
@@ -143,11 +171,12 @@ contributions AS (
     LEFT JOIN list_factor AS l USING (uscc)
     LEFT JOIN flag_factor AS f USING (uscc)
     LEFT JOIN complaint_factor AS c USING (uscc)
+    LEFT JOIN inspection_factor AS i USING (uscc)
 ),
 scored AS (
     SELECT *,
         round(contrib_penalties + contrib_fines + contrib_abnormal + contrib_serious
-              + contrib_complaints + contrib_flags, 2) AS score
+              + contrib_complaints + contrib_flags + contrib_inspections, 2) AS score
     FROM contributions
 ),
 tiered AS (
@@ -168,7 +197,8 @@ final AS (
             list_reduce([
                 {'f': 'serious', 'v': contrib_serious}, {'f': 'abnormal', 'v': contrib_abnormal},
                 {'f': 'penalties', 'v': contrib_penalties}, {'f': 'fines', 'v': contrib_fines},
-                {'f': 'flags', 'v': contrib_flags}, {'f': 'complaints', 'v': contrib_complaints}],
+                {'f': 'flags', 'v': contrib_flags}, {'f': 'complaints', 'v': contrib_complaints},
+                {'f': 'inspections', 'v': contrib_inspections}],
                 lambda a, b: CASE WHEN b.v > a.v THEN b ELSE a END).f END AS top_factor
     FROM tiered
 ),
@@ -187,7 +217,13 @@ compared AS (
             {'k': 'abnormal',   'prev': p.contrib_abnormal,   'cur': t.contrib_abnormal},
             {'k': 'serious',    'prev': p.contrib_serious,    'cur': t.contrib_serious},
             {'k': 'complaints', 'prev': p.contrib_complaints, 'cur': t.contrib_complaints},
-            {'k': 'flags',      'prev': p.contrib_flags,      'cur': t.contrib_flags}],
+            {'k': 'flags',      'prev': p.contrib_flags,      'cur': t.contrib_flags},
+            -- meta.credit_tier_history keeps no column for it: the score is the sum of the contributions,
+            -- so the previous one is what the others leave of the previous score (0 before the factor existed)
+            {'k': 'inspections',
+             'prev': round(greatest(p.score - (p.contrib_penalties + p.contrib_fines + p.contrib_abnormal
+                                               + p.contrib_serious + p.contrib_complaints + p.contrib_flags), 0), 2),
+             'cur': t.contrib_inspections}],
             lambda x: p.uscc IS NOT NULL AND abs(x.cur - x.prev) >= 0.005) AS changes,
         p.hard_rule AS previous_hard_rule
     FROM final AS t
@@ -219,8 +255,13 @@ SELECT
         'serious_entries', serious_ids,
         'flag_ids', flag_ids,
         'complaint_flag_id', complaint_flag_id,
+        'inspection_tasks', inspection_tasks,
         'previous_hard_rule', previous_hard_rule
     )::VARCHAR                      AS evidence,
+    -- schema 2: the spot-check results factor (columns added at the end, before pipeline_version)
+    CAST(contrib_inspections AS DOUBLE) AS contrib_inspections,
+    CAST(inspection_fails_3y AS INTEGER) AS inspection_fails_3y,
+    CAST(inspection_unreachable_3y AS INTEGER) AS inspection_unreachable_3y, last_inspection_date,
     $pipeline_version::VARCHAR      AS pipeline_version,
     $schema_version::INTEGER        AS schema_version
 FROM compared

@@ -20,7 +20,8 @@ runup AS (
 ),
 phantom AS (
     SELECT shop_id, sku_id, days_shown, shown_share, lowest_reference, trades_at_or_above, trades_in_window,
-           (evidence ->> 'highest_trade_price')::DOUBLE AS highest_trade_price, flagged AS flag_phantom_reference
+           (evidence ->> 'highest_trade_price')::DOUBLE AS highest_trade_price, flagged AS flag_phantom_reference,
+           history_status, history_days, history_required_days
     FROM work.ind__price__phantom_reference
 ),
 below AS (
@@ -54,6 +55,10 @@ SELECT
     p.trades_in_window::BIGINT                             AS reference_trades_90d,
     p.highest_trade_price                                  AS reference_highest_trade_price_90d,
     b.days_with_peers::BIGINT                              AS days_with_peers_28d,
+    -- schema 3: whether price.phantom_reference could be applied (insufficient history: N of M days)
+    p.history_status::VARCHAR                              AS reference_history_status,
+    p.history_days::INTEGER                                AS reference_history_days,
+    p.history_required_days::INTEGER                       AS reference_history_required_days,
     $pipeline_version::VARCHAR                             AS pipeline_version,
     $schema_version::INTEGER                               AS schema_version
 FROM spike AS s

@@ -1,5 +1,9 @@
 -- price.phantom_reference: a strike-through 原价 shown on most days of 90 with no completed trade at or above it.
 -- Parameters: $run_date, $window_days, $shown_share_threshold, $max_trades_at_reference, $excluded_order_statuses.
+-- Insufficient history: the rule needs ceil(shown_share_threshold x window_days) days (72 of 90). A listing first
+-- observed fewer days ago (a young feed, a new listing) can never reach them; when it shows a never-traded reference
+-- on the same share of the days it has, it is reported as history_status 'insufficient_history' with its history
+-- ("60 of 72 days") instead of staying silent; it is not a lead (not flagged).
 WITH usable_observations AS (
     SELECT *
     FROM price_observations_as_of($run_date)
@@ -17,6 +21,13 @@ shown AS (
 ),
 listings_today AS (
     SELECT DISTINCT shop_id, sku_id FROM shown WHERE observed_date = $run_date
+),
+history AS (
+    -- the days the listing has been observed in the window (any offer), from its first observation to the run date
+    SELECT u.shop_id, u.sku_id, ($run_date - min(u.observed_date))::INTEGER + 1 AS history_days
+    FROM usable_observations AS u
+    SEMI JOIN listings_today AS l ON l.shop_id = u.shop_id AND l.sku_id = u.sku_id
+    GROUP BY u.shop_id, u.sku_id
 ),
 per_listing AS (
     SELECT s.shop_id, s.sku_id,
@@ -51,11 +62,18 @@ traded AS (
 ),
 judged AS (
     SELECT p.*, t.trades_in_window, t.trades_at_or_above, t.highest_trade_price, t.highest_trade_order_id, m.uscc,
+           h.history_days,
+           ceil($shown_share_threshold * $window_days - 1e-9)::INTEGER AS history_required_days,
            p.days_shown::DOUBLE / $window_days                    AS shown_share,
            p.days_shown::DOUBLE / $window_days >= $shown_share_threshold
-             AND t.trades_at_or_above <= $max_trades_at_reference AS violates
+             AND t.trades_at_or_above <= $max_trades_at_reference AS violates,
+           -- the same rule on the days the listing has, where they are fewer than the rule needs
+           h.history_days < ceil($shown_share_threshold * $window_days - 1e-9)
+             AND p.days_shown >= $shown_share_threshold * h.history_days
+             AND t.trades_at_or_above <= $max_trades_at_reference AS indicated_on_short_history
     FROM per_listing AS p
     JOIN traded AS t USING (shop_id, sku_id)
+    JOIN history AS h USING (shop_id, sku_id)
     LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = p.shop_id
 )
 SELECT
@@ -80,6 +98,11 @@ SELECT
         'highest_trade_price', highest_trade_price,
         'highest_trade_order_id', highest_trade_order_id
     )::VARCHAR                                             AS evidence,
-    days_shown, round(shown_share, 4) AS shown_share, lowest_reference, trades_in_window, trades_at_or_above, violates
+    days_shown, round(shown_share, 4) AS shown_share, lowest_reference, trades_in_window, trades_at_or_above, violates,
+    -- coverage: whether the rule could be applied (pipelines/serve/bulletin/coverage.py counts 'insufficient_history')
+    history_days, history_required_days,
+    CASE WHEN history_days >= history_required_days THEN 'checked'
+         WHEN indicated_on_short_history THEN 'insufficient_history'
+         ELSE 'short_history' END                          AS history_status
 FROM judged
 ORDER BY entity_id

@@ -1,7 +1,11 @@
 -- price.sustained_below_market (低价排挤 proxy): a seller priced below the 10th percentile of its peers (other sellers
--- of the SKU in the same region, same day) on most days of 28, while its share of the cell's orders rises.
--- Parameters: $run_date, $window_days, $peer_quantile, $below_share_threshold, $min_peers, $share_z, $min_orders,
--- $excluded_order_statuses.
+-- of the SKU in the same region, same day) on most days of 28, while its share of the cell's orders rises
+-- significantly. Parameters: $run_date, $window_days, $peer_quantile, $below_share_threshold, $min_peers, $share_z,
+-- $min_orders, $excluded_order_statuses.
+-- Enough peers for the percentile: a day counts only with at least max(min_peers, ceil(1 / peer_quantile)) peers.
+-- With n peers the interpolated q-quantile sits at rank (n - 1) q; below n = 1 / q it lies between the lowest and
+-- the second-lowest peer, i.e. it is the minimum, and an ordinary seller drawn from the same prices falls below it
+-- with probability about (1 + (n - 1) q) / (n + 1): 26 % for 4 peers against the 10 % the rule means to single out.
 WITH usable_observations AS NOT MATERIALIZED (
     SELECT *
     FROM price_observations_as_of($run_date)
@@ -37,9 +41,10 @@ candidates AS (
 ),
 cells AS (
     -- the cell's (SKU x region x day) offers in price order, one list per cell-day. Offers without a shop are
-    -- nobody's peers. A cell of fewer than min_peers + 1 offers (or of one) gives nobody peers that are counted.
+    -- nobody's peers. A cell of fewer than min_peers + 1 offers (min_peers at least 1 / peer_quantile, or of one)
+    -- gives nobody peers that are counted.
     SELECT sku_id, region_code, d, count(*) AS n_cell,
-           CASE WHEN count(*) > greatest($min_peers, 1) THEN list_sort(list(price)) END AS prices
+           CASE WHEN count(*) > greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9), 1) THEN list_sort(list(price)) END AS prices
     FROM daily
     WHERE shop_id IS NOT NULL AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidates)
     GROUP BY sku_id, region_code, d
@@ -88,11 +93,11 @@ below_groups AS (
     SELECT shop_id, sku_id, region_code,
            any_value(platform) FILTER (WHERE d = $run_date)                     AS platform,
            count(*)                                                             AS n_days,
-           count(*) FILTER (WHERE n_peers >= $min_peers)                        AS days_with_peers,
-           count(*) FILTER (WHERE n_peers >= $min_peers AND price < peer_p10)   AS days_below,
+           count(*) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)))                        AS days_with_peers,
+           count(*) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND price < peer_p10)   AS days_below,
            min(price)                                                           AS min_price,
-           min(peer_p10) FILTER (WHERE n_peers >= $min_peers)                   AS min_peer_p10,
-           min(peer_median) FILTER (WHERE n_peers >= $min_peers)                AS min_peer_median,
+           min(peer_p10) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)))                   AS min_peer_p10,
+           min(peer_median) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)))                AS min_peer_median,
            max(n_peers)                                                         AS max_peers
     FROM seller_day
     GROUP BY shop_id, sku_id, region_code
@@ -104,8 +109,8 @@ below_multi_rows AS (
     -- sorted ranks (window sorts spill to disk): the middle value, or for an even count the two middle values
     -- averaged as quantile_cont does (lo * 0.5 + hi * 0.5: both products exact, one rounding, as median() gives)
     SELECT s.shop_id, s.sku_id, s.region_code, s.price, s.peer_p10, s.peer_median,
-           s.n_peers >= $min_peers AND s.peer_p10 IS NOT NULL    AS p10_counted,
-           s.n_peers >= $min_peers AND s.peer_median IS NOT NULL AS median_counted
+           s.n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND s.peer_p10 IS NOT NULL    AS p10_counted,
+           s.n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND s.peer_median IS NOT NULL AS median_counted
     FROM seller_day AS s
     SEMI JOIN below_groups AS g
            ON g.shop_id = s.shop_id AND g.sku_id = s.sku_id AND g.region_code = s.region_code AND g.n_days > 1
@@ -168,7 +173,8 @@ share_test AS (
     SELECT *,
            own_recent::DOUBLE / nullif(cell_recent, 0) AS share_recent,
            own_prior::DOUBLE / nullif(cell_prior, 0)   AS share_prior,
-           -- two-proportion z statistic of the seller's share, recent half against prior half
+           -- two-proportion z statistic of the seller's share, recent half against prior half (one-sided test at
+           -- alpha = 0.001: share_z >= 3.09)
            (own_recent::DOUBLE / nullif(cell_recent, 0) - own_prior::DOUBLE / nullif(cell_prior, 0)) /
            nullif(sqrt(((own_recent + own_prior)::DOUBLE / nullif(cell_recent + cell_prior, 0))
                        * (1 - (own_recent + own_prior)::DOUBLE / nullif(cell_recent + cell_prior, 0))

@@ -28,12 +28,16 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "sample_province"
 
 
 def generate(out: Path, start: dt.date, days: int, scale: float = 1.0, seed: int = DEFAULT_SEED,
-             quiet: bool = True, *, compress: bool = False, history_days: int = HISTORY_DAYS) -> dict:
+             quiet: bool = True, *, compress: bool = False, history_days: int = HISTORY_DAYS,
+             clean: bool = False, power: str | None = None) -> dict:
     """Write a synthetic province into OUT (usable directly as a market-monitor home).
 
     Returns row counts per source/file plus ground-truth, enterprise, shop and PII counts.
     `compress` writes the UTF-8 bulk files as one-CSV `.zip` files; `history_days` is how many days
-    before `start` the first drop carries (default 35).
+    before `start` the first drop carries (default 35). `clean` plants no anomaly (same world and campaigns;
+    the false-positive control of docs/ACCURACY.md): ground_truth.csv is then empty.
+    `power` (a context of power.CONTEXTS) plants every kind at each strength of power.STRENGTHS in that context and
+    writes OUT/power_truth.csv (docs/ACCURACY.md, power curves).
     """
     if days < 1:
         raise ValueError("days must be >= 1")
@@ -44,7 +48,8 @@ def generate(out: Path, start: dt.date, days: int, scale: float = 1.0, seed: int
         shutil.rmtree(out / "landing")
     out.mkdir(parents=True, exist_ok=True)
     return generate_province(out, start, int(days), float(scale), int(seed), quiet=quiet,
-                             compress=compress, history_days=history_days)
+                             compress=compress, history_days=history_days, clean=clean,
+                             power=power)
 
 
 def write_sample(dest: Path = SAMPLE_DIR) -> dict:

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from . import fmt
 from .ids import fullwidth, make_ric
+from .power import surge_count, target
 from .sinks import Sink
 from .world import (
     CITY_CODES,
@@ -45,6 +46,9 @@ class Complaints:
         self.start = start
         self.e0 = fmt.epoch_day(start)
         self.untimely = [p.shops[0] for p in w.plants if p.kind == "untimely"]
+        # share of a planted untimely shop's complaints answered late (power mode: power.target)
+        self.late_share = {p.shops[0]: (UNTIMELY_LATE_SHARE if "strength" not in p.params else
+                                        min(1.0, target("untimely", p.params["strength"]))) for p in w.plants if p.kind == "untimely"}
         self.untimely_seen: dict[int, int] = {}   # complaints so far per planted untimely shop
         self.pii: list[str] = []
 
@@ -56,17 +60,22 @@ class Complaints:
         plant = w.shop_plant
         lam = np.where(plant == "", mu * rng.gamma(2.0, 0.5, len(mu)), mu)
         for p in w.plants:
-            if p.kind == "rate":
-                lam[p.shops[0]] = RATE_PLANT_SHARE * orders[p.shops[0]]
+            if p.kind == "rate":   # power mode: the share whose expected posterior ratio is the target
+                share = p.params.get("rate_share", RATE_PLANT_SHARE)
+                lam[p.shops[0]] = share * orders[p.shops[0]]
         cnt = rng.poisson(lam)
         # a planted untimely shop gets enough complaints to be judged at every scale: at least one on two days of
         # every week (>= 8 in any 30-day window, on top of its ordinary ~0.16 a day); its complaint rate stays
         # ~3 % of orders, far from a rate_posterior lead
         if t % 7 in UNTIMELY_MIN_DAYS:
-            cnt[self.untimely] = np.maximum(cnt[self.untimely], 1)
+            opened = [s_ for s_ in self.untimely if w.shop_open[s_] <= t]   # (a power new_shop opens late)
+            cnt[opened] = np.maximum(cnt[opened], 1)
         for p in w.plants:
             if p.kind == "surge" and p.first <= t <= p.last:
-                cnt[p.shops[0]] += 10
+                if "strength" in p.params:   # power mode: exactly ceil(strength x k1) complaints (power.surge_count)
+                    cnt[p.shops[0]] = surge_count(p.params["strength"], p.params["rate"], BASE_COMPLAINT_RATE)
+                else:
+                    cnt[p.shops[0]] += 10
         ts = w.trap_single_shop
         if t == w.shop_open[ts] + 1:
             cnt[ts] = 1
@@ -90,7 +99,8 @@ class Complaints:
             mine = np.flatnonzero(sh == s_)
             k0 = self.untimely_seen.get(s_, 0)
             k = k0 + np.arange(len(mine))
-            late[mine] = np.floor(UNTIMELY_LATE_SHARE * (k + 1)) > np.floor(UNTIMELY_LATE_SHARE * k)
+            share = self.late_share[s_]
+            late[mine] = np.floor(share * (k + 1)) > np.floor(share * k)
             self.untimely_seen[s_] = k0 + len(mine)
         done = rng.random(n) < 0.9
         close = day + rng.integers(1, 16, n)

@@ -7,15 +7,18 @@ Matching rule (docs/GENERATOR.md):
 - a planted row is *detected* when some flag with the same `indicator_id` matches its entity and
   its dates overlap: [window_start, window_end] ∩ [first_date, last_date] ≠ ∅;
 - entity match: collusion cells (planted row without shop_id) match on sku_id + region_code; rows
-  with both shop_id and sku_id match on shop_id + sku_id; otherwise on shop_id;
+  with both shop_id and sku_id match on shop_id + sku_id; platform rows (platform set, no shop_id, sku_id or
+  region_code: competition.exclusive_dealing) match platform-entity flags of that platform; otherwise on shop_id;
 - precision = flags of that id matching some planted row of that id / all flags of that id;
 - false_flags_on_clean = flags of that id whose entity carries no planted anomaly of any kind
-  (no planted shop_id, and for cell flags no planted sku_id+region_code cell);
+  (no planted shop_id, for cell flags no planted sku_id+region_code cell, for platform flags no planted platform row);
 - tier accuracy = share of expected_tiers.csv enterprises whose tier in the latest
   merchant_credit_tiers partition is equal (missing = wrong);
 - pii_leaks = (file, value) for every planted_pii.txt value found (as written, or as its digits
   when it has ≥ 11) in the text of HOME/marts (all string columns of every parquet file) and
-  HOME/reports (html/json/csv/txt).
+  HOME/reports (html/json/csv/txt);
+- power (when the truth folder has power_truth.csv, written by `generate(..., power=CONTEXT)`): planted and
+  detected per (indicator_id, strength, context), for the rows that carry a strength (docs/ACCURACY.md).
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ INDICATOR_IDS = [
     "discrimination.loyalty_premium", "complaints.rate_posterior", "complaints.untimely_response",
     "complaints.surge", "integrity.concentrate_rate", "integrity.rating_burst",
     "integrity.answer_latency", "integrity.buyer_concentration",
+    "competition.exclusive_dealing", "advertising.absolute_terms", "quality.failed_sample_on_sale",
 ]
-FLAG_COLS = ["indicator_id", "shop_id", "sku_id", "region_code", "window_start", "window_end", "entity_id"]
+FLAG_COLS = ["indicator_id", "shop_id", "sku_id", "region_code", "window_start", "window_end", "entity_id",
+             "platform", "entity_type"]
 
 
 def _truth_dir(truth: Path) -> Path:
@@ -82,8 +87,27 @@ def _flag_rows(table: pa.Table | None) -> list[dict]:
     return [{c: cols[c][i] for c in FLAG_COLS} for i in range(table.num_rows)]
 
 
+def _platform_row(row: dict) -> bool:
+    """A planted row on a whole platform (competition.exclusive_dealing): platform set, no shop, SKU or region."""
+    return bool(row["platform"]) and not (row["shop_id"] or row["sku_id"] or row["region_code"])
+
+
+def _platform_flag(flag: dict) -> str | None:
+    """The platform of a platform-entity flag (entity_type `platform`, entity_id `<platform>:<YYYY-MM>`), else None."""
+    plat = _s(flag.get("platform"))
+    if _s(flag.get("entity_type")) == "platform":
+        return plat or str(flag.get("entity_id") or "").split(":")[0]
+    if plat and not (_s(flag["shop_id"]) or _s(flag["sku_id"]) or _s(flag["region_code"])) \
+            and str(flag.get("entity_id") or "").split(":")[0] == plat:
+        return plat
+    return None
+
+
 def _matches(flag: dict, row: dict) -> bool:
-    if row["shop_id"]:
+    if _platform_row(row):
+        if _platform_flag(flag) != row["platform"]:
+            return False
+    elif row["shop_id"]:
         if _s(flag["shop_id"]) != row["shop_id"]:
             return False
         if row["sku_id"] and _s(flag["sku_id"]) and _s(flag["sku_id"]) != row["sku_id"]:
@@ -111,6 +135,7 @@ def evaluate(home: Path, truth: Path) -> dict:
         r["last"] = _date(r["last_date"])
     planted_shops = {r["shop_id"] for r in truth_rows if r["shop_id"]}
     planted_cells = {(r["sku_id"], r["region_code"]) for r in truth_rows if not r["shop_id"]}
+    planted_platforms = {r["platform"] for r in truth_rows if _platform_row(r)}
     flags_table, _ = _read_mart(home, "indicator_flags")
     flags = _flag_rows(flags_table)
     ids = list(INDICATOR_IDS) + sorted({f["indicator_id"] for f in flags} - set(INDICATOR_IDS))
@@ -118,10 +143,14 @@ def evaluate(home: Path, truth: Path) -> dict:
     for ind in ids:
         rows = [r for r in truth_rows if r["indicator_id"] == ind]
         fl = [f for f in flags if f["indicator_id"] == ind]
-        detected = sum(1 for r in rows if any(_matches(f, r) for f in fl))
+        for r in rows:
+            r["detected"] = any(_matches(f, r) for f in fl)
+        detected = sum(1 for r in rows if r["detected"])
         matched = sum(1 for f in fl if any(_matches(f, r) for r in rows))
 
         def clean(f):
+            if _platform_flag(f) is not None:
+                return _platform_flag(f) not in planted_platforms
             if _s(f["shop_id"]):
                 return _s(f["shop_id"]) not in planted_shops
             sku, reg = _s(f["sku_id"]), _s(f["region_code"])
@@ -153,8 +182,55 @@ def evaluate(home: Path, truth: Path) -> dict:
     tier = {"enterprises": len(expected), "published": len(published), "equal": equal,
             "accuracy": (equal / len(expected)) if expected and tiers_table is not None else None,
             "latest_dt": latest}
-    return {"indicators": per, "tiers": tier, "pii_leaks": scan_pii(home, tdir / "planted_pii.txt"),
-            "flags_total": len(flags)}
+    out = {"indicators": per, "tiers": tier, "pii_leaks": scan_pii(home, tdir / "planted_pii.txt"),
+           "flags_total": len(flags)}
+    if (tdir / "power_truth.csv").exists():
+        out["power"] = power_table(truth_rows, tdir / "power_truth.csv")
+    return out
+
+
+TRUTH_KEY = ("indicator_id", "shop_id", "sku_id", "region_code", "first_date", "last_date")
+
+
+def power_table(truth_rows: list[dict], power_truth: Path) -> dict[tuple[str, str, str], dict]:
+    """{(indicator_id, strength, context): {"planted": n, "detected": k}} for the truth rows power_truth.csv gives a
+    strength (rows matched on indicator, shop, sku, region and dates; `truth_rows` carry "detected")."""
+    with open(power_truth, encoding="utf-8") as fh:
+        labels = {tuple(r[k] for k in TRUTH_KEY): (r["strength"], r["context"]) for r in csv.DictReader(fh)}
+    table: dict[tuple[str, str, str], dict] = {}
+    for r in truth_rows:
+        strength, context = labels.get(tuple(r[k] for k in TRUTH_KEY), ("", ""))
+        if not strength:
+            continue
+        cell = table.setdefault((r["indicator_id"], strength, context), {"planted": 0, "detected": 0})
+        cell["planted"] += 1
+        cell["detected"] += int(bool(r.get("detected")))
+    return dict(sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][2], float(kv[0][1]))))
+
+
+def merge_power(tables: list[dict]) -> dict[tuple[str, str, str], dict]:
+    """Sum several evaluations' power tables (one power province per context)."""
+    out: dict[tuple[str, str, str], dict] = {}
+    for t in tables:
+        for k, v in t.get("power", {}).items():
+            cell = out.setdefault(k, {"planted": 0, "detected": 0})
+            cell["planted"] += v["planted"]
+            cell["detected"] += v["detected"]
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][2], float(kv[0][1]))))
+
+
+def format_power(power: dict[tuple[str, str, str], dict]) -> str:
+    """Detection by indicator x context (rows) and strength (columns): detected/planted."""
+    strengths = sorted({k[1] for k in power}, key=float)
+    lines = [f"{'indicator_id':34} {'context':12} " + " ".join(f"{s + 'x':>6}" for s in strengths)]
+    rows: dict[tuple[str, str], dict] = {}
+    for (ind, s, ctx), v in power.items():
+        rows.setdefault((ind, ctx), {})[s] = v
+    for (ind, ctx), cells in rows.items():
+        lines.append(f"{ind:34} {ctx:12} " + " ".join(
+            f"{(str(cells[s]['detected']) + '/' + str(cells[s]['planted'])) if s in cells else '-':>6}"
+            for s in strengths))
+    return "\n".join(lines)
 
 
 def _digits(s: str) -> str:
@@ -209,4 +285,6 @@ def format_evaluation(table: dict) -> str:
                  f"latest dt {t['latest_dt'] or '-'}")
     leaks = table["pii_leaks"]
     lines.append(f"pii leaks: {len(leaks)}" + "".join(f"\n  {f}: {v}" for f, v in leaks[:20]))
+    if table.get("power"):
+        lines += ["", "power (detected/planted by strength x threshold):", format_power(table["power"])]
     return "\n".join(lines)

@@ -60,6 +60,7 @@ class Landing:
         self.start = start
         self.compress = compress
         self.counts: dict[str, int] = {}
+        self.pending: dict[tuple[str, int], list[dict]] = {}   # rows other modules add to a register file
 
     def path(self, source: str, t: int, name: str | None = None) -> Path:
         d = (self.start + dt.timedelta(days=t)).isoformat()
@@ -90,9 +91,15 @@ class Landing:
             if rows:
                 self.count(_COUNT_NAMES.get(key, key.replace(".csv", "")), rows)
 
+    def add_rows(self, source: str, t: int, cols: dict) -> None:
+        """Rows to append to the register file `source` of day t's drop when it is written (write_file)."""
+        self.pending.setdefault((source, t), []).append(cols)
+
     def write_file(self, source: str, t: int, columns: list[str], cols: dict, encoding: str = "utf-8",
                    bom: bool = False) -> None:
         """A small register file of day t's drop, written at once (never compressed)."""
         sink = Sink(self.path(source, t), columns, encoding=encoding, bom=bom)
         sink.write(cols)
+        for more in self.pending.pop((source, t), []):
+            sink.write(more)
         self.count(source, sink.close())

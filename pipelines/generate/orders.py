@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import fmt
+from .power import burst_count, fast_order_share, target
 from .reviews import BURST, CANCELED, FAST, NO_REVIEW, NORMAL, SHIPPED, ReviewQueue
 from .sinks import Sink
 from .world import CATEGORIES, CITY_CODES, CITY_NAMES, World, zip_prefix
@@ -96,6 +97,9 @@ class OrderBook:
         for p in w.plants:
             l0 = p.params["listings"][0]
             mine = li == l0
+            st = p.params.get("strength")   # power mode (power.STATISTICS)
+            if w.shop_open[p.shops[0]] > t:
+                continue   # a new_shop plant before it opened
             if p.kind == "loyalty":
                 person[mine] = self._fresh(mine.sum())
                 pool = self.loyal_pool.setdefault(p.idx, [])
@@ -106,29 +110,46 @@ class OrderBook:
                     ps = round(float(order_price[l0]), 2)
                     k = len(rep) + LOYAL_NEWCOMERS
                     extra.append((np.full(k, l0), rng.integers(7 * 3600, 23 * 3600, k), np.concatenate([rep, newp]),
-                                  np.concatenate([np.full(len(rep), round(ps * 1.12, 2)),
+                                  np.concatenate([np.full(len(rep), round(ps * (1.12 if st is None else
+                                                                                 target("loyalty", st)), 2)),
                                                   np.full(LOYAL_NEWCOMERS, ps)]),
                                   np.zeros(k, np.int8), None))
                     pool.append(newp)
                 pool.append(person[mine])
             elif p.kind == "latency":
                 r = rng.random(mine.sum())
-                mode[mine] = np.where(r < 0.8, FAST, NORMAL)
+                mode[mine] = np.where(r < (0.8 if st is None else fast_order_share(st)), FAST, NORMAL)
             elif p.kind == "brush" and t == p.t0:
-                buyers = np.repeat(self._fresh(3), 4)
-                extra.append((np.full(12, l0), 14 * 3600 + np.sort(rng.integers(0, 3000, 12)), buyers,
-                              np.full(12, order_price[l0]), np.full(12, NO_REVIEW, np.int8), None))
+                # 3 buyers x 4 orders; power mode: 5 buyers, round(5 x target) orders
+                buyers = np.repeat(self._fresh(3), 4) if st is None else \
+                    self._fresh(5)[np.arange(int(round(5 * target("brush", st)))) % 5]
+                k = len(buyers)
+                extra.append((np.full(k, l0), 14 * 3600 + np.sort(rng.integers(0, 3000, k)), buyers,
+                              np.full(k, order_price[l0]), np.full(k, NO_REVIEW, np.int8), None))
             elif p.kind == "burst" and p.t0 - 6 <= t <= p.t0 - 3:
-                if self.fake_group is None:
-                    self.fake_group = self._fresh(40)
-                grp = self.fake_group[(t - (p.t0 - 6)) * 10:(t - (p.t0 - 6)) * 10 + 10]
-                extra.append((np.full(10, l0), rng.integers(9 * 3600, 21 * 3600, 10), grp,
-                              np.full(10, order_price[l0]), np.full(10, BURST, np.int8), np.full(10, p.t0)))
+                if st is None:
+                    if self.fake_group is None:
+                        self.fake_group = self._fresh(40)
+                    grp = self.fake_group[(t - (p.t0 - 6)) * 10:(t - (p.t0 - 6)) * 10 + 10]
+                else:   # power mode: an isolated burst, its own fake buyers (no co-reviewers in other shops)
+                    if "fake" not in p.params:
+                        p.params["fake"] = self._fresh(burst_count(st, p.params["rate"]))
+                    grp = np.array_split(p.params["fake"], 4)[t - (p.t0 - 6)]
+                k = len(grp)
+                extra.append((np.full(k, l0), rng.integers(9 * 3600, 21 * 3600, k), grp,
+                              np.full(k, order_price[l0]), np.full(k, BURST, np.int8), np.full(k, p.t0)))
             elif p.kind == "buyerconc":
                 if "buyer" not in p.params:
                     p.params["buyer"] = int(self._fresh(1)[0])
-                extra.append((np.full(2, l0), np.array([10 * 3600, 19 * 3600]) + rng.integers(0, 1200, 2),
-                              np.full(2, p.params["buyer"]), np.full(2, order_price[l0]), np.zeros(2, np.int8), None))
+                k = 2
+                if st is not None:   # power mode: one buyer's share = target, k a day on average
+                    share = min(target("buyerconc", st), 0.95)
+                    per_day = p.params["rate"] * share / (1 - share)
+                    k = int(np.floor(per_day * (t + 1000 + 1)) - np.floor(per_day * (t + 1000)))
+                secs_k = (np.array([10 * 3600, 19 * 3600]) if k == 2 else np.linspace(9 * 3600, 21 * 3600, k).astype(int)) \
+                    + rng.integers(0, 1200, k)
+                extra.append((np.full(k, l0), secs_k, np.full(k, p.params["buyer"]), np.full(k, order_price[l0]),
+                              np.zeros(k, np.int8), None))
         ts = w.trap_single_shop
         if t == w.shop_open[ts]:   # the trap shop's single order, on its opening day
             tl = int(np.flatnonzero(w.l_shop == ts)[0])

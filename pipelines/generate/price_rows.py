@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fmt
+from .power import phantom_hidden, target
 from .prices import Offer, PriceBook
 from .sinks import Sink
 from .world import CATEGORIES, CITY_CODES, PHANTOM_HISTORY_DAYS, PLANT_KINDS, PLATFORM_IDS, World
@@ -37,16 +38,30 @@ class PriceRows:
         self.t_sku_name = pa.array(w.sku_name)
         self.t_sku_cat = fmt.take(np.array([c[0] for c in CATEGORIES]), w.sku_cat)
         self.probe_listings = [x for p in w.plants if p.kind == "probe" for x in p.params["listings"]]
+        # cohort premium of each planted probe listing (1.12; power mode: 1 + the target gap)
+        self.probe_premium = {x: (1.12 if "strength" not in p.params else 1 + target("probe", p.params["strength"]))
+                              for p in w.plants if p.kind == "probe" for x in p.params["listings"]}
 
     def phantom_prehistory(self, sinks: dict[str, Sink], book: PriceBook) -> None:
         """The phantom-reference shops show their strike-through price for 100 days: the days before
         the common history are written (price rows only) into the first drop."""
-        li = np.array([x for p in self.w.plants if p.kind == "phantom" for x in p.params["listings"]])
+        phantoms = [p for p in self.w.plants if p.kind == "phantom"]
+        li = np.array([x for p in phantoms for x in p.params["listings"]])
         if len(li) == 0:
             return
+        strength = np.array([p.params.get("strength", 0.0) for p in phantoms for _ in p.params["listings"]])
         for t in range(-PHANTOM_HISTORY_DAYS, -book.history_days):
             rng = np.random.default_rng([self.seed, 3, t + 10000])
             price = book.reg[li]
+            # power mode: a listing is shown only once its shop is open, and hides its strike-through on 20 %/s of days
+            ok = self.w.shop_open[self.w.l_shop[li]] <= t
+            shown = np.array([not (s_ and phantom_hidden(t, s_)) for s_ in strength], bool)
+            if not ok.all() or not shown.all():
+                self._emit(t, sinks, rng, li[ok], dict(price=price[ok], ptype=shown[ok].astype(np.int8),
+                                                        ref=np.where(shown[ok], np.round(price[ok] * 1.6, 2), np.nan),
+                                                        pstart=np.full(int(ok.sum()), -PHANTOM_HISTORY_DAYS),
+                                                        disc=shown[ok]), book.reg, tag="H")
+                continue
             self._emit(t, sinks, rng, li, dict(price=price, ptype=np.ones(len(li), np.int8),
                                                 ref=np.round(price * 1.6, 2),
                                                 pstart=np.full(len(li), -PHANTOM_HISTORY_DAYS),
@@ -103,7 +118,8 @@ class PriceRows:
         noise = np.where(rng.random(len(pli)) < 0.08, rng.uniform(-0.004, 0.004, len(pli)), 0.0)
         prc = np.repeat(pp, reps) * (1 + noise)
         planted = np.isin(pli, self.probe_listings)
-        prc = np.where(planted & np.isin(cohort, ["existing", "vip"]), np.repeat(pp, reps) * 1.12, prc)
+        premium = np.array([self.probe_premium.get(int(x), 1.0) for x in pi])
+        prc = np.where(planted & np.isin(cohort, ["existing", "vip"]), np.repeat(pp * premium, reps), prc)
         return [dict(li=pli, price=np.round(prc, 2), ptype=np.full(len(pli), CHECKOUT, np.int8),
                      ref=np.full(len(pli), np.nan), pstart=None, disc=None,
                      secs=rnd + rng.integers(0, 90, len(pli)), cohort=cohort,

@@ -30,8 +30,12 @@ def truth_rows(w: World, start: dt.date, history_days: int) -> list[tuple]:
             sku = w.sku_id[p.sku] if ind.startswith(("price.", "discrimination.")) else ""
             rows.append((ind, PLATFORM_IDS[w.shop_plat[s]], w.shop_id[s], w.ent_uscc[w.shop_ent[s]], sku,
                          CITY_CODES[w.shop_city[s]], first, lastd))
-    rows.sort(key=lambda r: (r[0], r[2], r[4], r[5], r[6]))
-    return rows
+    return sort_truth(rows)
+
+
+def sort_truth(rows: list[tuple]) -> list[tuple]:
+    """Ground-truth rows in file order: indicator, shop, SKU, region, first date (then platform, last date)."""
+    return sorted(rows, key=lambda r: (r[0], r[2], r[4], r[5], r[6], r[1], r[7]))
 
 
 def expected_tiers(w: World, events: dict, days: int, truth: list[tuple]) -> list[tuple[str, str, str]]:

@@ -13,6 +13,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .ids import gtin13, make_uscc
+from .power import (
+    HIGH_VOLUME,
+    NEW_SHOP_DAYS,
+    SMALL_CELL,
+    SMALL_CELL_PEERS,
+    STATISTICS,
+    STRENGTHS,
+    below_rates,
+    key_day,
+    median_cv,
+    median_rd,
+    rate_share,
+    target,
+)
 
 CITIES = [  # 行政区划代码, name, relative size (shops)
     ("210100", "沈阳市", 9), ("210200", "大连市", 8), ("210300", "鞍山市", 3), ("210400", "抚顺市", 2),
@@ -150,7 +164,10 @@ def key_days(days: int) -> list[int]:
     return [min(days - 1, 1 + (i * (days - 2)) // 3) for i in range(N_PER_KIND)]
 
 
-def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
+def build_world(start: dt.date, days: int, scale: float, seed: int, *, clean: bool = False,
+                power: str | None = None) -> World:
+    """`clean=True`: the same world and campaigns with no planted anomaly (false-positive control, issue 20).
+    `power=CONTEXT`: every kind planted once per strength of power.STRENGTHS in that market context (power.py)."""
     rng = np.random.default_rng([seed, 0])
     w = World(start=start, days=days, scale=scale, seed=seed)
     H = HISTORY_DAYS
@@ -236,8 +253,18 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
     # window would be a second, unlisted breach (the shocked category's SKUs are never planted)
     plant_skus = np.array([s for s in order_by_pop if cat[s] != SHOCK_CATEGORY])
     n_cand = min(len(plant_skus), 30)
-    for kind in PLANT_KINDS:
-        for i in range(N_PER_KIND):
+    n_per = N_PER_KIND
+    kinds = {} if clean else PLANT_KINDS
+    if power:   # one plant per strength, all on the context's key day (power.py)
+        n_per = len(STRENGTHS)
+        kd = [key_day(power, start, days)] * n_per
+        kinds = [k for k in PLANT_KINDS if k in STATISTICS]
+        if power == "small_cell":   # less popular SKUs (fewer sellers) in small cities
+            plant_skus = plant_skus[len(plant_skus) // 2:]
+            n_cand = len(plant_skus)
+            big_cities = [4, 8, 9, 10, 11, 12]
+    for kind in kinds:
+        for i in range(n_per):
             # popular SKUs (many sellers) in big cities, a distinct (sku, city) cell per plant
             while True:
                 sku = int(plant_skus[sku_cursor % n_cand])
@@ -252,7 +279,7 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
             p = Plant(kind=kind, idx=i, shops=[], sku=sku, region=city, t0=t0, first=-H, last=last)
             if kind in CELL_KINDS:
                 excluded_cells.add((sku, city))
-                for j in range(CELL_KINDS[kind]):
+                for j in range(SMALL_CELL[kind] if power == "small_cell" else CELL_KINDS[kind]):
                     p.shops.append(new_shop(city, j % len(PLATFORMS), 1.0, kind))
             else:
                 p.shops.append(new_shop(city, (i + len(plants)) % len(PLATFORMS), 1.0, kind))
@@ -275,15 +302,22 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
                 p.first = p.last = t0
             elif kind == "burst":
                 p.first, p.last = t0 - 6, t0
+            if power:
+                p.params["strength"], p.params["context"] = STRENGTHS[i], power
+                if power == "new_shop":   # short own history: the planted shops opened NEW_SHOP_DAYS before t0
+                    for s_ in p.shops:
+                        shops["open"][s_] = t0 - NEW_SHOP_DAYS
+                    p.first = max(p.first, t0 - NEW_SHOP_DAYS)
             if kind == "below":
                 # enough peers in the cell for a 10th percentile
-                peers = np.flatnonzero((shop_city_bg == city) & (shop_open < 0))[:10]
+                n_peers = SMALL_CELL_PEERS if power == "small_cell" else 10
+                peers = np.flatnonzero((shop_city_bg == city) & (shop_open < 0))[:n_peers]
                 extra_l_shop.append(peers)
                 extra_l_sku.append(np.full(len(peers), sku))
                 p.params["peers"] = peers
             plants.append(p)
     # a few enterprises own two planted shops of different kinds (many flags -> tier C)
-    for a, b in [("spike", "brush"), ("cn7", "latency"), ("probe", "buyerconc")]:
+    for a, b in ([] if clean or power else [("spike", "brush"), ("cn7", "latency"), ("probe", "buyerconc")]):
         pa_ = next(p for p in plants if p.kind == a and p.idx == 2)
         pb_ = next(p for p in plants if p.kind == b and p.idx == 2)
         ent_a = shops["ent"][pa_.shops[0]]
@@ -366,9 +400,14 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
         rate = {"cn7": 4, "eu30": 4, "runup": 3, "phantom": 3, "spike": 3, "below": 1, "variance": 2,
                 "cover": 2, "parallel": 2, "probe": 3, "loyalty": 6, "rate": 6, "untimely": 16,
                 "surge": 20, "brush": 6, "burst": 6, "latency": 8, "buyerconc": 5}[p.kind]
+        if p.params.get("context") == "high_volume":
+            rate *= HIGH_VOLUME
+        p.params["rate"] = rate
         for li in p.params["listings"]:
             w.l_rate[li] = rate
             w.l_markup[li] = 1.0
+        if p.params.get("context") == "campaign" and p.kind in GENERIC_PRICE_KINDS:
+            w.l_campaign[p.params["listings"]] = True   # its orders rise with everyone's at the peak
         if p.kind == "probe":
             w.l_probe[p.params["listings"]] = True
         if p.kind == "below":
@@ -378,5 +417,29 @@ def build_world(start: dt.date, days: int, scale: float, seed: int) -> World:
             w.l_rate[peer_l] = BELOW_PEER_RATE
             w.l_campaign[peer_l] = False
             p.params["peer_listings"] = peer_l
+        if "strength" in p.params:
+            _power_params(w, p, n_bg_l)
     w.plants = plants
     return w
+
+
+# plants whose listings keep the generic sticky list price (planted_prices.CLEAN_PRICE_KINDS)
+GENERIC_PRICE_KINDS = ("loyalty", "rate", "untimely", "surge", "brush", "burst", "latency", "buyerconc")
+
+
+def _power_params(w: World, p: Plant, n_bg_l: int) -> None:
+    """Market-dependent numbers of a power plant (power.STATISTICS), from the background the generator made."""
+    s = p.params["strength"]
+    bg_sku, bg_shop = w.l_sku[:n_bg_l], w.l_shop[:n_bg_l]
+    if p.kind == "below":
+        others = float(w.l_rate[:n_bg_l][bg_sku == p.sku].sum())
+        p.params["below_rates"] = below_rates(s, others, r1=p.params["rate"])
+    elif p.kind in ("variance", "cover"):
+        cell = bg_sku.astype(np.int64) * 100 + w.shop_city[bg_shop]
+        if p.kind == "variance":
+            same = w.sku_cat[bg_sku] == w.sku_cat[p.sku]
+            p.params["cv"] = target("variance", s) * median_cv(w.l_markup[:n_bg_l][same], cell[same], 4)
+        else:
+            p.params["rd"] = target("cover", s) * median_rd(w.l_markup[:n_bg_l], cell, 5)
+    elif p.kind == "rate":   # the monthly posterior: the orders of the key day's month so far
+        p.params["rate_share"] = rate_share(s, p.params["rate"] * (w.start + dt.timedelta(days=p.t0)).day)

@@ -313,8 +313,8 @@ def render_sources_md() -> str:
         "are not published for D, the bulletin opens with what is missing, `status` says so and `run`",
         "exits 1. Chosen per source by what it is: the price feed, the platforms' order exports and the",
         "12315 registrations come every day (the bundled sample delivers all three on each of its 14 days);",
-        "the register, penalties, the two lists (and later quality-sampling and inspection results) are",
-        "sent when something happens (the sample delivers them on 2 to 4 of its days), and the CFPB and",
+        "the register, penalties, the two lists, quality-sampling results and spot-check results are",
+        "sent when something happens (the sample delivers them on some of its days), and the CFPB and",
         "Online Retail extracts are public datasets loaded when fetched: all of these are `on_events`.",
         "",
     ]

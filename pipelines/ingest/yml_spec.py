@@ -10,6 +10,7 @@ import from ingest (the layer order in pyproject.toml); it has no ingest logic o
 
 from __future__ import annotations
 
+import copy
 import types
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -27,9 +28,22 @@ class StrictSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_PARSED: dict[str, Any] = {}  # yml text -> parsed value (the catalogues are read many times per run)
+_PARSED_MAX = 1024
+
+
 def read_yml(path) -> Any:
-    """The parsed yml of `path` (a Path or an importlib.resources Traversable)."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The parsed yml of `path` (a Path or an importlib.resources Traversable).
+
+    The file is read every time; its parse is memoised by the text itself, so an edited file is parsed
+    again and nothing stale is ever returned. Parsing with the pure-Python loader took most of a run's
+    catalogue loading (each stage reads every indicator and mart yml); callers get their own copy."""
+    text = path.read_text(encoding="utf-8")
+    if text not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = yaml.safe_load(text)
+    return copy.deepcopy(_PARSED[text])
 
 
 def validated(model: type[Spec], raw: Any, where) -> Spec:

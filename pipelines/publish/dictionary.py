@@ -23,6 +23,7 @@ changed without a schema_version bump and a CHANGELOG.md entry.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import sys
@@ -35,6 +36,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import indicators.compute as compute_module
 from indicators.compute import compute_day, mart_catalogue
 from indicators.registry import load_catalogue
 from pipelines.core.home import DICTIONARY_MART, Home
@@ -48,7 +50,7 @@ from pipelines.publish.views import (
     render_views_section,
     value_labels_file,
 )
-from warehouse.migrate import apply_migrations
+from warehouse.migrate import apply_migrations, migration_files
 
 DICTIONARY_MD = REPO / "docs" / "DATA_DICTIONARY.md"
 
@@ -68,8 +70,39 @@ class Column:
 # --------------------------------------------------------------------------- schemas
 
 
+_SCHEMAS: dict[str, dict[str, list[Column]]] = {}  # schema_key -> computed_schemas (this process)
+
+
+def schema_key(run_date=None) -> str:
+    """What computed_schemas depends on: the text of every file of the indicators package (indicator and
+    mart SQL and yml, macros, Python builders) and of the migrations, the catalogues in use (tests narrow
+    them), the DuckDB version and the date. A changed SQL or yml gives another key."""
+    digest = hashlib.sha256(f"{duckdb.__version__}|{run_date}".encode())
+    root = Path(compute_module.__file__).parent
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".yaml", ".py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(repr(migration_files()).encode())
+    digest.update(repr([(i.id, i.work_table, i.sql) for i in compute_module.load_catalogue()]).encode())
+    digest.update(repr(list(compute_module.mart_catalogue()["marts"].items())).encode())
+    digest.update(repr(list(mart_catalogue()["marts"])).encode())
+    return digest.hexdigest()
+
+
 def computed_schemas(run_date=None) -> dict[str, list[Column]]:
-    """Every mart's columns and types as the pipeline builds them (empty warehouse, no data)."""
+    """Every mart's columns and types as the pipeline builds them (empty warehouse, no data).
+
+    Building them runs every indicator and mart on an empty warehouse (about a second); every publish
+    refreshes the dictionary from them, so they are kept for the process under schema_key (the text of
+    the SQL, yml and migrations): a run of many days builds them once, and an edited file rebuilds them."""
+    key = schema_key(run_date)
+    if key not in _SCHEMAS:
+        if len(_SCHEMAS) >= 8:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = _build_schemas(run_date)
+    return {mart: list(columns) for mart, columns in _SCHEMAS[key].items()}  # callers add to it
+
+
+def _build_schemas(run_date=None) -> dict[str, list[Column]]:
     con = duckdb.connect(":memory:")
     try:
         apply_migrations(con)
@@ -108,7 +141,7 @@ def _indicators_by_mart() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for ind in load_catalogue():
         out.setdefault(ind.mart, []).append(ind.id)
-    out.setdefault("indicator_flags", [ind.id for ind in load_catalogue()])
+    out["indicator_flags"] = [ind.id for ind in load_catalogue()]  # every lead, whichever family mart it also feeds
     return out
 
 
@@ -344,7 +377,17 @@ def after_publish(con, home) -> dict:
     schemas = computed_schemas()
     schemas.update(published_schemas(home, con))
     write_dictionary_parquet(home, schemas)
-    return create_views(con, home, dictionary_rows(schemas))
+    rows = dictionary_rows(schemas)
+    # one transaction: readers see the old views or the new ones, never half of them, and the hundreds of
+    # COMMENT statements commit once (each alone commits to the warehouse file)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        created = create_views(con, home, rows)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return created
 
 
 # --------------------------------------------------------------------------- command line

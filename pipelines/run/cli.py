@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", required=True, type=int)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--seed", type=int)
+    p.add_argument("--history-days", type=int, default=None,
+                   help="days of history before --start carried by the first drop (default 35)")
+    p.add_argument("--force", action="store_true", help="write even when the disk check says there is no room")
+    p.add_argument("--clean", action="store_true",
+                   help="plant no anomaly: the same world and campaigns, an empty ground truth (false-positive control)")
+    p.add_argument("--power", metavar="CONTEXT",
+                   choices=("ordinary", "campaign", "small_cell", "new_shop", "high_volume"),
+                   help="power mode: every plant kind at 1.2/1.5/2/3 x its threshold in this market context, "
+                        "plus power_truth.csv (docs/ACCURACY.md)")
 
     p = sub.add_parser("evaluate", parents=[common], help="accuracy of published flags against ground truth")
     p.add_argument("--truth", required=True)
@@ -115,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", required=True, type=parse_date)
     p.add_argument("--merchant", metavar="USCC_OR_SHOP_ID",
                    help="build only this merchant's dossier (一户一档), reports/<D>/merchants/<id>.html")
+
+    p = sub.add_parser("export", parents=[common],
+                       help="write exports/<D>/ for publication: spot-check results and the 差异化监管 list (CSV, XLSX)")
+    p.add_argument("--date", required=True, type=parse_date)
     return parser
 
 
@@ -254,13 +267,29 @@ def cmd_fetch(args, home: Home) -> int:
 
 
 def cmd_generate(args, home: Home) -> int:
-    from pipelines.generate import generate  # lazy: import cost
+    from pipelines.generate import DEFAULT_SEED, HISTORY_DAYS, generate  # lazy: import cost
+    from pipelines.generate.estimate import disk_shortfall, estimate_province  # lazy: import cost
 
-    kwargs = {"scale": args.scale}
-    if args.seed is not None:
-        kwargs["seed"] = args.seed
     if args.days < 1:
         raise UserError("generate: --days must be at least 1")
+    if args.scale <= 0:
+        raise UserError("generate: --scale must be greater than 0")
+    history_days = HISTORY_DAYS if args.history_days is None else args.history_days
+    if history_days < 0:
+        raise UserError("generate: --history-days must be 0 or more")
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    kwargs = {"scale": args.scale, "seed": seed, "history_days": history_days}
+    if args.clean:
+        kwargs["clean"] = True
+    if getattr(args, "power", None):
+        kwargs["power"] = args.power
+    # Say how big it will be before writing it, and refuse when the disk cannot hold it (a scale-100 run
+    # with the default 35 history days is ~90 GB: better a clear refusal now than ENOSPC an hour in).
+    est = estimate_province(args.start, args.days, args.scale, seed, history_days)
+    _say(args, f"generate: {est.describe()}")
+    shortfall = disk_shortfall(Path(args.out), est)
+    if shortfall and not args.force:
+        raise UserError(f"generate: {shortfall} (or pass --force)")
     with _progress(args, args.days, f"generate {args.days} day(s)") as bar:
         if "progress" in inspect.signature(generate).parameters:
             kwargs |= {"quiet": True, "progress": lambda *a, **k: bar.advance(note=" ".join(map(str, a)))}
@@ -341,10 +370,20 @@ def cmd_report(args, home: Home) -> int:
     return 0
 
 
+def cmd_export(args, home: Home) -> int:
+    from pipelines.serve.export import export_day  # lazy: import cost (openpyxl)
+
+    result = export_day(home, args.date)
+    _say(args, f"export: {result.folder}")
+    for name, rows in result.rows.items():
+        _say(args, f"  {name}: {rows} rows")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run, "backfill": cmd_backfill, "demo": cmd_demo, "fetch": cmd_fetch, "generate": cmd_generate,
     "evaluate": cmd_evaluate, "query": cmd_query, "status": cmd_status, "report": cmd_report,
-    "maintain": cmd_maintain, "republish": cmd_republish,
+    "maintain": cmd_maintain, "republish": cmd_republish, "export": cmd_export,
 }
 
 

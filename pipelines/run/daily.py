@@ -139,7 +139,8 @@ class PublishResult:
     blocked: dict = field(default_factory=dict)  # mart -> list of failed checks
 
 
-def _blocking_failures(con, run_id: str) -> dict[str, list[str]]:
+def blocking_failures(con, run_id: str) -> dict[str, list[str]]:
+    """{suite: [message]} of the run's failed blocking checks (meta.quality_results)."""
     rows = con.execute(
         "SELECT suite, expectation, coalesce(column_name, ''), coalesce(observed_value, ''), coalesce(details, '') "
         "FROM meta.quality_results WHERE run_id = $r AND severity = 'blocking' AND NOT success "
@@ -153,6 +154,60 @@ def _blocking_failures(con, run_id: str) -> dict[str, list[str]]:
             msg += f"; {details}"
         failures.setdefault(suite, []).append(msg)
     return failures
+
+
+def suites_run(con, run_id: str) -> set[str]:
+    """The suites the run's gate ran (meta.quality_results)."""
+    return {s for (s,) in con.execute(
+        "SELECT DISTINCT suite FROM meta.quality_results WHERE run_id = $r", {"r": run_id}).fetchall()}
+
+
+class UnauditedWrite(RunError):
+    """What was written for a mart is not the batch the gate validated. `written` is what the write
+    returned, for the caller to undo (a staged partition is discarded; a published one is reported)."""
+
+    def __init__(self, message: str, written):
+        super().__init__(message)
+        self.written = written
+
+
+@dataclass
+class MartPublish:
+    failed: list = field(default_factory=list)  # blocking failures: not written when non-empty
+    rows: int | None = None  # rows written
+    written: object = None  # what `write` returned besides the row count (digest, staged partition)
+    schema: object = None  # the Arrow schema of the batch written
+
+
+def publish_mart(con, mart: str, run_date: date, run_id: str, write, *, suites: list[str],
+                 failures: dict[str, list[str]] | None = None, ran: set[str] | None = None,
+                 validated_rows: dict[str, int] | None = None) -> MartPublish:
+    """The publish rule for one mart of one run, shared by the daily publish and `republish`.
+
+    The mart is publishable when every suite guarding it (`suites`: its own, its lineage's, the ones
+    that guard every mart; expectations.gate.guarding_suites) passed its blocking checks and its own
+    suite ran; else the failures are returned and nothing is written. Otherwise `write(reader)` gets the
+    batch the gate validated (work.mart__<mart> at dt = D, as a stream of Arrow batches in a total
+    order) and returns (rows written, anything); the row count must be the one the gate validated,
+    else UnauditedWrite. `failures`, `ran` and `validated_rows` are read from the warehouse when not
+    given (a caller publishing many marts reads them once)."""
+    own = f"mart.{mart}"
+    failures = blocking_failures(con, run_id) if failures is None else failures
+    ran = suites_run(con, run_id) if ran is None else ran
+    failed = [msg for s in suites for msg in failures.get(s, [])]
+    if own not in ran:
+        failed.insert(0, f"{own}: no quality suite ran for this mart "
+                         f"(add expectations/suites/mart_{mart}.py); not published unaudited")
+    if failed:
+        return MartPublish(failed=failed)
+    validated_rows = candidates.validated_rows(con, run_id) if validated_rows is None else validated_rows
+    expected = _validated_count(con, mart, run_date, run_id, validated_rows.get(own))
+    reader = _candidate(con, mart, run_date)
+    rows, written = write(reader)  # drains the stream
+    if rows != expected:  # cannot happen on one connection
+        raise UnauditedWrite(f"publish {mart} for {run_date}: wrote {rows} rows where the gate validated "
+                             f"{expected}", written)
+    return MartPublish(rows=rows, written=written, schema=reader.schema)
 
 
 def _suites_blocking_every_mart() -> set[str]:
@@ -169,40 +224,34 @@ def publish(home: Home, run_date: date, run_id: str, con=None, triggered_by: str
     result = PublishResult()
     with writer(home, con) as c, stage_record(c, run_id, run_date, "publish", triggered_by), \
             python_memory_headroom(c):
-        validated = {s for (s,) in c.execute(
-            "SELECT DISTINCT suite FROM meta.quality_results WHERE run_id = $r", {"r": run_id}).fetchall()}
+        validated = suites_run(c, run_id)
         if not validated:
             raise RunError(f"publish for {run_date}: no quality results for run {run_id}; run the gate first")
         candidates.check(c, run_id, run_date, "publish")
         validated_rows = candidates.validated_rows(c, run_id)
-        failures = _blocking_failures(c, run_id)
+        failures = blocking_failures(c, run_id)
         lineage = day_lineage(marts=catalogue["marts"])
         for mart, spec in catalogue["marts"].items():
             schema_version = int(spec["schema_version"])
-            own = f"mart.{mart}"
             suites = guarding_suites(mart, lineage)
-            failed = [msg for s in suites for msg in failures.get(s, [])]
-            if own not in validated:
-                failed.insert(0, f"{own}: no quality suite ran for this mart "
-                                 f"(add expectations/suites/mart_{mart}.py); not published unaudited")
-            if failed:
-                result.blocked[mart] = failed
-                _quarantine_batch(c, home, mart, run_date, run_id, suites, failed)
-                log.error("mart %s for %s NOT published: %s", mart, run_date, "; ".join(failed))
-                continue
-            expected = _validated_count(c, mart, run_date, run_id, validated_rows.get(own))
-            table = _candidate(c, mart, run_date)
             mart_dir = home.mart_dir(mart)
             try:
-                rows, digest = publish_partition(mart_dir, run_date, table)  # drains the stream
+                outcome = publish_mart(c, mart, run_date, run_id,
+                                       lambda reader, d=mart_dir: publish_partition(d, run_date, reader),
+                                       suites=suites, failures=failures, ran=validated,
+                                       validated_rows=validated_rows)
             except SchemaChangeRefused as exc:  # this mart waits for a republish; the others still publish
                 result.blocked[mart] = [str(exc)]
                 log.error("mart %s for %s NOT published: %s", mart, run_date, exc)
                 continue
-            if rows != expected:  # cannot happen on one connection; the published file says otherwise
-                raise RunError(f"publish {mart} for {run_date}: wrote {rows} rows where the gate validated {expected}")
+            if outcome.failed:
+                result.blocked[mart] = outcome.failed
+                _quarantine_batch(c, home, mart, run_date, run_id, suites, outcome.failed)
+                log.error("mart %s for %s NOT published: %s", mart, run_date, "; ".join(outcome.failed))
+                continue
+            rows, digest = outcome.rows, outcome.written
             update_manifest(mart_dir, mart, schema_version, pipeline_version(),
-                            table.schema, run_date, rows, digest)
+                            outcome.schema, run_date, rows, digest)
             c.execute(
                 "INSERT OR REPLACE INTO meta.published_partitions VALUES ($m, $d, $n, $h, $v, $r, $t)",
                 {"m": mart, "d": run_date, "n": rows, "h": digest, "v": schema_version,

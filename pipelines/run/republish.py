@@ -36,12 +36,11 @@ from pipelines.publish.parquet import StagedPartition, clean_staging, discard, s
 # the daily run's own stage functions and publish rules, so a republished partition is built and gated
 # exactly as the daily run builds and gates it
 from pipelines.run.daily import (
-    _blocking_failures,
-    _candidate,
-    _validated_count,
+    UnauditedWrite,
     compute,
     gate,
     new_run_id,
+    publish_mart,
     stage_record,
     writer,
 )
@@ -105,28 +104,25 @@ def _refuse_mixed(home: Home, mart: str, staged: list[StagedPartition]) -> None:
 
 
 def _stage_gated(c, home: Home, mart: str, day: date, run_id: str, suites: list[str]) -> StagedPartition:
-    """The daily publish's rules for one mart (pipelines/run/daily.py publish): its guarding suites passed,
+    """The daily publish's rule for one mart (pipelines.run.daily.publish_mart): its guarding suites passed,
     its own suite ran, and what is written is the batch the gate validated; written to staging only."""
+
+    def stage(reader):
+        staged = stage_partition(home, mart, day, reader)
+        return staged.rows, staged
+
     try:
         candidates.check(c, run_id, day, "publish")
-        own = f"mart.{mart}"
-        ran = {s for (s,) in c.execute("SELECT DISTINCT suite FROM meta.quality_results WHERE run_id = $r",
-                                       {"r": run_id}).fetchall()}
-        failures = _blocking_failures(c, run_id)
-        failed = [msg for suite in suites for msg in failures.get(suite, [])]
-        if own not in ran:
-            failed.insert(0, f"{own}: no quality suite ran for this mart; not published unaudited")
-        if failed:
+        try:
+            with python_memory_headroom(c):
+                outcome = publish_mart(c, mart, day, run_id, stage, suites=suites)
+        except UnauditedWrite as exc:
+            discard(exc.written)
+            raise QualityGateFailed(f"republish {mart}: {PARTITION_PREFIX}{day}: {exc}; nothing was changed") from exc
+        if outcome.failed:
             raise QualityGateFailed(f"republish {mart}: {PARTITION_PREFIX}{day} failed its blocking checks; "
-                                    "nothing was changed:\n  " + "\n  ".join(failed))
-        expected = _validated_count(c, mart, day, run_id, candidates.validated_rows(c, run_id).get(own))
-        with python_memory_headroom(c):
-            staged = stage_partition(home, mart, day, _candidate(c, mart, day))
-        if staged.rows != expected:
-            discard(staged)
-            raise QualityGateFailed(f"republish {mart}: {PARTITION_PREFIX}{day}: wrote {staged.rows} rows where "
-                                    f"the gate validated {expected}; nothing was changed")
-        return staged
+                                    "nothing was changed:\n  " + "\n  ".join(outcome.failed))
+        return outcome.written
     finally:
         candidates.release(c, run_id)  # the next date's compute claims the work tables
 

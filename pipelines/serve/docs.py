@@ -68,6 +68,11 @@ def render_indicators_md() -> str:
         ]
         if meta.get("pitfalls"):
             out += ["", "**Pitfalls handled:**", *[f"- {p}" for p in meta["pitfalls"]]]
+        if meta.get("clean_behaviour"):  # measured in docs/ACCURACY.md, "False positives on clean markets"
+            out += ["", "**Clean behaviour it must not flag (and the guard):**",
+                    *[f"- {c['behaviour']} — guarded by "
+                      + "; ".join(g if g.startswith("rule:") else f"`{g}`" for g in c["guarded_by"])
+                      for c in meta["clean_behaviour"]]]
     out += ["", "# Marts (数据集)", ""]
     for mart, spec in mart_catalogue()["marts"].items():
         out += [f"## `{mart}` — {spec['title_zh']}", "", spec["title_en"], "",

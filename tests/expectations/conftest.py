@@ -81,6 +81,17 @@ GOOD = {
         "uscc": ("'91310000MA1FL0001X'", "'91310000MA1FL0002X'"), "uscc_valid": ("true",) * 2,
         "listed_date": ("DATE '2026-03-10'", "DATE '2025-01-02'"), "removed_date": ("NULL", "DATE '2026-03-10'"),
     },
+    "quality_sampling": {
+        "sampling_id": ("'CC2026-001'", "'CC2026-002'"), "product_name": ("'电热水壶'", "'儿童玩具'"),
+        "sku_id": ("'K1'", "NULL"), "shop_id": ("'S1'", "NULL"), "uscc": ("'91310000MA1FL0001X'",) * 2,
+        "uscc_valid": ("true",) * 2, "result": ("'不合格'", "'合格'"), "failed_items": ("'耐热性'", "NULL"),
+        "published_date": ("DATE '2026-03-10'", "DATE '2026-02-20'"),
+    },
+    "inspection_results": {
+        "task_id": ("'SJ2026-01'",) * 2, "uscc": ("'91310000MA1FL0001X'", "'91310000MA1FL0002X'"),
+        "uscc_valid": ("true",) * 2, "inspection_date": ("DATE '2026-03-10'", "DATE '2026-03-09'"),
+        "result": ("'未发现问题'", "'通过登记的住所(经营场所)无法联系'"),
+    },
     "registry": {
         "platform": ("'jd'", "'tmall'"), "shop_id": ("'S1'", "'S2'"), "uscc": ("'91310000MA1FL0001X'",) * 2,
         "uscc_valid": ("true",) * 2, "region_code": ("'310101'", "'320100'"),

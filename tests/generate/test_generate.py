@@ -55,6 +55,9 @@ CONTRACT_HEADERS = {
     "product_description_lenght, product_photos_qty, product_weight_g, product_length_cm, product_height_cm, "
     "product_width_cm",
     "product_category_name_translation.csv": "product_category_name, product_category_name_english",
+    "quality_sampling.csv": "抽查编号, 产品名称, 商品编号, 平台名称, 店铺编号, 被抽样单位名称, 被抽样单位统一社会信用代码, "
+    "标称生产者名称, 规格型号, 生产日期或批号, 抽查结果, 不合格项目, 公布日期, 抽查机关",
+    "inspection_results.csv": "检查任务编号, 统一社会信用代码, 企业名称, 检查事项, 检查日期, 检查结果, 检查机关",
 }
 PENALTY_V2 = ("行政相对人名称, 行政相对人类别, 行政相对人代码_1(统一社会信用代码), 行政处罚决定书文号, 违法行为类型, 违法事实, "
               "处罚依据, 处罚类别, 处罚内容, 罚款金额(万元), 没收违法所得、没收非法财物的金额(万元), 处罚决定日期, 处罚有效期, "
@@ -166,6 +169,10 @@ def test_ground_truth_covers_every_indicator(province):
                                     "first_date", "last_date"]
     for ind in INDICATOR_IDS:
         mine = [r for r in rows if r["indicator_id"] == ind]
+        if ind == "competition.exclusive_dealing":   # a platform x month: platform and exit range only
+            assert len(mine) >= 1 and all(r["platform"] and not (r["shop_id"] or r["sku_id"] or r["uscc"]
+                                                                 or r["region_code"]) for r in mine)
+            continue
         assert len(mine) >= 3, ind
         if ind.startswith("collusion."):
             assert all(r["sku_id"] and r["region_code"] and not r["shop_id"] for r in mine)

@@ -18,14 +18,17 @@ from indicators.compute import (
     mart_catalogue,
     producers,
 )
+from indicators.credit import followup
 from indicators.credit.tiers import load_config, sql_parameters
 from indicators.registry import load_catalogue
+from pipelines.core import privacy
 from pipelines.core.sql import bind
 from pipelines.ingest import entity
 from warehouse.migrate import apply_migrations
 
 D = date(2026, 3, 10)
 CREATE_MACRO = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?MACRO\s+(\w+)", re.IGNORECASE)
+TABLE_MACRO = re.compile(r"MACRO\s+\w+\s*\([^)]*\)\s+AS\s+TABLE\b", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,7 @@ def _values(table: str) -> dict:
     catalogue = load_catalogue()
     values = {"run_date": D, "pipeline_version": "test", "schema_version": 1}
     values |= sql_parameters(load_config(), D) | indicator_flags_sql(catalogue)[1]
+    values |= followup.load_config()  # inspection_followup's days (indicators/credit/config/inspection.yml)
     for ind in catalogue:
         if table == f"work.{ind.work_table}":
             values |= ind.parameters()
@@ -66,8 +70,10 @@ def _bind_alone(reference, table: str, sql: str, omit: str | None = None) -> Non
         used = lineage_mod.table_macros_used(sql, table)
         for statement in duckdb.extract_statements(lineage_mod.macros_sql()):
             name = CREATE_MACRO.search(statement.query)
-            if name and name.group(1) in used:
+            # scalar macros (mm_fold_text) read no table: always there, as compute creates them
+            if name and (name.group(1) in used or not TABLE_MACRO.search(statement.query)):
                 con.execute(statement.query)
+        privacy.register(con)  # mm_mask, created with the macros by indicators.compute.create_macros
         con.execute(f"CREATE TABLE {table} AS {sql}", bind(sql, _values(table)))
     finally:
         con.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipelines.core.errors import UserError
 from pipelines.core.home import Home
-from pipelines.serve.bulletin import data
+from pipelines.serve.bulletin import data, followup
 from pipelines.serve.bulletin.charts import mini_chart_svg
 from pipelines.serve.bulletin.explain import cell_shop_ids, evidence_of, explain
 from pipelines.serve.bulletin.leadcharts import safe_rows
@@ -28,7 +28,8 @@ from pipelines.serve.bulletin.wording import SEVERITY_ZH
 FOLDER = "merchants"
 LEAD_DAYS = 90
 CONTRIBUTIONS = {"contrib_penalties": "处罚 penalties", "contrib_fines": "罚没 fines", "contrib_abnormal": "异常 abnormal",
-                 "contrib_serious": "失信 serious", "contrib_complaints": "投诉 complaints", "contrib_flags": "线索 leads"}
+                 "contrib_serious": "失信 serious", "contrib_complaints": "投诉 complaints", "contrib_flags": "线索 leads",
+                 "contrib_inspections": "抽查 spot checks"}
 REGISTRY_SQL = """
 SELECT platform, shop_id, shop_name, uscc, company_name, region_code, established_date
 FROM staging.registry_current
@@ -189,9 +190,13 @@ def write_dossiers(con, home: Home, run_date: date, ids: set[str], render, write
     names = data.indicator_names()
     folder = home.reports / run_date.isoformat() / FOLDER
     links: dict[str, str] = {}
-    for key, m in gather(con, home, run_date, ids).items():
+    merchants = gather(con, home, run_date, ids)
+    checks = followup.checks_by_uscc(con, home, run_date, sorted({m["uscc"] for m in merchants.values() if m["uscc"]}))
+    for key, m in merchants.items():
         name = file_name(key)
-        write(folder / name, render(merchant=_view(m, names), run_date=run_date.isoformat()))
+        page = render(merchant=_view(m, names), run_date=run_date.isoformat())
+        # the merchant's spot checks and the spot-check factor (followup.py)
+        write(folder / name, followup.with_dossier_checks(page, checks.get(m["uscc"], []), (m["tiers"] or [None])[-1]))
         for alias in {key, *m["shops"], *([m["uscc"]] if m["uscc"] else [])}:
             links[alias] = f"{FOLDER}/{name}"
     return links

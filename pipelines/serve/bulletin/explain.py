@@ -31,6 +31,12 @@ VALUE_LABELS = {
     "carried_forward": ("促销前30日前最后一次报价", "last price offered before the 30 days"),
     "new": ("新用户", "new customers"), "existing": ("老用户", "existing customers"),
     "vip": ("会员", "members"), "control": ("对照", "control"),
+    # platform ids of the price feed (competition.exclusive_dealing names the platforms by id)
+    "tmall": ("天猫", "Tmall"), "jd": ("京东", "JD.com"), "pdd": ("拼多多", "Pinduoduo"),
+    "meituan_youxuan": ("美团优选", "Meituan Youxuan"), "douyin": ("抖音电商", "Douyin"),
+    "taobao": ("淘宝", "Taobao"), "kuaishou": ("快手电商", "Kuaishou"),
+    # how quality.failed_sample_on_sale matched a listing to the sampled product
+    "sku_id": ("商品编号相同", "same SKU id"), "name_model": ("产品名称和型号相同", "same product name and model"),
 }
 
 

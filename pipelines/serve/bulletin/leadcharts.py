@@ -7,6 +7,10 @@ the published marts. One query per chart family for all the leads shown, never o
     complaints      the merchant's monthly complaint rate against its platform's (month-final partitions)
     integrity       the shop's daily figure behind the flag against its threshold or baseline
     discrimination  the groups the rule compared, from the flag's evidence
+    competition     二选一: the month's exits toward the platform against the two expectations the rule used
+                    (at the other platforms' exit rate, at its own past months' rate) and the flagging line
+    advertising     绝对化用语: the listing's days seen with the term, day by day over the window (cumulative)
+    quality         抽检不合格仍在售: the listing's daily price on the days it was offered, the publication marked
 
 No personal data: prices, counts and rates only.
 """
@@ -14,12 +18,16 @@ No personal data: prices, counts and rates only.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, timedelta
 
 import duckdb
 from markupsafe import Markup
 
+from indicators.compute import create_macros
+from indicators.registry import load_catalogue, load_overrides
 from pipelines.core.home import Home
+from pipelines.core.privacy import FULLWIDTH_FROM, FULLWIDTH_TO
 from pipelines.serve.bulletin import data
 from pipelines.serve.bulletin.charts import mini_chart_svg
 from pipelines.serve.bulletin.explain import VALUE_LABELS, as_date, evidence_of, number_or_none
@@ -46,6 +54,7 @@ INTEGRITY_FIGURE = {  # indicator -> (mart column, label, second line column or 
 }
 INTEGRITY_DAYS = 30
 COMPLAINT_MONTHS = 6
+_FULLWIDTH = str.maketrans(FULLWIDTH_FROM, FULLWIDTH_TO)
 
 PRICE_SQL = """
 WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id)
@@ -215,6 +224,131 @@ def _discrimination_chart(flag: dict) -> Markup:
     return mini_chart_svg("中位成交价 Median price paid", [], bars=bars)
 
 
+def _competition_chart(flag: dict) -> Markup:
+    """二选一: only the flagged platform x month cells are published, so the chart compares the lead's month as the
+    rule did: the exits toward the platform against the exits expected at the other platforms' rate and at its
+    own past months' rate (each x the multi-homing merchants), and the line the exits had to pass."""
+    ev = evidence_of(flag)
+    exits, expected = number_or_none(ev.get("exits")), number_or_none(ev.get("expected"))
+    base = max(number_or_none(ev.get("multihoming_merchants")) or 0.0, exits or 0.0)
+    bars = [(label, round(v, 2)) for label, v in (
+        ("退出 exits", exits),
+        ("他平台率 others", None if ev.get("other_platforms_rate") is None
+         else base * (number_or_none(ev.get("other_platforms_rate")) or 0.0)),
+        ("往月率 past", None if ev.get("own_past_rate") is None
+         else base * (number_or_none(ev.get("own_past_rate")) or 0.0))) if v is not None]
+    ratio = number_or_none(flag.get("threshold"))
+    line = expected * ratio if expected is not None and ratio is not None else None
+    return mini_chart_svg(f"{ev.get('month') or '—'} 退出与预期 Exits toward {flag.get('platform') or '—'} vs expected", [],
+                          bars=bars, rules={"提示线 flagging line": line})
+
+
+ADVERTISING_SQL = """
+WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id, unnest($terms) AS terms),
+days AS (
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d, any_value(k.terms) AS terms,
+           list(DISTINCT CASE WHEN $exceptions = '' THEN mm_fold_text(o.product_name)
+                              ELSE regexp_replace(mm_fold_text(o.product_name), $exceptions, '□', 'g') END) AS titles
+    FROM staging.price_observations AS o
+    JOIN keys AS k ON k.shop_id = o.shop_id AND k.sku_id = o.sku_id
+    WHERE o.observed_date BETWEEN $a AND $b AND o.product_name IS NOT NULL
+    GROUP BY ALL
+)
+SELECT shop_id, sku_id, d,
+       len(list_filter(titles, lambda s: len(list_filter(terms, lambda t: contains(s, mm_fold_text(t)))) > 0)) > 0
+FROM days"""
+
+
+def _advertising_exceptions(home: Home) -> str:
+    """The indicator's exception phrases (HOME/config.yml applied), folded, as one alternation longest first."""
+    ind = next((i for i in load_catalogue() if i.id == "advertising.absolute_terms"), None)
+    if ind is None:
+        return ""
+    try:
+        phrases = ind.parameters(load_overrides(home.config_file)).get("exceptions") or []
+    except (KeyError, ValueError):
+        phrases = (ind.metadata.get("parameters", {}).get("exceptions") or {}).get("value") or []
+    folded = sorted({re.sub(r"\s+", "", str(p).translate(_FULLWIDTH).lower()) for p in phrases} - {""},
+                    key=lambda s: (-len(s), s))
+    return "|".join(re.escape(p) for p in folded)
+
+
+def _advertising_charts(con, home: Home, leads: list[dict], run_date: date) -> dict[str, Markup]:
+    """绝对化用语: the listing's days seen with a term (its title folded and the exceptions blanked as the rule does),
+    counted up over the chart's days from what it had before them, so the line ends at the lead's days seen."""
+    keys, spans = {}, {}
+    for f in leads:
+        start = as_date(f.get("window_start")) or run_date
+        spans[f["flag_id"]] = _days(start - timedelta(days=7), run_date)
+        if f.get("shop_id") and f.get("sku_id"):
+            keys[(f["shop_id"], f["sku_id"])] = [str(t) for t in evidence_of(f).get("terms") or []]
+    seen: dict[tuple, bool] = {}
+    if keys:
+        try:
+            create_macros(con)  # mm_fold_text, the fold the rule uses (indicators/macros.sql)
+        except duckdb.Error as exc:
+            log.warning("bulletin chart data unavailable: %s", str(exc).splitlines()[0])
+        order = sorted(keys)
+        first = min((s[0] for s in spans.values()), default=run_date)
+        for shop, sku, d, has_term in safe_rows(con, ADVERTISING_SQL, {
+                "shops": [k[0] for k in order], "skus": [k[1] for k in order], "terms": [keys[k] for k in order],
+                "exceptions": _advertising_exceptions(home), "a": first, "b": run_date}):
+            seen[(shop, sku, d)] = bool(has_term)
+    out = {}
+    for f in leads:
+        days, key = spans[f["flag_id"]], (f.get("shop_id"), f.get("sku_id"))
+        with_term = [seen.get((*key, d)) for d in days]
+        total = number_or_none(evidence_of(f).get("days_seen")) or number_or_none(f.get("value"))
+        before = max((total or 0) - sum(1 for s in with_term if s), 0)
+        count, line = before, []
+        for s in with_term:  # blank until the listing is first observed in the chart's days, then carried
+            count += 1 if s else 0
+            line.append(float(count) if s is not None or (line and line[-1] is not None) else None)
+        out[f["flag_id"]] = mini_chart_svg(
+            f"含绝对化用语的天数 Days seen with the term {days[0]:%m-%d} – {days[-1]:%m-%d}",
+            [d.strftime("%m-%d") for d in days], lines={"累计天数 days seen (cumulative)": line},
+            points={"当日标题含用语 seen with the term": [(i, line[i]) for i, s in enumerate(with_term) if s],
+                    "当日标题无用语 seen without it": [(i, line[i]) for i, s in enumerate(with_term) if s is False]})
+    return out
+
+
+QUALITY_SQL = """
+WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id)
+SELECT o.shop_id, o.sku_id, o.observed_date AS d, min(o.price)::DOUBLE AS price
+FROM staging.price_observations AS o
+SEMI JOIN keys AS k ON k.shop_id = o.shop_id AND k.sku_id = o.sku_id
+WHERE o.observed_date BETWEEN $a AND $b AND o.account_cohort IS NULL AND coalesce(upper(o.currency), 'CNY') = 'CNY'
+GROUP BY ALL"""
+
+
+def _quality_charts(con, leads: list[dict], run_date: date) -> dict[str, Markup]:
+    """抽检不合格仍在售: the listing's lowest price on each day it was offered, from 14 days before the failed result's
+    publication; the days offered after it are the lead's observation days."""
+    spans, published = {}, {}
+    for f in leads:
+        pub = as_date(evidence_of(f).get("published_date"))
+        start = pub or as_date(f.get("window_start")) or run_date
+        published[f["flag_id"]] = pub
+        spans[f["flag_id"]] = _days(start - timedelta(days=14), run_date)
+    keys = sorted({(f["shop_id"], f["sku_id"]) for f in leads if f.get("shop_id") and f.get("sku_id")})
+    prices = {}
+    if keys:
+        first = min((s[0] for s in spans.values()), default=run_date)
+        for shop, sku, d, price in safe_rows(con, QUALITY_SQL, {"shops": [k[0] for k in keys],
+                                                                "skus": [k[1] for k in keys], "a": first, "b": run_date}):
+            prices[(shop, sku, d)] = price
+    out = {}
+    for f in leads:
+        days, key, pub = spans[f["flag_id"]], (f.get("shop_id"), f.get("sku_id")), published[f["flag_id"]]
+        got = [prices.get((*key, d)) for d in days]
+        after = sum(1 for d, p in zip(days, got) if p is not None and pub is not None and d > pub)
+        out[f["flag_id"]] = mini_chart_svg(
+            f"公布后在售 {after} 天 Offered on {after} days after publication", [d.strftime("%m-%d") for d in days],
+            lines={"在售价格 price offered": got},
+            marker=(days.index(pub), f"抽检结果公布 result published {pub}") if pub in days else None)
+    return out
+
+
 def lead_charts(con, home: Home, run_date: date, leads: list[dict]) -> dict[str, Markup]:
     """flag_id -> the small chart beside that lead, for the leads shown on the page."""
     by_family: dict[str, list[dict]] = {}
@@ -226,4 +360,7 @@ def lead_charts(con, home: Home, run_date: date, leads: list[dict]) -> dict[str,
     out.update(_complaint_charts(con, home, by_family.get("complaints", []), run_date))
     out.update(_integrity_charts(con, home, by_family.get("integrity", []), run_date))
     out.update({f["flag_id"]: _discrimination_chart(f) for f in by_family.get("discrimination", [])})
+    out.update({f["flag_id"]: _competition_chart(f) for f in by_family.get("competition", [])})
+    out.update(_advertising_charts(con, home, by_family.get("advertising", []), run_date))
+    out.update(_quality_charts(con, by_family.get("quality", []), run_date))
     return out

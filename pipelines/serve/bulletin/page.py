@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from pipelines.core.home import Home
-from pipelines.serve.bulletin import data, dossier, leadcharts, sections
+from pipelines.serve.bulletin import coverage, data, dossier, followup, leadcharts, sections
 from pipelines.serve.bulletin.wording import fmt, signed
 
 PAGE_NAME = "bulletin.html"
@@ -83,6 +83,8 @@ def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
         credit=sections.credit(con, home, run_date), sample=sections.sample(con, home, run_date),
         quality=sections.quality(con, home, run_date), sources=sections.sources(con, run_date), published=published,
     )
+    page = coverage.with_history_note(page, con, home, run_date)  # rules that lacked history (coverage.py)
+    page = followup.with_section(page, con, home, run_date, dossiers)  # 一公开 of the spot checks (followup.py)
     path = home.reports / run_date.isoformat() / PAGE_NAME
     _write_atomically(path, page)
     return Bulletin(path=path, leads_today=len(flags), headline=headline)

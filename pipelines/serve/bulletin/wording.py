@@ -14,6 +14,9 @@ FAMILY_LABELS = {
     "discrimination": ("价格歧视", "Price discrimination"),
     "complaints": ("投诉", "Complaints"),
     "integrity": ("刷单炒信", "Marketplace integrity"),
+    "competition": ("平台竞争（二选一）", "Platform competition (exclusive dealing)"),
+    "advertising": ("广告用语", "Advertising terms"),
+    "quality": ("产品质量", "Product quality"),
     "credit": ("信用", "Credit"),
 }
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}

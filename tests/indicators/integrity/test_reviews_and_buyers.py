@@ -50,8 +50,11 @@ def test_genuine_popularity_raises_every_score_and_is_not_flagged(mem_warehouse,
     for i in range(40):  # a campaign: 40 reviews with the usual score mix (40% 5-star)
         review(con, order(con, "S1", day(-3), f"fan{i}"), (5, 4, 3, 5, 1)[i % 5], day(0))
     [row] = result(con, burst, RUN)
-    assert row["five_star_reviews"] == 16 and row["rating_poisson_p"] < 1e-3  # a volume burst ...
-    assert not row["flagged"]  # ... but not a 5-star anomaly and no co-occurring reviewers
+    # a volume burst against the seller's own baseline ...
+    assert row["five_star_reviews"] == 16 and row["evidence"]["poisson_tail_p_own_baseline"] < 1e-3
+    # ... but its 1- to 4-star reviews rose too (genuine popularity), and no 5-star anomaly nor co-reviewers
+    assert row["evidence"]["own_non_five_star_ratio_up"] > 5 and row["rating_poisson_p"] > 1e-3
+    assert not row["flagged"]
 
 
 def test_co_occurring_reviewers_flag_a_burst_with_a_normal_share(mem_warehouse, burst):

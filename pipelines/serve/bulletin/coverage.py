@@ -1,0 +1,92 @@
+"""The bulletin's coverage note: leads an indicator could not look for, because the history is too short.
+
+An indicator whose rule needs a minimum history (price.phantom_reference: a reference shown on 72 of 90 days)
+says so in its mart instead of staying silent: three columns `<stem>_status`, `<stem>_days` and
+`<stem>_required_days`, the status `insufficient_history` where the pattern shows on the days there are but they
+are fewer than the rule needs. The note counts those rows per indicator ("insufficient history: 60 of 72
+days"): no lead there means not looked at, not nothing found. Any indicator with a minimum history reports the
+same way: add the three columns to its mart and a line to HISTORY_CHECKS (a test keeps every mart column named
+`*history_status` listed here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup
+
+from pipelines.core.home import Home
+from pipelines.core.sql import quote_ident
+from pipelines.serve.bulletin import data
+
+INSUFFICIENT = "insufficient_history"
+# the note goes just before the top leads (or before the end of the page if the template has no such heading)
+ANCHOR = "<h2>重点线索"
+
+
+@dataclass(frozen=True)
+class HistoryCheck:
+    indicator_id: str
+    mart: str
+    stem: str  # the mart's columns <stem>_status, <stem>_days, <stem>_required_days
+
+
+HISTORY_CHECKS = (
+    HistoryCheck("price.phantom_reference", "price_anomalies", "reference_history"),
+)
+
+
+def insufficient_history(con, home: Home, run_date: date) -> list[dict]:
+    """Per indicator with rows of insufficient history in its mart's partition of `run_date`: how many, and
+    the shortest and longest history against the days the rule needs."""
+    names = data.indicator_names()
+    found = []
+    for check in HISTORY_CHECKS:
+        src = data.published_source(home, check.mart)
+        if src is None or not data.has_partition(home, check.mart, run_date):
+            continue
+        status, days, required = (quote_ident(f"{check.stem}_{c}") for c in ("status", "days", "required_days"))
+        n, shortest, longest, need = con.execute(
+            f"SELECT count(*), min({days}), max({days}), max({required}) FROM {src} "  # noqa: S608 - path quoted by quote_literal, identifiers quoted, values bound
+            f"WHERE dt = $d AND {status} = $s", {"d": run_date, "s": INSUFFICIENT}).fetchone()
+        if n:
+            found.append({"indicator_id": check.indicator_id, "name_zh": names.get(check.indicator_id, ""),
+                          "mart": check.mart, "rows": int(n), "shortest": shortest, "longest": longest,
+                          "required": need})
+    return found
+
+
+def note_html(notes: list[dict]) -> Markup:
+    """The note as HTML (empty when every rule had the history it needs)."""
+    if not notes:
+        return Markup("")
+    items = []
+    for n in notes:
+        span = f"{n['shortest']}" if n["shortest"] == n["longest"] else f"{n['shortest']}–{n['longest']}"
+        items.append(Markup(
+            '<li data-indicator="{id}">{zh} <span class="en">{id}</span>：{rows} 条历史不足（{span}/{req} 天），未判断 '
+            '<span class="en">{rows} with insufficient history: {span} of {req} days, not judged (see {mart}.{stem}_status)'
+            '</span></li>').format(id=n["indicator_id"], zh=n["name_zh"], rows=n["rows"], span=span,
+                                   req=n["required"], mart=n["mart"], stem=_stem(n["indicator_id"])))
+    return Markup(
+        '<div id="insufficient-history" class="note">\n<h3>历史不足 <span class="en">Insufficient history</span></h3>\n'
+        "<p>以下规则需要的历史天数多于现有数据，相关商品未作判断（不是未发现问题）。"
+        '<span class="en">These rules need more days of history than there are: the rows below were not judged'
+        " (no lead there is not nothing found).</span></p>\n<ul>\n") + Markup("\n").join(items) + Markup("\n</ul>\n</div>\n")
+
+
+def _stem(indicator_id: str) -> str:
+    return next(c.stem for c in HISTORY_CHECKS if c.indicator_id == indicator_id)
+
+
+def with_history_note(page: str, con, home: Home, run_date: date) -> str:
+    """The rendered bulletin with the insufficient-history note before the top leads (unchanged without one)."""
+    note = note_html(insufficient_history(con, home, run_date))
+    if not note:
+        return page
+    at = page.find(ANCHOR)
+    if at < 0:
+        at = page.rfind("</body>")
+    return page[:at] + str(note) + page[at:] if at >= 0 else page + str(note)
+

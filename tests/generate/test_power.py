@@ -1,0 +1,189 @@
+"""Power mode of the generator (issue 20, pipelines/generate/power.py) and evaluate's power grouping.
+
+The province here is small (2 days, scale 0.02, ~2 s); the planted statistics are recomputed from the generated
+landing files with DuckDB, independently of the generator's own arithmetic.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.generate import generate
+from pipelines.generate.evaluate import evaluate, format_evaluation
+from pipelines.generate.power import CONTEXTS, STATISTICS, STRENGTHS, key_day, target
+
+START = dt.date(2026, 10, 29)
+DAYS = 2
+KEY = START + dt.timedelta(days=DAYS - 1)
+
+
+@pytest.fixture(scope="module")
+def ordinary(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("power") / "ordinary"
+    generate(out, START, DAYS, scale=0.02, power="ordinary")
+    return out
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _price_rows(out: Path) -> str:
+    return str(out / "landing" / "price_observations" / "*" / "price_observations.csv")
+
+
+def _primary(out: Path, kind: str) -> list[dict]:
+    ind = STATISTICS[kind][0]
+    return [r for r in _rows(out / "power_truth.csv") if r["indicator_id"] == ind and r["strength"]]
+
+
+def test_power_mode_plants_the_grid(ordinary):
+    truth = _rows(ordinary / "ground_truth.csv")
+    power = _rows(ordinary / "power_truth.csv")
+    assert [{k: r[k] for k in truth[0]} for r in power] == truth   # same rows, same order, two more columns
+    grid = {(r["indicator_id"], r["strength"], r["context"]) for r in power if r["strength"]}
+    expected = {(STATISTICS[k][0], f"{s:g}", "ordinary") for k in STATISTICS for s in STRENGTHS}
+    assert grid == expected and len(expected) == 18 * len(STRENGTHS)
+    # a side effect (the run-up also breaks the EU 30-day rule) carries the context but no strength
+    # (rows of plants outside the power grid, e.g. other helpers' new kinds, carry neither)
+    side = [r for r in power if not r["strength"] and r["context"]]
+    assert side and all(r["context"] == "ordinary" and r["indicator_id"] == "price.eu_prior_30d" for r in side)
+    assert all(r["context"] in ("", "ordinary") for r in power)
+    # every plant's window reaches the key day
+    assert all(r["first_date"] <= KEY.isoformat() <= r["last_date"] for r in power if r["strength"])
+
+
+def test_default_mode_writes_no_power_truth(tmp_path):
+    generate(tmp_path / "p", START, 1, scale=0.02)
+    assert not (tmp_path / "p" / "power_truth.csv").exists()
+
+
+def test_targets_follow_the_indicator_thresholds():
+    """Strength 1 is the threshold itself; s scales the excess over the null (or the distance to a bound)."""
+    from pipelines.generate.power import THRESHOLD_KEYS, indicator_value, threshold
+
+    for kind in THRESHOLD_KEYS:
+        assert target(kind, 1.0) == pytest.approx(threshold(kind))
+    z = indicator_value("price/spike_mad", "z_threshold")
+    assert target("spike", 1.5) == pytest.approx(1.5 * z)
+    rpi = indicator_value("price/cn_reference_7d", "rpi_threshold")
+    assert target("cn7", 2.0) - 1 == pytest.approx(2 * (rpi - 1))
+    shown = indicator_value("price/phantom_reference", "shown_share_threshold")
+    assert 1 - target("phantom", 2.0) == pytest.approx((1 - shown) / 2)
+
+
+def test_key_days_of_the_contexts():
+    assert key_day("ordinary", START, 14) == 13
+    assert key_day("campaign", START, 14) == 13            # 10-29 + 13 = 11-11, the 双11 peak
+    assert key_day("campaign", dt.date(2026, 11, 10), 2) == 1
+    with pytest.raises(ValueError, match="11-11"):
+        key_day("campaign", START, 5)
+    with pytest.raises(ValueError, match="context"):
+        key_day("festival", START, 5)
+    assert CONTEXTS == ("ordinary", "campaign", "small_cell", "new_shop", "high_volume")
+
+
+def test_spike_modified_z_is_strength_times_threshold(ordinary):
+    """price.spike_mad: modified z of the spike against that day's offers of its SKU (median / MAD over the shops'
+    list and promo rows, as spike_mad.sql takes them) = strength x z_threshold."""
+    con = duckdb.connect()
+    for r in _primary(ordinary, "spike"):
+        z = con.execute(f"""
+            WITH day AS (
+                SELECT shop_id, min(CAST(price AS DOUBLE)) AS price FROM read_csv('{_price_rows(ordinary)}', all_varchar=true)
+                WHERE sku_id = ? AND CAST(observed_at AS DATE) = ? AND price_type IN ('list', 'promo')
+                  AND account_cohort IS NULL AND condition = 'new' AND currency = 'CNY' AND price <> ''
+                GROUP BY shop_id)
+            SELECT 0.6745 * (max(price) FILTER (WHERE shop_id = ?) - median(price)) / mad(price) FROM day""",
+                        [r["sku_id"], KEY, r["shop_id"]]).fetchone()[0]
+        assert z == pytest.approx(target("spike", float(r["strength"])), rel=0.03), r
+
+
+def test_runup_raise_is_one_plus_strength_times_ten_percent(ordinary):
+    """price.pre_promo_runup: the raised price over the price before the raise = 1 + strength x (runup_threshold - 1)."""
+    con = duckdb.connect()
+    for r in _primary(ordinary, "runup"):
+        before, raised = con.execute(f"""
+            SELECT min(CAST(price AS DOUBLE)) FILTER (WHERE d < ? - 10), max(CAST(price AS DOUBLE)) FILTER (WHERE d < ?)
+            FROM (SELECT *, CAST(observed_at AS DATE) AS d FROM read_csv('{_price_rows(ordinary)}', all_varchar=true))
+            WHERE shop_id = ? AND sku_id = ? AND price_type = 'list'""", [KEY, KEY, r["shop_id"], r["sku_id"]]).fetchone()
+        assert raised / before == pytest.approx(target("runup", float(r["strength"])), abs=0.002), r
+
+
+def test_paired_probe_gap_is_strength_times_min_gap(ordinary):
+    """discrimination.paired_probe: existing/vip pay (1 + strength x min_gap) x control in every round."""
+    con = duckdb.connect()
+    for r in _primary(ordinary, "probe"):
+        gaps = con.execute(f"""
+            WITH p AS (SELECT account_cohort AS c, CAST(price AS DOUBLE) AS price, substr(observed_at, 1, 13) AS rnd
+                       FROM read_csv('{_price_rows(ordinary)}', all_varchar=true)
+                       WHERE shop_id = ? AND account_cohort IS NOT NULL AND CAST(observed_at AS DATE) = ?)
+            SELECT max(price) FILTER (WHERE c = 'vip') / min(price) FILTER (WHERE c = 'control') - 1
+            FROM p GROUP BY rnd""", [r["shop_id"], KEY]).fetchall()
+        assert len(gaps) == 3
+        for (g,) in gaps:
+            assert g == pytest.approx(target("probe", float(r["strength"])), abs=0.0015), r
+
+
+def test_loyalty_premium_is_one_plus_strength_times_five_percent(ordinary):
+    """discrimination.loyalty_premium: on the key day repeat buyers pay (1 + strength x (lp_threshold - 1)) x the new buyers."""
+    land = ordinary / "landing" / "olist"
+    con = duckdb.connect()
+    for r in _primary(ordinary, "loyalty"):
+        lo, hi = con.execute(f"""
+            SELECT min(CAST(i.price AS DOUBLE)), max(CAST(i.price AS DOUBLE))
+            FROM read_csv('{land}/*/olist_order_items_dataset.csv', all_varchar=true) AS i
+            JOIN read_csv('{land}/*/olist_orders_dataset.csv', all_varchar=true) AS o USING (order_id)
+            WHERE i.seller_id = ? AND CAST(o.order_purchase_timestamp AS DATE) = ?""",
+                             [r["shop_id"], KEY]).fetchone()
+        assert hi / lo == pytest.approx(target("loyalty", float(r["strength"])), abs=0.002), r
+
+
+def _write_flags(home: Path, day: str, rows: list[dict]) -> None:
+    d = home / "marts" / "indicator_flags" / f"dt={day}"
+    d.mkdir(parents=True)
+    cols = ["indicator_id", "shop_id", "sku_id", "region_code", "window_start", "window_end", "entity_id"]
+    pq.write_table(pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in cols}), d / "part-0.parquet")
+
+
+def test_evaluate_groups_detection_by_indicator_strength_and_context(tmp_path):
+    """A hand-made home: two spike plants (1.2x missed, 3x found) in two contexts and a run-up side row."""
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    head = "indicator_id,platform,shop_id,uscc,sku_id,region_code,first_date,last_date"
+    rows = ["price.spike_mad,jd,JD1,U1,S1,210100,2026-10-30,2026-10-30",
+            "price.spike_mad,jd,JD2,U2,S1,210100,2026-10-30,2026-10-30",
+            "price.spike_mad,tmall,TM3,U3,S2,210200,2026-11-11,2026-11-11",
+            "price.eu_prior_30d,pdd,PD4,U4,S3,210100,2026-10-30,2026-10-30"]
+    labels = ["1.2,ordinary", "3,ordinary", "1.2,campaign", ",ordinary"]
+    (truth / "ground_truth.csv").write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    (truth / "power_truth.csv").write_text(
+        "\n".join([head + ",strength,context"] + [f"{r},{lab}" for r, lab in zip(rows, labels)]) + "\n",
+        encoding="utf-8")
+    home = tmp_path / "home"
+    _write_flags(home, "2026-10-30", [
+        {"indicator_id": "price.spike_mad", "shop_id": "JD2", "sku_id": "S1", "window_start": "2026-10-30",
+         "window_end": "2026-10-30"},
+        {"indicator_id": "price.eu_prior_30d", "shop_id": "PD4", "sku_id": "S3", "window_start": "2026-10-30",
+         "window_end": "2026-10-30"}])
+    table = evaluate(home, truth)
+    assert table["power"] == {
+        ("price.spike_mad", "1.2", "campaign"): {"planted": 1, "detected": 0},
+        ("price.spike_mad", "1.2", "ordinary"): {"planted": 1, "detected": 0},
+        ("price.spike_mad", "3", "ordinary"): {"planted": 1, "detected": 1},
+    }
+    assert table["indicators"]["price.spike_mad"]["detected"] == 1
+    text = format_evaluation(table)
+    assert "power (detected/planted" in text and "price.spike_mad" in text.split("power (")[1]
+    # without power_truth.csv the table is the plain one
+    (truth / "power_truth.csv").unlink()
+    plain = evaluate(home, truth)
+    assert "power" not in plain and "power (" not in format_evaluation(plain)

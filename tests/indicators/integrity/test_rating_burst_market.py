@@ -1,0 +1,132 @@
+"""Issue 20: integrity.rating_burst's campaign guard comes from the market that day.
+
+An isolated burst on an ordinary day is flagged whatever the seller's usual 5-star share (the case the old
+share-z guard hid: 30 five-star reviews against 1.5 a day, 30 of 31 five-star against a baseline share of 0.60);
+on a campaign day the sellers rising together at the market's ratio are not flagged, and one far beyond it is."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.indicators.integrity.given import by_shop, indicator, merchant, order, result, review
+
+RUN = date(2026, 11, 10)
+
+
+def at(offset, clock="15:00:00"):
+    return f"{RUN + timedelta(days=offset)} {clock}"
+
+
+def day_reviews(con, shop, offset, five, other, tag):
+    """`five` 5-star and `other` 3-star reviews of `shop` answered on RUN + offset, each from its own buyer."""
+    for k in range(five + other):
+        o = order(con, shop, at(offset - 3, "08:00:00"), f"{shop}_{tag}{offset}_{k}")
+        review(con, o, 5 if k < five else 3, at(offset, f"1{k % 10}:{k // 10 % 60:02d}:00"))
+
+
+def history(con, shop, five=(1, 2), other=(1,), days=28):
+    """The 28 days before RUN: 5-star counts cycling through `five` (1, 2 -> 1.5 a day), others through `other`."""
+    for d in range(-days, 0):
+        day_reviews(con, shop, d, five[d % len(five)], other[d % len(other)], "base")
+
+
+@pytest.fixture
+def burst():
+    return indicator("integrity.rating_burst")
+
+
+def ordinary_market(con, n=10):
+    """n sellers with 1.5 five-star and 1 other review a day, and the same on the run date (R = 1)."""
+    for j in range(n):
+        merchant(con, f"M{j}")   # the market is the platform's (tmall) sellers
+        history(con, f"M{j}")
+        day_reviews(con, f"M{j}", 0, 1 + j % 2, 1, "today")
+
+
+def test_isolated_burst_with_a_usual_share_of_060_is_flagged(mem_warehouse, burst):
+    """The issue's case: 30 five-star reviews in a day against 1.5 a day, 30 of 31 five-star against a
+    baseline share of 0.60 (share z 4.18, under the old guard's 4.265), on an ordinary day."""
+    con = mem_warehouse
+    merchant(con, "S1")
+    ordinary_market(con)
+    history(con, "S1")
+    day_reviews(con, "S1", 0, 30, 1, "today")
+    rows = by_shop(result(con, burst, RUN))
+    s1 = rows["S1"]
+    assert s1["five_star_reviews"] == 30 and s1["reviews_answered"] == 31
+    assert s1["rating_baseline_mean"] == pytest.approx(1.5)
+    assert s1["baseline_five_star_share"] == pytest.approx(0.60, abs=0.005)
+    assert 4.0 < s1["evidence"]["share_z"] < 4.265   # the old guard's share test does not fire ...
+    assert s1["evidence"]["coreviewers"] == 0        # ... nor co-occurring reviewers
+    # an ordinary day: half the market's sellers had 1 five-star review, half 2 (the weighted median 2 / 1.5)
+    assert s1["evidence"]["market_ratio"] == pytest.approx(4 / 3, abs=1e-3) and s1["evidence"]["market_sellers"] == 11
+    assert s1["flagged"] and s1["rating_poisson_p"] < 1e-6
+    assert not any(r["flagged"] for s, r in rows.items() if s != "S1")
+
+
+def test_isolated_burst_of_a_seller_with_a_high_usual_share_is_flagged(mem_warehouse, burst):
+    """No 5-star share condition: a seller whose reviews are 70 % five-star as a rule, the same burst."""
+    con = mem_warehouse
+    ordinary_market(con)
+    history(con, "S2", five=(1, 2), other=(1, 1, 0))   # 1.5 five-star and 0.67 others a day
+    day_reviews(con, "S2", 0, 30, 1, "today")
+    s2 = by_shop(result(con, burst, RUN))["S2"]
+    assert s2["baseline_five_star_share"] > 0.68 and s2["evidence"]["share_z"] < 4   # no share anomaly
+    assert s2["flagged"]
+
+
+def test_a_sellers_own_popularity_raises_every_score_and_is_not_flagged(mem_warehouse, burst):
+    """A seller's own promotion on an ordinary day: 10x its reviews of every score (the market does not move)."""
+    con = mem_warehouse
+    ordinary_market(con)
+    history(con, "S4", five=(3,), other=(2,))
+    day_reviews(con, "S4", 0, 30, 20, "today")
+    s4 = by_shop(result(con, burst, RUN))["S4"]
+    assert s4["evidence"]["poisson_tail_p_own_baseline"] < 1e-3      # a volume burst against its own baseline
+    assert s4["evidence"]["own_non_five_star_ratio_up"] > 5          # but its other reviews rose as much
+    assert not s4["flagged"]
+
+
+def campaign(con, n=12, rise=10):
+    """A campaign day (双11): n sellers with 2 five-star and 1 other review a day; on the run date each has
+    `rise` times its 5-star reviews (and a couple of others): the market ratio is `rise`."""
+    for j in range(n):
+        history(con, f"C{j}", five=(2,), other=(1,))
+        day_reviews(con, f"C{j}", 0, 2 * rise, 2, "today")
+
+
+def test_campaign_day_sellers_rising_with_the_market_are_not_flagged(mem_warehouse, burst):
+    con = mem_warehouse
+    campaign(con)
+    rows = result(con, burst, RUN)
+    assert len(rows) == 12
+    for r in rows:
+        ev = r["evidence"]
+        assert r["five_star_reviews"] == 20 and ev["poisson_tail_p_own_baseline"] < 1e-6   # a burst on its own ...
+        assert ev["market_ratio"] == pytest.approx(10.0) and ev["guard_ratio"] == pytest.approx(10.0)
+        assert ev["share_z"] < 4.265 and ev["coreviewers"] == 0
+        assert not r["flagged"]                                                          # ... but the market's
+
+
+def test_campaign_day_seller_far_beyond_the_market_ratio_is_flagged(mem_warehouse, burst):
+    con = mem_warehouse
+    campaign(con)
+    history(con, "S3", five=(2,), other=(1,))
+    day_reviews(con, "S3", 0, 40, 2, "today")   # 20x its 5-star baseline on a 10x day, its others 2x
+    rows = by_shop(result(con, burst, RUN))
+    s3 = rows["S3"]
+    assert s3["evidence"]["market_ratio"] == pytest.approx(10.0)   # the burster does not move the median
+    assert s3["evidence"]["share_z"] < 4.265                        # not a share anomaly by the old guard
+    assert s3["rating_poisson_p"] < 1e-3 and s3["flagged"]
+    assert not any(r["flagged"] for s, r in rows.items() if s != "S3")
+
+
+def test_a_small_market_gives_no_ratio(mem_warehouse, burst):
+    """Fewer than market_min_sellers sellers with a baseline: R = 1 (a median of a few is moved by one burst)."""
+    con = mem_warehouse
+    campaign(con, n=5)
+    rows = result(con, burst, RUN)
+    assert {r["evidence"]["market_sellers"] for r in rows} == {5}
+    assert {r["evidence"]["market_ratio"] for r in rows} == {1.0}
