@@ -9,8 +9,6 @@ import io
 import zipfile
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from stdnum.cn import ric, uscc
 
@@ -24,6 +22,7 @@ from pipelines.generate import (
     write_sample,
 )
 from pipelines.generate.evaluate import INDICATOR_IDS, evaluate, format_evaluation
+from tests.generate.marts import write_part
 
 START = dt.date(2026, 10, 29)
 DAYS = 6
@@ -191,11 +190,6 @@ def test_committed_sample_equals_regeneration(tmp_path):
     assert (SAMPLE_START, SAMPLE_DAYS, SAMPLE_SEED) == (dt.date(2026, 10, 29), 14, 20261111) and SAMPLE_SCALE > 0
 
 
-def _write_part(home: Path, mart: str, d: str, rows: list[dict]) -> None:
-    p = home / "marts" / mart / f"dt={d}"
-    p.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), p / "part-0.parquet")
-
 
 def test_evaluate_arithmetic(tmp_path):
     truth = tmp_path / "truth"
@@ -216,19 +210,19 @@ def test_evaluate_arithmetic(tmp_path):
                     platform="jd", shop_id=shop, uscc=None, sku_id=sku, region_code=region,
                     window_start=dt.date.fromisoformat(ws), window_end=dt.date.fromisoformat(we),
                     value=1.0, threshold=0.5, severity="high", evidence="{}", policy_ref="x")
-    _write_part(home, "indicator_flags", "2026-11-02", [
+    write_part(home, "indicator_flags", "2026-11-02", [
         flag("price.spike_mad", "S1", "K1", "210100", "2026-11-02", "2026-11-02"),       # hit
         flag("price.spike_mad", "S2", "K2", "210100", "2026-10-20", "2026-10-21"),       # wrong dates
         flag("price.spike_mad", "S9", "K1", "210100", "2026-11-02", "2026-11-02"),       # clean entity
         flag("price.spike_mad", "S3", "K5", "210300", "2026-11-02", "2026-11-02"),       # planted shop, other id
         flag("collusion.variance_screen", None, "K9", "210200", "2026-10-26", "2026-11-01", "K9:210200:2026-W44"),
     ])
-    _write_part(home, "indicator_flags", "2026-11-06", [
+    write_part(home, "indicator_flags", "2026-11-06", [
         flag("complaints.surge", "S3", None, "210300", "2026-11-06", "2026-11-06"),
         flag("complaints.surge", "S3", None, "210300", "2026-11-20", "2026-11-20"),     # outside window
     ])
-    _write_part(home, "merchant_credit_tiers", "2026-11-01", [dict(uscc="U1", tier="D"), dict(uscc="U2", tier="D")])
-    _write_part(home, "merchant_credit_tiers", "2026-11-06", [dict(uscc="U1", tier="B"), dict(uscc="U2", tier="A"),
+    write_part(home, "merchant_credit_tiers", "2026-11-01", [dict(uscc="U1", tier="D"), dict(uscc="U2", tier="D")])
+    write_part(home, "merchant_credit_tiers", "2026-11-06", [dict(uscc="U1", tier="B"), dict(uscc="U2", tier="A"),
                                                               dict(uscc="U3", tier="B")])
     (home / "reports" / "2026-11-06").mkdir(parents=True)
     (home / "reports" / "2026-11-06" / "bulletin.html").write_text("<p>电话13812345678</p>", encoding="utf-8")

@@ -13,8 +13,6 @@ import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import yaml
 from stdnum.cn import uscc
@@ -22,6 +20,7 @@ from stdnum.cn import uscc
 from pipelines.generate import generate
 from pipelines.generate import side_sources as side_mod
 from pipelines.generate.evaluate import evaluate
+from tests.generate.marts import write_part
 
 START = dt.date(2026, 10, 29)
 DAYS = 14
@@ -248,11 +247,6 @@ def test_inspection_round_trip(province):
     assert firms == set(tiers)                                                 # every registered firm has a tier
 
 
-def _write_part(home: Path, mart: str, d: str, rows: list[dict]) -> None:
-    p = home / "marts" / mart / f"dt={d}"
-    p.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), p / "part-0.parquet")
-
 
 def test_evaluate_platform_rows(tmp_path):
     truth = tmp_path / "truth"
@@ -267,7 +261,7 @@ def test_evaluate_platform_rows(tmp_path):
         return dict(indicator_id="competition.exclusive_dealing", entity_type="platform",
                     entity_id=f"{plat}:{ws[:7]}", platform=plat, shop_id=None, uscc=None, sku_id=None,
                     region_code=None, window_start=dt.date.fromisoformat(ws), window_end=dt.date.fromisoformat(we))
-    _write_part(home, "indicator_flags", "2026-11-05", [
+    write_part(home, "indicator_flags", "2026-11-05", [
         flag("jd", "2026-10-10", "2026-10-22"),      # hit
         flag("jd", "2026-11-01", "2026-11-02"),      # planted platform, other dates: not a match, not clean
         flag("tmall", "2026-10-10", "2026-10-22"),   # a platform with no planted row: clean false flag
