@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make test-distributed: market_daily on Airflow's CeleryExecutor (PostgreSQL metadata DB, Redis
 # broker, api-server, scheduler, dag-processor, two Celery workers), with celery pinned below 5.7
-# (constraints-distributed.txt) and Airflow on its own ports (PORT_BASE). Asserts: the triggered run succeeds; its tasks ran
-# on both workers with overlapping times; the writer-pool tasks never overlapped; the marts equal a CLI
-# run's; `airflow backfill create` over two days equals `market-monitor backfill` over them.
+# (constraints-distributed.txt) and Airflow on its own ports (PORT_BASE). Asserts: the triggered run succeeds; its
+# prepare tasks (one per landed file, mapped) ran on both workers with overlapping times; the writer-pool tasks never
+# overlapped; the marts equal a CLI run's; `airflow backfill create` over two days equals `market-monitor backfill`
+# over them. Then the same first day once more on a fresh home with one worker only (marts equal again), and
+# prints the day's ingest wall time (landed_files start -> register end) with two workers and with one.
 # Everything it starts it stops by PID (trap). Exit non-zero on any failure.
 #
 # Environment: VENV (default .venv; created with constraints.txt when missing, the Celery/Postgres
@@ -143,6 +145,9 @@ AIRFLOW__API_AUTH__JWT_SECRET="$(secret)"; export AIRFLOW__API_AUTH__JWT_SECRET
 AIRFLOW__API__SECRET_KEY="$(secret)"; export AIRFLOW__API__SECRET_KEY
 AIRFLOW__CORE__FERNET_KEY="$("$VENV/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
 export AIRFLOW__CORE__FERNET_KEY
+# every task parses its DAG file first (imports pipelines, GX, pandas: ~3 s idle); on a busy shared CI box that
+# exceeded Airflow's 30 s default and tasks were rescheduled ("DagBag import timeout")
+export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="${DAGBAG_IMPORT_TIMEOUT:-180}"
 export AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL=5
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
 export MARKET_MONITOR_HOME="$WORK/home-airflow"
@@ -213,9 +218,26 @@ wait_runs() {  # wait_runs DAG_ID EXPECTED_COUNT TIMEOUT: until that many runs, 
   fail "$dag: runs not finished within ${timeout}s (states: $states)"
 }
 
-# ---------------------------------------------------------------- 6. the CLI reference, in the background
+# ---------------------------------------------------------------- 6. the triggered daily run (two workers, alone)
+step "trigger market_daily for $RUN_DATE"
+RUN_ID=$(airflow dags trigger market_daily --conf "{\"business_date\": \"$RUN_DATE\"}" -o json 2>/dev/null \
+  | last_json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)[0]["dag_run_id"])') \
+  || fail "could not trigger market_daily"
+step "run $RUN_ID"
+wait_runs market_daily 1 900   # under load (2 cores, load average 30) the run took 480 s
+step "market_daily succeeded"
+"$VENV/bin/python" tests/distributed/verify.py tasks "$DSN" market_daily "$RUN_ID" \
+  || fail "task placement checks"
+TIMING_TWO=$("$VENV/bin/python" tests/distributed/verify.py timing "$DSN" market_daily "$RUN_ID") \
+  || fail "ingest timing of $RUN_ID"
+step "ingest of $RUN_DATE with two workers: $TIMING_TWO"
+# keep the run's marts before the backfill adds partitions
+mkdir -p "$WORK/airflow-after-run" && cp -r "$WORK/home-airflow/marts" "$WORK/airflow-after-run/marts"
+
+# ---------------------------------------------------------------- 7. the CLI reference, in the background
 # `market-monitor run D0`, a snapshot of its marts, then `market-monitor backfill D1..D2` into another
-# home: the same sequence the Airflow home goes through, run while Airflow works.
+# home: the same sequence the Airflow home goes through, run while Airflow backfills (started after the
+# triggered run, so that run's ingest time is measured without the CLI competing for the cores).
 step "CLI reference run ($RUN_DATE, then backfill $BF_START..$BF_END) in the background"
 (
   set +e
@@ -236,19 +258,6 @@ wait_cli() {
   [ $rc = 0 ] || fail "CLI reference run failed ($rc, logs/cli.log)"
 }
 
-# ---------------------------------------------------------------- 7. the triggered daily run
-step "trigger market_daily for $RUN_DATE"
-RUN_ID=$(airflow dags trigger market_daily --conf "{\"business_date\": \"$RUN_DATE\"}" -o json 2>/dev/null \
-  | last_json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)[0]["dag_run_id"])') \
-  || fail "could not trigger market_daily"
-step "run $RUN_ID"
-wait_runs market_daily 1 480
-step "market_daily succeeded"
-"$VENV/bin/python" tests/distributed/verify.py tasks "$DSN" market_daily "$RUN_ID" \
-  || fail "task placement checks"
-# keep the run's marts before the backfill adds partitions
-mkdir -p "$WORK/airflow-after-run" && cp -r "$WORK/home-airflow/marts" "$WORK/airflow-after-run/marts"
-
 # ---------------------------------------------------------------- 8. backfill
 read -r FROM TO < <("$VENV/bin/python" -c "
 from datetime import date; from pipelines.core.dates import backfill_range
@@ -256,7 +265,7 @@ print(*backfill_range(date.fromisoformat('$BF_START'), date.fromisoformat('$BF_E
 step "airflow backfill create $FROM .. $TO"
 airflow backfill create --dag-id market_daily --from-date "$FROM" --to-date "$TO" --max-active-runs 1 \
   >"$WORK/logs/backfill.log" 2>&1 || fail "airflow backfill create (logs/backfill.log)"
-wait_runs market_daily 3 600
+wait_runs market_daily 3 1500
 mapfile -t ALL_RUNS < <(airflow dags list-runs market_daily -o json 2>/dev/null | last_json \
   | "$VENV/bin/python" -c 'import json,sys; [print(r["run_id"]) for r in json.load(sys.stdin)]')
 step "backfill succeeded (${#ALL_RUNS[@]} runs); waiting for the CLI reference"
@@ -276,4 +285,44 @@ extra=$(find "$WORK/home-airflow/marts" -maxdepth 2 -name 'dt=*' | grep -v -E "d
 "$VENV/bin/python" tests/distributed/verify.py tasks "$DSN" market_daily "${ALL_RUNS[@]}" \
   || FAILED+=("task checks over all runs")
 [ ${#FAILED[@]} = 0 ] || fail "$(printf '%s; ' "${FAILED[@]}")"
+
+# ---------------------------------------------------------------- 10. the same day with one worker
+# Both workers stop; worker w1 alone (same concurrency) starts on a fresh home with the same landing files, and
+# market_daily runs the first day again: the ingest wall time with one worker, and the marts once more.
+stop_worker() {
+  local pid; pid=$(cat "$PIDS/$1.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+  rm -f "$PIDS/$1.pid"
+}
+step "one worker: stopping w1 and w2, starting w1 alone on a fresh home"
+stop_worker worker1; stop_worker worker2
+mkdir -p "$WORK/home-one"; cp -r "$SAMPLE" "$WORK/home-one/landing"
+MARKET_MONITOR_HOME="$WORK/home-one" CELERY_WORKER_NAME=w1 AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$LOG1 \
+  start worker1-alone airflow celery worker -c 2 -H 'w1@%h'
+for _ in $(seq 1 240); do
+  grep -q "w1@.* ready" "$WORK/logs/worker1-alone.log" 2>/dev/null && break
+  kill -0 "$(cat "$PIDS/worker1-alone.pid")" 2>/dev/null || fail "worker1-alone exited during startup"
+  sleep 0.5
+done
+ONE_ID=$(airflow dags trigger market_daily --conf "{\"business_date\": \"$RUN_DATE\"}" -o json 2>/dev/null \
+  | last_json | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)[0]["dag_run_id"])') \
+  || fail "could not trigger market_daily (one worker)"
+wait_runs market_daily 4 900
+TIMING_ONE=$("$VENV/bin/python" tests/distributed/verify.py timing "$DSN" market_daily "$ONE_ID") \
+  || fail "ingest timing of $ONE_ID"
+"$VENV/bin/python" -c "import json,sys; w = json.loads(sys.argv[1])['workers']; sys.exit(w != ['w1'])" "$TIMING_ONE" \
+  || fail "the one-worker run's prepare tasks ran on $TIMING_ONE"
+"$VENV/bin/python" tests/distributed/verify.py compare "$WORK/home-one" "$WORK/cli-after-run" \
+  || fail "one-worker marts differ from market-monitor run's for $RUN_DATE"
+step "ingest of $RUN_DATE with one worker: $TIMING_ONE"
+"$VENV/bin/python" - "$TIMING_TWO" "$TIMING_ONE" <<'PY'
+import json, sys
+two, one = (json.loads(a) for a in sys.argv[1:3])
+print(f"INGEST WALL TIME ({two['prepare_tasks']} prepare tasks, landed_files start -> register end): "
+      f"two workers {two['ingest_wall_s']} s (prepare span {two['prepare_span_s']} s, register {two['register_s']} s); "
+      f"one worker {one['ingest_wall_s']} s (prepare span {one['prepare_span_s']} s, register {one['register_s']} s); "
+      f"ratio {one['ingest_wall_s'] / two['ingest_wall_s']:.2f}")
+PY
 step "PASS: triggered run and backfill on CeleryExecutor equal the CLI"

@@ -44,20 +44,30 @@ CORE_FILES = ["price_observations price_observations.csv", "olist olist_orders_d
 
 # ------------------------------------------------------------------ children
 
-def _sample_rss(pid: int, peak: dict, stop: threading.Event) -> None:
+def _sample_rss(pid: int, peak: dict, stop: threading.Event, spill_dir: Path | None = None) -> None:
     """Sample the child's resident memory every 0.2 s and keep the clock time of the highest sample, so the
-    report can say which step of the run the peak fell in (rusage gives the maximum, not when it happened)."""
+    report can say which step of the run the peak fell in (rusage gives the maximum, not when it happened).
+    Every sample is kept in peak["series"] as (clock time, RSS bytes, spill bytes): the memory profile of the run
+    per step (step_peaks). `spill_dir`: the product's DuckDB temp_directory, whose spill files are summed."""
+    from warehouse.db import spill_bytes  # light: no DuckDB query, only a directory listing
+
     status = Path(f"/proc/{pid}/status")
+    series = peak.setdefault("series", [])
     while not stop.wait(0.2):
         try:
             kb = next(int(ln.split()[1]) for ln in status.read_text().splitlines() if ln.startswith("VmRSS:"))
         except (OSError, StopIteration, ValueError):
             return
+        now = time.time()
+        spill = spill_bytes(spill_dir) if spill_dir is not None else 0
+        series.append((now, kb * 1024, spill))
         if kb * 1024 > peak.get("rss", 0):
-            peak.update(rss=kb * 1024, at=time.time())
+            peak.update(rss=kb * 1024, at=now)
+        if spill > peak.get("spill", 0):
+            peak["spill"] = spill
 
 
-def child(argv: list[str], env: dict | None = None, log: Path | None = None) -> dict:
+def child(argv: list[str], env: dict | None = None, log: Path | None = None, spill_dir: Path | None = None) -> dict:
     """Run argv; return wall/cpu seconds, max RSS (bytes), when the sampled peak happened, return code, stdout."""
     t0 = time.perf_counter()
     started = time.time()
@@ -66,7 +76,7 @@ def child(argv: list[str], env: dict | None = None, log: Path | None = None) -> 
     stop = threading.Event()
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=out, env=env, cwd=REPO, text=True)  # noqa: S603
-        sampler = threading.Thread(target=_sample_rss, args=(proc.pid, peak, stop), daemon=True)
+        sampler = threading.Thread(target=_sample_rss, args=(proc.pid, peak, stop, spill_dir), daemon=True)
         sampler.start()
         stdout = proc.stdout.read()
         stop.set()
@@ -77,7 +87,8 @@ def child(argv: list[str], env: dict | None = None, log: Path | None = None) -> 
         if log:
             out.close()
     return {"wall": time.perf_counter() - t0, "cpu": ru.ru_utime + ru.ru_stime,
-            "rss": ru.ru_maxrss * 1024, "rss_peak_at": peak.get("at"), "started_at": started, "rc": proc.returncode, "stdout": stdout}
+            "rss": ru.ru_maxrss * 1024, "rss_peak_at": peak.get("at"), "started_at": started, "rc": proc.returncode, "stdout": stdout,
+            "series": peak.get("series", []), "spill_max": peak.get("spill", 0)}
 
 
 def _py(*args: str) -> list[str]:
@@ -147,13 +158,16 @@ STAGE_RE = re.compile(r"\[((?:\w+ [0-9.]+s,? ?)+)\]")
 # debug lines of `market-monitor --verbose run` (indicators/compute.py, expectations/gate.py)
 STEP_RE = re.compile(r"computed (indicator|mart) (\S+): \d+ rows in ([0-9.]+) s")
 SUITE_RE = re.compile(r"quality (\S+): \d+ rows.* in ([0-9.]+) s$", re.MULTILINE)
-# the ingest log line (pipelines/ingest/): "ingested <source> <file>: N rows in S s (read …, quarantine …, staging …, raw …)"
+# the ingest log line (pipelines/ingest/): "ingested <source> <file>: N rows in S s (read …, duplicates …, quarantine …, staging …)"
 INGEST_RE = re.compile(r"ingested (\S+ \S+): \d+ rows in ([0-9.]+) s \(([^)]*)\)")
 
 
 def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
+    from warehouse.db import duckdb_settings  # light: reads HOME/config.yml and the environment only
+
+    spill_dir = duckdb_settings(home).temp_directory  # the child inherits this environment (plus the memory limit)
     r = child(_py("pipelines.run.cli", "--home", str(home), "--verbose", "run", "--date", DAY.isoformat()),
-              env=env, log=log)
+              env=env, log=log, spill_dir=spill_dir)
     text = log.read_text(encoding="utf-8", errors="replace")
     if r["rc"] != 0:  # reported, not hidden: the table says which run failed and why
         tail = [ln for ln in text.splitlines() if ln.strip()]
@@ -168,6 +182,7 @@ def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
         for what, psec in re.findall(r"(\w+) ([0-9.]+) s", phases):
             r["steps"][f"ingest {name} · {what}"] = float(psec)
     r["peak_step"] = step_at(text, r.get("rss_peak_at"), r.get("started_at"))
+    r["step_peaks"] = step_peaks(text, r.pop("series", []), r.get("started_at"))
     return r
 
 
@@ -193,6 +208,34 @@ def step_at(text: str, at: float | None, started: float | None = None) -> str:
         if midnight + days * 86400 + clock >= target:
             return re.sub(r":? \d+ rows.*| in [0-9.]+ s$| \([0-9.]+ s\)$", "", message)[:120]
     return "the end of the run (bulletin, lineage)"
+
+
+def step_peaks(text: str, series: list, started: float | None = None) -> dict[str, tuple[int, int]]:
+    """{step: (highest RSS bytes, highest spill bytes)} over the samples taken while each step of a `--verbose`
+    run log was running (as step_at places them): where the memory goes, step by step."""
+    out: dict[str, tuple[int, int]] = {}
+    if not series:
+        return out
+    base = time.localtime(started if started is not None else series[0][0])
+    midnight = time.mktime((base.tm_year, base.tm_mon, base.tm_mday, 0, 0, 0, 0, 0, -1))
+    ends: list[tuple[float, str]] = []
+    days, last = 0, -1
+    for stamp, message in LOG_LINE_RE.findall(text):
+        h, m, sec = (int(x) for x in stamp.split(":"))
+        clock = h * 3600 + m * 60 + sec
+        if clock < last:
+            days += 1
+        last = clock
+        ends.append((midnight + days * 86400 + clock,
+                     re.sub(r":? \d+ rows.*| in [0-9.]+ s$| \([0-9.]+ s\)$", "", message)[:120]))
+    i = 0
+    for at, rss, spill in sorted(series):
+        while i < len(ends) and ends[i][0] < int(at):
+            i += 1
+        name = ends[i][1] if i < len(ends) else "the end of the run (bulletin, lineage)"
+        old = out.get(name, (0, 0))
+        out[name] = (max(old[0], rss), max(old[1], spill))
+    return out
 
 
 def med(rs: list[dict], key: str) -> float:
@@ -254,9 +297,9 @@ def render(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(path: Path, section: str) -> None:
+def write_report(path: Path, section: str, marker: str = "results") -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start, end = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+    start, end = f"<!-- bench:{marker}:start -->", f"<!-- bench:{marker}:end -->"
     block = f"{start}\n{section}{end}"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
@@ -374,6 +417,72 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
     return res
 
 
+def render_memory(res: dict) -> str:
+    """The memory block: one product run's peak RSS, its spill, and the steps at the top of its memory profile."""
+    gb = 10**9
+    r = res["run"]
+    lines = [
+        "### Memory of one daily run",
+        "",
+        f"Command: `{res['command']}`  ",
+        f"Machine: {res['machine']}  ",
+        f"Data: scale {res['scale']:g}, {res['day_rows']:,} price observations on {DAY}, {res['history']} days of "
+        f"history at density {res['density']:g}; DuckDB memory_limit {res['memory_limit']}, "
+        f"temp_directory {res['temp_directory']}.",
+        "",
+        "| run | wall s | CPU s | max RSS GB | target | met | highest spill GB | step at the sampled peak |",
+        "| --- | ---: | ---: | ---: | --- | --- | ---: | --- |",
+        f"| product end to end ({'exit ' + str(r['rc']) if r['rc'] else 'ok'}) | {r['wall']:.1f} | {r['cpu']:.1f} | "
+        f"{r['rss'] / gb:.2f} | ≤ 3 GB | {'yes' if r['rss'] <= 3 * gb and not r['rc'] else 'NO'} | "
+        f"{r['spill_max'] / gb:.2f} | {r['peak_step'] or '?'} |",
+        "",
+        "Highest sampled RSS while each step ran (sampled every 0.2 s; the ten highest steps):",
+        "",
+        "| step | RSS GB | spill GB |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, (rss, spill) in sorted(r["step_peaks"].items(), key=lambda kv: -kv[1][0])[:10]:
+        lines.append(f"| {name} | {rss / gb:.2f} | {spill / gb:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def memory(scale: float, work: Path, out: Path | None, density: float, history: int, seed: int, command: str,
+           memory_limit: str | None = None) -> dict:
+    """One end-to-end product run with `history` days, measured for memory (`--memory-only`)."""
+    from warehouse.db import duckdb_settings
+
+    work.mkdir(parents=True, exist_ok=True)
+    prep = ["--prepare-only", "--scale", str(scale), "--density", str(density),
+            "--history", f"{history},{history}", "--seed", str(seed), "--work", str(work)]
+    r = child(_py("benchmarks.run", *prep))
+    print(r["stdout"], end="", flush=True)
+    _check(r, "data preparation")
+    gen, tpls = prepare(work, scale, seed, density, (history, history))
+    env = dict(os.environ, MARKET_MONITOR_MEMORY_LIMIT=memory_limit) if memory_limit else None
+    home = fresh_home(work, gen, tpls[history], f"home_mem_{history}")
+    run = product_run(home, work / f"product_mem_{history}.log", env)
+    run.pop("stdout", None)
+    res = {"command": command, "machine": machine(), "scale": scale, "density": density, "history": history,
+           "memory_limit": memory_limit or f"{DEFAULT_MEMORY_LIMIT} (default)",
+           "temp_directory": "HOME/" + str(duckdb_settings(home).temp_directory.relative_to(home))
+           if duckdb_settings(home).temp_directory.is_relative_to(home) else str(duckdb_settings(home).temp_directory),
+           "day_rows": _day_rows(gen), "run": run}
+    text = render_memory(res)
+    print(text)
+    (work / "memory.json").write_text(json.dumps(res, default=str))
+    if out is not None:
+        write_report(out, text, marker="memory")
+    return res
+
+
+def _day_rows(gen: Path) -> int:
+    import duckdb  # lazy: RSS
+
+    glob = gen / "landing" / "price_observations" / DAY.isoformat() / "*.csv"
+    return duckdb.connect().execute(
+        f"SELECT count(*) FROM read_csv('{glob}', header=true, all_varchar=true)").fetchall()[0][0]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=100.0)
@@ -388,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print only; do not touch docs/BENCHMARKS.md")
     ap.add_argument("--memory-limit", help="MARKET_MONITOR_MEMORY_LIMIT for the product runs (default: the product's own, warehouse/db.py)")
     ap.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--memory-only", action="store_true",
+                    help="one product run with the first --history, measured for memory (peak RSS per step, spill); "
+                         "writes the bench:memory block of --out")
     a = ap.parse_args(argv)
     h = tuple(int(x) for x in a.history.split(","))
     if a.prepare_only:  # the harness's own child: generate the day and build the histories (cached by stamps)
@@ -395,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
         prepare(a.work, a.scale, a.seed, a.density, (h[0], h[1]))
         return 0
     cmd = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    if a.memory_only:
+        memory(a.scale, a.work, None if a.no_write else a.out, a.density, h[0], a.seed, cmd.strip(), a.memory_limit)
+        return 0
     bench(a.scale, a.repeats, a.product_repeats, a.work, None if a.no_write else a.out, a.density,
           (h[0], h[1]), a.seed, cmd.strip(), a.memory_limit)
     return 0

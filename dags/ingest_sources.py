@@ -3,9 +3,10 @@
 
 One DAG per source id (`pipelines.run.airflow_tasks.SOURCE_SCHEDULES` holds the cadences). For business
 date D (the local day before the fire time; override with `{"business_date": "YYYY-MM-DD"}`):
-`preflight` looks at `landing/<source>/D/` read-only (any worker, in parallel with other sources),
-then `ingest` loads it into the warehouse in the one-slot pool `duckdb_writer` and emits the asset
-`market-monitor://staging/<source>` with `extra={"business_date": D}`. `market_indicators` is
+`landed_files` lists `landing/<source>/D/`, `prepare` (one mapped task per file, any worker, in parallel)
+parses and validates each into parquet under `HOME/.stage/<source>/D/`, then `register` loads them into
+the warehouse in the one-slot pool `duckdb_writer` and emits the asset `market-monitor://staging/<source>`
+with `extra={"business_date": D}`. `market_indicators` is
 scheduled on those assets.
 
 A source with no drop for D still emits its event (nothing to load is a valid day), so the
@@ -14,19 +15,11 @@ indicators DAG is not held back by a quiet source.
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag
 
-from pipelines.run.airflow_tasks import (
-    LOCAL_TZ_NAME,
-    SOURCE_SCHEDULES,
-    WRITER_POOL,
-    business_date_task,
-    ingest_source_task,
-    source_asset,
-    source_ids,
-)
+from pipelines.run.airflow_tasks import LOCAL_TZ_NAME, SOURCE_SCHEDULES, business_date_task, source_ids
 from pipelines.run.dag_arguments import dag_arguments
-from pipelines.run.preflight import preflight_task
+from pipelines.run.staged import staged_ingest
 
 
 def build(source: str):
@@ -39,13 +32,7 @@ def build(source: str):
         ),
     )
     def ingest_dag():
-        @task(pool=WRITER_POOL, outlets=[source_asset(source)])
-        def ingest(day: str, **context) -> str:
-            return ingest_source_task(source, day, context)
-
-        day = business_date_task()
-        checked = task(task_id="preflight")(preflight_task)(source, day)
-        checked >> ingest(day)
+        staged_ingest(business_date_task(), source)
 
     return ingest_dag()
 

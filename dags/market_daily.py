@@ -3,11 +3,12 @@
 
 For business date D (yesterday in Asia/Shanghai for a scheduled run; override with
 `{"business_date": "YYYY-MM-DD"}` in the trigger form or `--conf`):
-`preflight_<source>` (read-only look at `landing/<source>/D/`, one task per source, in parallel on
-any worker) → ingest `landing/*/D/` → compute every indicator → Great Expectations gate → publish the
+`landed_files` lists `landing/*/D/` → `prepare` (one mapped task per landed file, in parallel on any
+worker: parse, validate and write its rows as parquet under `HOME/.stage/`) → `register` (the prepared
+files into the warehouse) → compute every indicator → Great Expectations gate → publish the
 marts that passed → build the bulletin → `quality_verdict` (fails the run, without retries, when
 a mart was blocked: its previous partition stays published). Every task only calls `pipelines`; the same functions run
-behind `market-monitor run --date D`.
+behind `market-monitor run --date D` (which loads the files directly: same warehouse rows, same marts).
 
 All tasks that open the DuckDB warehouse share the one-slot pool `duckdb_writer` (one writer per
 file, across every DAG). The home folder comes from `MARKET_MONITOR_HOME`.
@@ -20,17 +21,11 @@ path, not both (docs/DEPLOYMENT.md).
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag
 
-from pipelines.run.airflow_tasks import (
-    LOCAL_TZ_NAME,
-    business_date_task,
-    publication_chain,
-    source_ids,
-    writer_stage,
-)
+from pipelines.run.airflow_tasks import LOCAL_TZ_NAME, business_date_task, publication_chain
 from pipelines.run.dag_arguments import dag_arguments
-from pipelines.run.preflight import preflight_task
+from pipelines.run.staged import staged_ingest
 
 
 @dag(
@@ -39,11 +34,7 @@ from pipelines.run.preflight import preflight_task
     **dag_arguments("market_daily", tags=["daily", "marts"], doc_md=__doc__),
 )
 def market_daily():
-    day = business_date_task()
-    checks = [task(task_id=f"preflight_{source}")(preflight_task)(source, day) for source in source_ids()]
-    loaded = writer_stage("ingest", day)
-    checks >> loaded
-    publication_chain(loaded)
+    publication_chain(staged_ingest(business_date_task()))
 
 
 market_daily()

@@ -5,10 +5,12 @@ Weekly (Sunday 04:00 Asia/Shanghai, after the daily run). Retention is read from
 (`retention: landing_days / quarantine_days / reports_days / marts_days`; a missing key keeps
 everything) and counted back from the run's business date, never the wall clock:
 
-- `prune_landing`: old `landing/`, `quarantine/` and `reports/` date folders (files only; no pool);
+- `prune_landing`: old `landing/`, `quarantine/` and `reports/` date folders (files only; no pool); the
+  landing folders of the sources with free text (the raw record of personal text) are kept no longer
+  than `retention.raw_text_days`;
 - `prune_marts`: old `marts/<mart>/dt=<D>/` partitions, their manifest entries and
   `meta.published_partitions` rows (writer pool);
-- `expire_raw_text`: `raw.*` rows and quarantined lines' text older than `retention.raw_text_days`
+- `expire_raw_text`: quarantined lines' text older than `retention.raw_text_days`
   (default 90; the masked staging rows, the ledger and the quarantine reasons stay) (writer pool);
 - `compact_warehouse`: CHECKPOINT, and a rewrite of `warehouse.duckdb` when more than
   `maintenance.compact_free_ratio` of its blocks are free (writer pool).

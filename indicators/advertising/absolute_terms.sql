@@ -58,8 +58,11 @@ per_listing AS (
            arg_max(o.product_name, (o.observed_date, o.observation_id))                 AS latest_title,
            arg_min(o.observation_id, (o.observed_date, o.observation_id))               AS first_observation_id,
            arg_max(o.observation_id, (o.observed_date, o.observation_id))               AS latest_observation_id,
-           list(o.observation_id ORDER BY o.observed_date DESC, o.observation_id DESC)  AS observation_ids
-    FROM observed AS o
+           list(o.observation_id ORDER BY o.observed_date DESC, o.observation_id DESC)
+               FILTER (WHERE o.obs_rank <= 20)                                          AS observation_ids
+    FROM (SELECT o.*, row_number() OVER (PARTITION BY o.shop_id, o.sku_id
+                                         ORDER BY o.observed_date DESC, o.observation_id DESC) AS obs_rank
+          FROM observed AS o JOIN title_terms AS tt USING (product_name)) AS o  -- evidence sample capped inside the aggregate (docs/BENCHMARKS.md, "Bounded plans"): ranked first, listed after
     JOIN title_terms AS tt USING (product_name)
     CROSS JOIN bounds AS b
     GROUP BY o.shop_id, o.sku_id
@@ -90,7 +93,7 @@ SELECT
         'lookback_window', json_array(strftime(b.lookback_start, '%Y-%m-%d'), strftime(b.run_date, '%Y-%m-%d')),
         'first_observation_id', first_observation_id,
         'latest_observation_id', latest_observation_id,
-        'observation_ids', observation_ids[1:20]
+        'observation_ids', observation_ids
     )::VARCHAR                                  AS evidence,
     -- detail columns
     terms, statutory, first_seen, last_seen, days_seen, recent_days_seen

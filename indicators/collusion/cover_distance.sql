@@ -1,7 +1,7 @@
 -- collusion.cover_distance: the gap between the two lowest prices of a market cell is large against the gaps among
 -- the rest (cover pricing: the others price just above an agreed "winner"). Screen, not a finding.
 -- Parameters: $run_date, $history_weeks, $min_sellers, $diffp_threshold, $rdnor_threshold, $rd_ratio, $rd_quantile (evidence
--- only), $min_history_cells, $campaign_promo_share.
+-- only), $min_history_cells, $campaign_promo_share, $cover_weeks, $markup_tolerance.
 -- Benchmark: RD is scale-free (a ratio of price gaps), so the cell's RD is judged against rd_ratio x the MEDIAN RD of all
 -- other cells of the province in the history weeks: hundreds of cells, so a few planted or promotion-priced cells cannot
 -- drag it (a high quantile of one category's few dozen cells is their maximum, set by any pocket in the category).
@@ -69,18 +69,23 @@ scored_cells AS (
     FROM cells AS c
     WHERE c.n_sellers >= $min_sellers
 ),
-current_lists AS (
-    -- the sellers of the current week's cells in (price, shop) order, for the evidence
-    SELECT sku_id, region_code, list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
+round_lists AS (
+    -- the sellers of the cells of the current week and of the cover_weeks - 1 weeks before it (the rounds), in (price,
+    -- shop) order: only these weeks carry shop lists. cover_weeks - 1 <= history_weeks, so the rounds are scored cells
+    SELECT sku_id, region_code, week_start, list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
     FROM seller_week
-    WHERE week_start = date_trunc('week', $run_date::DATE)
+    WHERE week_start >= date_trunc('week', $run_date::DATE) - to_days(7 * (CAST($cover_weeks AS INTEGER) - 1))
     GROUP BY ALL
 ),
-current_cells AS (
-    SELECT s.*, list_transform(l.offers, lambda x: x.shop_id) AS shop_ids
+round_cells AS (
+    -- prices and shop_ids in the same order (offers sort on price first): shop_ids[i] sells at prices[i]
+    SELECT s.*, list_transform(l.offers, lambda x: x.shop_id) AS shop_ids, l.offers[1].shop_id AS lowest_shop_id
     FROM scored_cells AS s
-    JOIN current_lists AS l ON l.sku_id = s.sku_id AND l.region_code IS NOT DISTINCT FROM s.region_code
-    WHERE s.week_start = date_trunc('week', $run_date::DATE)
+    JOIN round_lists AS l
+      ON l.sku_id = s.sku_id AND l.region_code IS NOT DISTINCT FROM s.region_code AND l.week_start = s.week_start
+),
+current_cells AS (
+    SELECT * FROM round_cells WHERE week_start = date_trunc('week', $run_date::DATE)
 ),
 history AS (
     -- the scored cells of the weeks before the current one, ranked by RD over the province and within the category
@@ -166,16 +171,48 @@ category_history AS (
     LEFT JOIN history AS a ON a.category = p.category AND a.rk_cat = p.lo + len(list_filter(p.gs, lambda x: x <= p.lo))
     LEFT JOIN history AS b ON b.category = p.category AND b.rk_cat = p.hi + len(list_filter(p.gs, lambda x: x <= p.hi))
 ),
+rounds AS (
+    -- the cell's earlier rounds: each of the cover_weeks - 1 weeks before the current one, with every cover's price
+    -- relative to the winner's then (NULL when the cover did not sell in the cell that week)
+    SELECT c.sku_id, c.region_code, h.week_start, h.lowest_shop_id, h.n_sellers, h.diffp, h.rd, h.rdnor, m.rd_median,
+           list_transform(list_zip(c.shop_ids[2:], c.prices[2:]),
+                          lambda x: abs(h.prices[list_position(h.shop_ids, x[1])] / h.p1 - x[2] / c.p1)) AS markup_moves
+    FROM current_cells AS c
+    JOIN market_history AS m ON m.sku_id = c.sku_id AND m.region_code IS NOT DISTINCT FROM c.region_code
+    JOIN round_cells AS h
+      ON h.sku_id = c.sku_id AND h.region_code IS NOT DISTINCT FROM c.region_code AND h.week_start < c.week_start
+),
+held_rounds AS (
+    -- a round holds the arrangement when the same seller was the lowest (the designated winner), the cell had the
+    -- cover shape against the same benchmark as this week, and every one of this week's covers sold in the cell at
+    -- the same markup over the winner (within markup_tolerance). A cover arrangement keeps its roles and distances
+    -- round after round; a chance alignment of independent prices moves as soon as one of them reprices
+    SELECT r.sku_id, r.region_code,
+           count(*) FILTER (WHERE r.lowest_shop_id = c.lowest_shop_id AND r.diffp > $diffp_threshold
+                                  AND r.rdnor > $rdnor_threshold AND r.rd > $rd_ratio * r.rd_median
+                                  AND len(list_filter(r.markup_moves, lambda v: v <= $markup_tolerance))
+                                      = c.n_sellers - 1) AS held_rounds,
+           list_sort(list({'week': strftime(r.week_start, '%G-W%V'), 'lowest_shop_id': r.lowest_shop_id,
+                           'n_sellers': r.n_sellers, 'diffp': round(r.diffp, 4), 'rd': round(r.rd, 4),
+                           'rdnor': round(r.rdnor, 4), 'max_markup_move': round(list_max(r.markup_moves), 4),
+                           'covers_seen': len(list_filter(r.markup_moves, lambda v: v IS NOT NULL))})) AS earlier_rounds
+    FROM rounds AS r
+    JOIN current_cells AS c ON c.sku_id = r.sku_id AND c.region_code IS NOT DISTINCT FROM r.region_code
+    GROUP BY r.sku_id, r.region_code
+),
 judged AS (
     SELECT c.*, h.history_cells, h.rd_high_quantile, m.market_history_cells, m.rd_median,
         $rd_ratio * m.rd_median AS rd_benchmark,
+        1 + coalesce(r.held_rounds, 0) AS cover_rounds, coalesce(r.earlier_rounds, []) AS earlier_rounds,
         coalesce(m.market_history_cells >= $min_history_cells
                  AND c.diffp > $diffp_threshold
                  AND c.rdnor > $rdnor_threshold
-                 AND c.rd > $rd_ratio * m.rd_median, false) AS violates
+                 AND c.rd > $rd_ratio * m.rd_median
+                 AND 1 + coalesce(r.held_rounds, 0) >= $cover_weeks, false) AS violates
     FROM current_cells AS c
     LEFT JOIN market_history AS m USING (sku_id, region_code)
     LEFT JOIN category_history AS h USING (sku_id, region_code)
+    LEFT JOIN held_rounds AS r ON r.sku_id = c.sku_id AND r.region_code IS NOT DISTINCT FROM c.region_code
 )
 SELECT
     'market_cell'                                          AS entity_type,
@@ -194,10 +231,11 @@ SELECT
         'skewness', round(skewness, 4), 'kurtosis', round(kurtosis, 4),
         'category', category, 'category_history_cells', history_cells, 'category_rd_high_quantile', round(rd_high_quantile, 4),
         'market_history_cells', market_history_cells, 'market_rd_median', round(rd_median, 4),
-        'rd_benchmark', round(rd_benchmark, 4)
+        'rd_benchmark', round(rd_benchmark, 4),
+        'cover_rounds', cover_rounds, 'cover_weeks_required', $cover_weeks::INTEGER, 'earlier_rounds', earlier_rounds
     )::VARCHAR                                             AS evidence,
     week_start, n_sellers, round(diffp, 4) AS diffp, round(rd, 4) AS rd, round(rdnor, 4) AS rdnor,
     round(spread, 4) AS spread, round(skewness, 4) AS skewness, round(kurtosis, 4) AS kurtosis,
-    rd_high_quantile AS category_rd_high_quantile, rd_median AS market_rd_median, violates
+    rd_high_quantile AS category_rd_high_quantile, rd_median AS market_rd_median, cover_rounds, violates
 FROM judged
 ORDER BY entity_id

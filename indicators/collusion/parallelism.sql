@@ -119,9 +119,14 @@ controls AS (
     FROM control_pair_stats GROUP BY sku_id
 ),
 cell_pairs AS (
-    SELECT p.*, c.control_pairs, c.control_par_q,
-           coalesce(p.candidate AND p.par > c.control_par_q, false) AS parallel
-    FROM scored_cell_pairs AS p LEFT JOIN controls AS c USING (sku_id)
+    SELECT *,
+           -- the evidence lists at most 50 parallel pairs of a cell (their count is `parallel_pairs`): ranked here so
+           -- that the list is capped inside the aggregate (a cell's pairs grow with the square of its sellers;
+           -- docs/BENCHMARKS.md, "Bounded plans")
+           row_number() OVER (PARTITION BY sku_id, region_a, parallel ORDER BY shop_a, shop_b) AS pair_rank
+    FROM (SELECT p.*, c.control_pairs, c.control_par_q,
+                 coalesce(p.candidate AND p.par > c.control_par_q, false) AS parallel
+          FROM scored_cell_pairs AS p LEFT JOIN controls AS c USING (sku_id))
 ),
 cells AS (
     SELECT sku_id, region_a AS region_code,
@@ -132,7 +137,7 @@ cells AS (
            any_value(control_pairs)                   AS control_pairs,
            any_value(control_par_q)                   AS control_par_q,
            list(json_object('shop_a', shop_a, 'shop_b', shop_b, 'events', events, 'par', round(par, 3), 'r', round(r, 3))
-                ORDER BY shop_a, shop_b) FILTER (WHERE parallel) AS parallel_pair_list
+                ORDER BY shop_a, shop_b) FILTER (WHERE parallel AND pair_rank <= 50) AS parallel_pair_list
     FROM cell_pairs
     GROUP BY ALL
 )

@@ -23,12 +23,15 @@ daily_groups AS (
     GROUP BY shop_id, sku_id, region_code, observed_date
 ),
 daily_multi AS (
-    SELECT u.shop_id, u.sku_id, u.region_code, u.observed_date AS d, median(u.price)::DOUBLE AS price
+    -- a window, not a GROUP BY: a median() state per group (millions of groups) is not spilled and ran the step out
+    -- of memory, a window partition is sorted and spills; the same value (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT u.shop_id, u.sku_id, u.region_code, u.observed_date AS d,
+           median(u.price) OVER (PARTITION BY u.shop_id, u.sku_id, u.region_code, u.observed_date)::DOUBLE AS price
     FROM usable_observations AS u
     SEMI JOIN daily_groups AS g
            ON g.shop_id = u.shop_id AND g.sku_id = u.sku_id AND g.region_code IS NOT DISTINCT FROM u.region_code
           AND g.d = u.observed_date AND g.n_obs > 1
-    GROUP BY u.shop_id, u.sku_id, u.region_code, u.observed_date
+    QUALIFY row_number() OVER (PARTITION BY u.shop_id, u.sku_id, u.region_code, u.observed_date) = 1
 ),
 daily_all AS (
     SELECT g.shop_id, g.sku_id, g.region_code, g.d, g.category,
@@ -58,12 +61,14 @@ seller_week_groups AS (
     GROUP BY ALL
 ),
 seller_week_multi AS (
-    SELECT d.shop_id, d.sku_id, d.region_code, date_trunc('week', d.d)::DATE AS week_start, median(d.price) AS price
+    SELECT d.shop_id, d.sku_id, d.region_code, date_trunc('week', d.d)::DATE AS week_start,
+           median(d.price) OVER sw AS price
     FROM daily AS d
     SEMI JOIN seller_week_groups AS g
            ON g.shop_id = d.shop_id AND g.sku_id = d.sku_id AND g.region_code IS NOT DISTINCT FROM d.region_code
           AND g.week_start = date_trunc('week', d.d)::DATE AND g.n_days > 1
-    GROUP BY ALL
+    WINDOW sw AS (PARTITION BY d.shop_id, d.sku_id, d.region_code, date_trunc('week', d.d)::DATE)
+    QUALIFY row_number() OVER sw = 1  -- a window, as daily_multi
 ),
 seller_week AS (
     SELECT g.shop_id, g.sku_id, g.region_code, g.week_start, g.category,

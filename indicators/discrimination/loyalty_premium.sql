@@ -34,7 +34,12 @@ first_purchase AS (
     GROUP BY ALL
 ),
 classified AS (
-    SELECT t.*, t.ts > f.first_ts AS repeat_buyer
+    SELECT t.*, t.ts > f.first_ts AS repeat_buyer,
+           -- the evidence samples' order (dearest repeat orders, cheapest first orders), so that they are capped
+           -- inside the aggregate (docs/BENCHMARKS.md, "Bounded plans"), not built whole and cut
+           row_number() OVER (PARTITION BY t.shop_id, t.sku_id, t.ts > f.first_ts
+                              ORDER BY CASE WHEN t.ts > f.first_ts THEN -t.unit_price END, t.unit_price, t.order_id)
+               AS sample_rank
     FROM today AS t JOIN first_purchase AS f USING (shop_id, person)
 ),
 groups AS (
@@ -43,8 +48,8 @@ groups AS (
            count(*) FILTER (WHERE NOT repeat_buyer)             AS first_orders,
            median(unit_price) FILTER (WHERE repeat_buyer)       AS repeat_median,
            median(unit_price) FILTER (WHERE NOT repeat_buyer)   AS first_median,
-           list(order_id ORDER BY unit_price DESC, order_id) FILTER (WHERE repeat_buyer)[1:5] AS repeat_order_ids,
-           list(order_id ORDER BY unit_price, order_id) FILTER (WHERE NOT repeat_buyer)[1:5]  AS first_order_ids
+           list(order_id ORDER BY unit_price DESC, order_id) FILTER (WHERE repeat_buyer AND sample_rank <= 5) AS repeat_order_ids,
+           list(order_id ORDER BY unit_price, order_id) FILTER (WHERE NOT repeat_buyer AND sample_rank <= 5)  AS first_order_ids
     FROM classified
     GROUP BY ALL
 ),

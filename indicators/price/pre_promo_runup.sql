@@ -59,10 +59,13 @@ promoter_day_observations AS (
     GROUP BY ALL
 ),
 daily_multi AS (
-    SELECT o.shop_id, o.sku_id, o.observed_date AS d, median(o.price)::DOUBLE AS price
+    -- a window, not a GROUP BY: a median() state per group (millions of groups) is not spilled and ran the step out
+    -- of memory, a window partition is sorted and spills; the same value (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d,
+           median(o.price) OVER (PARTITION BY o.shop_id, o.sku_id, o.observed_date)::DOUBLE AS price
     FROM window_observations AS o
     SEMI JOIN daily_groups AS g ON g.shop_id = o.shop_id AND g.sku_id = o.sku_id AND g.d = o.observed_date AND g.n_obs > 1
-    GROUP BY ALL
+    QUALIFY row_number() OVER (PARTITION BY o.shop_id, o.sku_id, o.observed_date) = 1
 ),
 daily AS (
     SELECT g.shop_id, g.sku_id, g.d, CASE WHEN g.n_obs = 1 THEN g.min_price::DOUBLE ELSE m.price END AS price

@@ -21,10 +21,13 @@ daily_groups AS (
     GROUP BY shop_id, sku_id, observed_date
 ),
 daily_multi AS (
-    SELECT u.shop_id, u.sku_id, u.observed_date AS d, median(u.price)::DOUBLE AS price
+    -- a window, not a GROUP BY: a median() state per group (millions of groups) is not spilled and ran the step out
+    -- of memory, a window partition is sorted and spills; the same value (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT u.shop_id, u.sku_id, u.observed_date AS d,
+           median(u.price) OVER (PARTITION BY u.shop_id, u.sku_id, u.observed_date)::DOUBLE AS price
     FROM usable_observations AS u
     SEMI JOIN daily_groups AS g ON g.shop_id = u.shop_id AND g.sku_id = u.sku_id AND g.d = u.observed_date AND g.n_obs > 1
-    GROUP BY u.shop_id, u.sku_id, u.observed_date
+    QUALIFY row_number() OVER (PARTITION BY u.shop_id, u.sku_id, u.observed_date) = 1
 ),
 daily AS (
     SELECT g.shop_id, g.sku_id, g.d, g.platform, g.region_code,
@@ -61,12 +64,12 @@ own_window AS (
     GROUP BY t.shop_id, t.sku_id
 ),
 own_multi AS (
-    SELECT w.shop_id, w.sku_id, median(h.price) AS own_median
+    SELECT w.shop_id, w.sku_id, median(h.price) OVER (PARTITION BY w.shop_id, w.sku_id) AS own_median
     FROM own_window AS w
     JOIN daily AS h ON h.shop_id = w.shop_id AND h.sku_id = w.sku_id
      AND h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER))
     WHERE w.own_n > 1
-    GROUP BY w.shop_id, w.sku_id
+    QUALIFY row_number() OVER (PARTITION BY w.shop_id, w.sku_id) = 1  -- a window, as daily_multi
 ),
 own_history AS (
     SELECT w.shop_id, w.sku_id, CASE WHEN w.own_n = 1 THEN w.own_only ELSE m.own_median END AS own_median,
@@ -76,12 +79,13 @@ own_history AS (
     WHERE w.own_rows > 0
 ),
 hampel_multi AS (
-    SELECT w.shop_id, w.sku_id, median(h.price) AS hampel_median, mad(h.price) AS hampel_mad
+    SELECT w.shop_id, w.sku_id, median(h.price) OVER lw AS hampel_median, mad(h.price) OVER lw AS hampel_mad
     FROM own_window AS w
     JOIN daily AS h ON h.shop_id = w.shop_id AND h.sku_id = w.sku_id
      AND h.d <= $run_date AND h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))
     WHERE w.hampel_points > 1
-    GROUP BY w.shop_id, w.sku_id
+    WINDOW lw AS (PARTITION BY w.shop_id, w.sku_id)
+    QUALIFY row_number() OVER lw = 1  -- a window, as daily_multi
 ),
 hampel AS (
     -- trailing window of 2k+1 observed days ending on the run date (a daily run cannot see the days after it)

@@ -24,10 +24,13 @@ daily_groups AS (
     GROUP BY shop_id, sku_id, observed_date
 ),
 daily_multi AS (
-    SELECT u.shop_id, u.sku_id, u.observed_date AS d, median(u.price)::DOUBLE AS price
+    -- a window, not a GROUP BY: a median() state per group (millions of groups) is not spilled and ran the step out
+    -- of memory, a window partition is sorted and spills; the same value (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT u.shop_id, u.sku_id, u.observed_date AS d,
+           median(u.price) OVER (PARTITION BY u.shop_id, u.sku_id, u.observed_date)::DOUBLE AS price
     FROM usable_observations AS u
     SEMI JOIN daily_groups AS g ON g.shop_id = u.shop_id AND g.sku_id = u.sku_id AND g.d = u.observed_date AND g.n_obs > 1
-    GROUP BY u.shop_id, u.sku_id, u.observed_date
+    QUALIFY row_number() OVER (PARTITION BY u.shop_id, u.sku_id, u.observed_date) = 1
 ),
 daily AS (
     SELECT g.shop_id, g.sku_id, g.d, g.platform, g.region_code,

@@ -17,14 +17,17 @@ Matching rule (docs/GENERATOR.md):
 - pii_leaks = (file, value) for every planted_pii.txt value found (as written, or as its digits
   when it has ≥ 11) in the text of HOME/marts (all string columns of every parquet file) and
   HOME/reports (html/json/csv/txt);
-- power (when the truth folder has power_truth.csv, written by `generate(..., power=CONTEXT)`): planted and
-  detected per (indicator_id, strength, context), for the rows that carry a strength (docs/ACCURACY.md).
+- power (when the truth folder has power_truth.csv, written by `generate(..., power=CONTEXT)`): planted, detected
+  and not_judged per (indicator_id, strength, context), for the rows that carry a strength (docs/ACCURACY.md). A
+  missed plant is *not judged* when the published mart shows that the rule could not be applied to it (NOT_JUDGED:
+  too short a history, too few days with enough peers, no baseline), as opposed to judged and missed.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import re
 import unicodedata
 from pathlib import Path
@@ -33,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.core.home import PARTITION_PREFIX, Home
+from pipelines.generate.power import indicator_value
 
 INDICATOR_IDS = [
     "price.cn_reference_7d", "price.eu_prior_30d", "price.pre_promo_runup", "price.phantom_reference",
@@ -185,51 +189,135 @@ def evaluate(home: Path, truth: Path) -> dict:
     out = {"indicators": per, "tiers": tier, "pii_leaks": scan_pii(home, tdir / "planted_pii.txt"),
            "flags_total": len(flags)}
     if (tdir / "power_truth.csv").exists():
-        out["power"] = power_table(truth_rows, tdir / "power_truth.csv")
+        out["power"] = power_table(truth_rows, tdir / "power_truth.csv", not_judged_rows(home, truth_rows))
     return out
 
 
 TRUTH_KEY = ("indicator_id", "shop_id", "sku_id", "region_code", "first_date", "last_date")
+POWER_KEYS = ("planted", "detected", "not_judged")
+
+# A missed plant whose published mart row says the rule could not be applied to it: (mart, why, test of a row of the
+# plant's listing dated inside its window). The tests read only published columns, as an analyst would.
+NOT_JUDGED = {
+    "price.phantom_reference": (
+        "price_anomalies", "insufficient history (reference_history_status)",
+        lambda r, need: r.get("reference_history_status") in ("insufficient_history", "short_history")),
+    "price.pre_promo_runup": (
+        "price_anomalies", "no baseline before the run-up window (runup_baseline_median empty)",
+        lambda r, need: r.get("runup_promo_start") is not None and r.get("runup_baseline_median") is None),
+    "price.sustained_below_market": (
+        "price_anomalies", "fewer days with enough peers than the rule's share needs (days_with_peers_28d)",
+        lambda r, need: r.get("days_with_peers_28d") is not None and r["days_with_peers_28d"] < need),
+}
 
 
-def power_table(truth_rows: list[dict], power_truth: Path) -> dict[tuple[str, str, str], dict]:
-    """{(indicator_id, strength, context): {"planted": n, "detected": k}} for the truth rows power_truth.csv gives a
-    strength (rows matched on indicator, shop, sku, region and dates; `truth_rows` carry "detected")."""
+def _below_days_needed() -> int:
+    """Days below the peer P10 the below-market rule needs in its window: ceil(below_share_threshold x window_days)."""
+    spec = "price/sustained_below_market"
+    return math.ceil(indicator_value(spec, "below_share_threshold") * indicator_value(spec, "window_days") - 1e-9)
+
+
+def not_judged_rows(home: Path, rows: list[dict]) -> set[int]:
+    """Indexes of the missed `rows` (truth rows with "detected") whose published mart shows the rule could not be
+    applied to them (NOT_JUDGED)."""
+    wanted = [i for i, r in enumerate(rows) if not r.get("detected") and r["indicator_id"] in NOT_JUDGED]
+    if not wanted:
+        return set()
+    out: set[int] = set()
+    need = _below_days_needed()
+    by_mart: dict[str, list[int]] = {}
+    for i in wanted:
+        by_mart.setdefault(NOT_JUDGED[rows[i]["indicator_id"]][0], []).append(i)
+    for mart, idx in by_mart.items():
+        table, _ = _read_mart(home, mart)
+        if table is None:
+            continue
+        cols = [c for c in ("shop_id", "sku_id", "_dt", "reference_history_status", "runup_promo_start",
+                            "runup_baseline_median", "days_with_peers_28d") if c in table.column_names]
+        listing: dict[tuple[str, str], list[dict]] = {}
+        for rec in table.select(cols).to_pylist():
+            listing.setdefault((_s(rec["shop_id"]), _s(rec["sku_id"])), []).append(rec)
+        for i in idx:
+            r = rows[i]
+            test = NOT_JUDGED[r["indicator_id"]][2]
+            if any(r["first"] <= _date(rec["_dt"]) <= r["last"] and test(rec, need)
+                   for rec in listing.get((r["shop_id"], r["sku_id"]), [])):
+                out.add(i)
+    return out
+
+
+def _strength_key(kv):
+    return (kv[0][0], kv[0][2], float(kv[0][1]))
+
+
+def power_table(truth_rows: list[dict], power_truth: Path, not_judged: set[int] = frozenset()) -> dict:
+    """{(indicator_id, strength, context): {"planted": n, "detected": k, "not_judged": j}} for the truth rows
+    power_truth.csv gives a strength (rows matched on indicator, shop, sku, region and dates; `truth_rows` carry
+    "detected"; `not_judged` = indexes of truth rows not_judged_rows found)."""
     with open(power_truth, encoding="utf-8") as fh:
         labels = {tuple(r[k] for k in TRUTH_KEY): (r["strength"], r["context"]) for r in csv.DictReader(fh)}
     table: dict[tuple[str, str, str], dict] = {}
-    for r in truth_rows:
+    for i, r in enumerate(truth_rows):
         strength, context = labels.get(tuple(r[k] for k in TRUTH_KEY), ("", ""))
         if not strength:
             continue
-        cell = table.setdefault((r["indicator_id"], strength, context), {"planted": 0, "detected": 0})
+        cell = table.setdefault((r["indicator_id"], strength, context), dict.fromkeys(POWER_KEYS, 0))
         cell["planted"] += 1
         cell["detected"] += int(bool(r.get("detected")))
-    return dict(sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][2], float(kv[0][1]))))
+        cell["not_judged"] += int(i in not_judged)
+    return dict(sorted(table.items(), key=_strength_key))
 
 
 def merge_power(tables: list[dict]) -> dict[tuple[str, str, str], dict]:
-    """Sum several evaluations' power tables (one power province per context)."""
+    """Sum several evaluations' power tables (one power province per context, or several seeds)."""
     out: dict[tuple[str, str, str], dict] = {}
     for t in tables:
         for k, v in t.get("power", {}).items():
-            cell = out.setdefault(k, {"planted": 0, "detected": 0})
-            cell["planted"] += v["planted"]
-            cell["detected"] += v["detected"]
-    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][2], float(kv[0][1]))))
+            cell = out.setdefault(k, dict.fromkeys(POWER_KEYS, 0))
+            for key in POWER_KEYS:
+                cell[key] += v.get(key, 0)
+    return dict(sorted(out.items(), key=_strength_key))
+
+
+def _binom_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), exactly."""
+    return sum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range(k, n + 1))
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided `level` confidence interval of a binomial rate k / n: the lower bound is the
+    p with P(X >= k | p) = (1 - level) / 2 (0 when k = 0), the upper the p with P(X <= k | p) = (1 - level) / 2 (1 when
+    k = n); found by bisection on the exact tail. (0, 1) when n = 0."""
+    if not 0 <= k <= n:
+        raise ValueError(f"clopper_pearson: need 0 <= k <= n, got k={k}, n={n}")
+    a = (1 - level) / 2
+
+    def solve(f) -> float:   # f increasing in p
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if f(mid) < a else (lo, mid)
+        return (lo + hi) / 2
+    lower = 0.0 if k == 0 else solve(lambda p: _binom_sf(k, n, p))
+    upper = 1.0 if k == n else 1 - solve(lambda q: _binom_sf(n - k, n, q))
+    return lower, upper
 
 
 def format_power(power: dict[tuple[str, str, str], dict]) -> str:
-    """Detection by indicator x context (rows) and strength (columns): detected/planted."""
+    """Detection by indicator x context (rows) and strength (columns): detected/planted, with the plants the mart
+    reports as not judgeable in brackets (d/n [j])."""
     strengths = sorted({k[1] for k in power}, key=float)
-    lines = [f"{'indicator_id':34} {'context':12} " + " ".join(f"{s + 'x':>6}" for s in strengths)]
+    lines = [f"{'indicator_id':34} {'context':12} " + " ".join(f"{s + 'x':>9}" for s in strengths)]
     rows: dict[tuple[str, str], dict] = {}
     for (ind, s, ctx), v in power.items():
         rows.setdefault((ind, ctx), {})[s] = v
+
+    def cell(v):
+        text = f"{v['detected']}/{v['planted']}"
+        return text + (f" [{v['not_judged']}]" if v.get("not_judged") else "")
     for (ind, ctx), cells in rows.items():
         lines.append(f"{ind:34} {ctx:12} " + " ".join(
-            f"{(str(cells[s]['detected']) + '/' + str(cells[s]['planted'])) if s in cells else '-':>6}"
-            for s in strengths))
+            f"{cell(cells[s]) if s in cells else '-':>9}" for s in strengths))
     return "\n".join(lines)
 
 

@@ -25,7 +25,9 @@ def plant_prices(book: PriceBook, t: int, offer: Offer) -> None:
     w = book.w
     price, order_price, rate = offer.price, offer.order_price, offer.rate
     ptype, ref, pstart, disclosed = offer.ptype, offer.ref, offer.pstart, offer.disclosed
-    for p in w.plants:
+    # spikes last: a power spike is priced against its SKU's offers of the day (spike_price), which other plants of
+    # the same SKU (a collusion cell, a run-up) have already set; in the default mode the order changes nothing
+    for p in sorted(w.plants, key=lambda p: p.kind == "spike"):
         li = np.array(p.params["listings"])
         b = w.sku_base[p.sku] * book.cost[w.sku_cat[p.sku]]
         k, t0 = p.kind, p.t0

@@ -37,6 +37,7 @@ import numpy as np
 import yaml
 
 STRENGTHS = (1.2, 1.5, 2.0, 3.0)
+PLANTS_PER_STRENGTH = 5     # independent plants per (kind, strength) in one power province (each its own shop and cell)
 CONTEXTS = ("ordinary", "campaign", "small_cell", "new_shop", "high_volume")
 NEW_SHOP_DAYS = 14          # a new_shop plant opened this many days before its key day
 HIGH_VOLUME = 10.0          # order-rate multiplier of a high_volume plant
@@ -85,6 +86,31 @@ STATISTICS = {
                   "one buyer places target / (1 − target) x the pool's daily orders"),
 }
 
+# Categorical ids (issue 22): the rule asks whether something is there (a forbidden term in a title, a product
+# offered after its failed sample was published, merchants leaving every other platform for one), so there is no
+# excess over a threshold to scale. Their plants are the generator's ordinary issue-22 plants (extras.py), reported
+# at one strength, "1" (the case as the rule defines it), in the contexts that describe them: a quiet day and the
+# 双11 peak. They are not moved into new shops, small cells or high-volume sellers (the rules read titles, results
+# and listings, not a shop's history, peers or volume), so those contexts carry no row for them.
+# id -> (what is planted, what "strength" is for it)
+CATEGORICAL = {
+    "competition.exclusive_dealing": (
+        "7 multi-homing merchants leave every other platform for one within 14 days of one month (2 or 3 platforms "
+        "each; decoys: merchants closing everywhere, an 8-day pause, ordinary churn)",
+        "exits toward the platform: 7 against min_exits 3, tested against the other platforms' rate (Poisson, "
+        "alpha 0.001): one case (one platform-month) per province"),
+    "advertising.absolute_terms": (
+        "6 listing titles with a forbidden term as shops write it (plain, 最　佳 with an ideographic space, 顶 级 "
+        "spaced, inside 全网最低价 / 销量第一, 国家级, 最高级; decoys 最新款, 最佳赏味期, 最大功率, NO.12)",
+        "present or not: one term in the title on the key day is the case"),
+    "quality.failed_sample_on_sale": (
+        "4 failed samples (3 by 商品编号, 1 by product name + model), each offered by the sampled shop and 1-2 "
+        "shops of other platforms (decoys: delisted on the publication day, a result for a product nobody lists)",
+        "days offered after publication (min_days_offered 1); the plants are published 3 days before the run "
+        "starts, so 3-4 days on the key day"),
+}
+CATEGORICAL_CONTEXTS = ("ordinary", "campaign")
+
 # the thresholds strengths are relative to, read from the indicators' yml files (so a changed threshold moves the
 # planted strengths with it): kind -> (yml, threshold key)
 THRESHOLD_KEYS = {
@@ -104,6 +130,55 @@ THRESHOLD_KEYS = {
 RATE_PRIOR_MEAN, RATE_PRIOR_STRENGTH = 0.015, 200.0
 
 FIVE_STAR_PER_ORDER = 0.85 * 0.59   # reviewed (85 %) x 5-star (59 %) of an ordinary delivered order (reviews.py)
+
+
+def plant_strength(i: int) -> tuple[float, int]:
+    """(strength, replicate) of the i-th plant of a kind in a power province: strengths cycle fastest, so plants
+    0..3 are replicate 0 at 1.2, 1.5, 2 and 3 x, plants 4..7 replicate 1, and so on."""
+    return STRENGTHS[i % len(STRENGTHS)], i // len(STRENGTHS)
+
+
+def power_cells(kinds: list[str], n_per: int, skus: list[int], cities: list[int],
+                below_cities: tuple[int, ...] = (0, 1)) -> dict[tuple[str, int], tuple[int, int]]:
+    """A (sku, city) market cell for each plant (kind, i) of a power province, such that
+
+    - no two plants share a cell (a plant's sellers are the only planted sellers of its cell: a collusion cell holds
+      only its own shops, a below-market seller's peers are background shops, a listing belongs to one plant);
+    - the plants of one kind are on distinct SKUs while the SKUs last (two spikes of one SKU would be each other's
+      market; SKU-level statistics such as the spike's median and MAD see one plant of that kind);
+    - `below` plants are in `below_cities` (the cities with enough peer sellers for a 10th percentile).
+
+    Kinds start at staggered SKUs so that the most popular SKUs are not all taken by the first kinds. Raises
+    ValueError when the SKUs x cities cannot hold every plant (more plants than cells)."""
+    used: set[tuple[int, int]] = set()
+    out: dict[tuple[str, int], tuple[int, int]] = {}
+    n = len(skus)
+    order = sorted(range(len(kinds)), key=lambda k: kinds[k] != "below")   # the constrained kind first
+    for ki in order:
+        kind = kinds[ki]
+        own = list(below_cities) if kind == "below" else list(cities)
+        kind_skus: set[int] = set()
+        for i in range(n_per):
+            cell = None
+            rot = own[(ki + i) % len(own):] + own[:(ki + i) % len(own)]   # spread the plants over the cities
+            for pass_ in (0, 1):   # first a SKU this kind has not used, then any free cell
+                for j in range(n):
+                    sku = skus[(ki * 3 + i + j) % n]
+                    if pass_ == 0 and sku in kind_skus:
+                        continue
+                    city = next((c for c in rot if (sku, c) not in used), None)
+                    if city is not None:
+                        cell = (sku, city)
+                        break
+                if cell:
+                    break
+            if cell is None:
+                raise ValueError(f"power province: no free (sku, city) cell for plant {kind} #{i} "
+                                 f"({len(skus)} SKUs x {len(own)} cities)")
+            used.add(cell)
+            kind_skus.add(cell[0])
+            out[(kind, i)] = cell
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -254,8 +329,12 @@ def power_labels(w, rows: list[tuple]) -> list[tuple[str, str]]:
             by_cell[(str(w.sku_id[p.sku]), str(CITY_CODES[p.region]))] = p
         else:
             by_shop[str(w.shop_id[p.shops[0]])] = p
+    context = next((p.params["context"] for p in w.plants if "context" in p.params), "")
     out = []
     for r in rows:
+        if r[0] in CATEGORICAL:   # issue-22 plants (extras.py): one strength, in the contexts they belong to
+            out.append(("1", context) if context in CATEGORICAL_CONTEXTS else ("", ""))
+            continue
         p = by_shop.get(str(r[2])) if r[2] else by_cell.get((str(r[4]), str(r[5])))
         if p is None or "strength" not in p.params:
             out.append(("", ""))

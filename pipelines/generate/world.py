@@ -16,6 +16,7 @@ from .ids import gtin13, make_uscc
 from .power import (
     HIGH_VOLUME,
     NEW_SHOP_DAYS,
+    PLANTS_PER_STRENGTH,
     SMALL_CELL,
     SMALL_CELL_PEERS,
     STATISTICS,
@@ -24,6 +25,8 @@ from .power import (
     key_day,
     median_cv,
     median_rd,
+    plant_strength,
+    power_cells,
     rate_share,
     target,
 )
@@ -167,7 +170,8 @@ def key_days(days: int) -> list[int]:
 def build_world(start: dt.date, days: int, scale: float, seed: int, *, clean: bool = False,
                 power: str | None = None) -> World:
     """`clean=True`: the same world and campaigns with no planted anomaly (false-positive control, issue 20).
-    `power=CONTEXT`: every kind planted once per strength of power.STRENGTHS in that market context (power.py)."""
+    `power=CONTEXT`: every kind planted power.PLANTS_PER_STRENGTH times per strength of power.STRENGTHS in that market
+    context, each plant its own shop and (sku, city) cell (power.py)."""
     rng = np.random.default_rng([seed, 0])
     w = World(start=start, days=days, scale=scale, seed=seed)
     H = HISTORY_DAYS
@@ -255,18 +259,22 @@ def build_world(start: dt.date, days: int, scale: float, seed: int, *, clean: bo
     n_cand = min(len(plant_skus), 30)
     n_per = N_PER_KIND
     kinds = {} if clean else PLANT_KINDS
-    if power:   # one plant per strength, all on the context's key day (power.py)
-        n_per = len(STRENGTHS)
+    power_cell = {}
+    if power:   # PLANTS_PER_STRENGTH plants per strength, all on the context's key day, each its own cell (power.py)
+        n_per = len(STRENGTHS) * PLANTS_PER_STRENGTH
         kd = [key_day(power, start, days)] * n_per
         kinds = [k for k in PLANT_KINDS if k in STATISTICS]
-        if power == "small_cell":   # less popular SKUs (fewer sellers) in small cities
-            plant_skus = plant_skus[len(plant_skus) // 2:]
-            n_cand = len(plant_skus)
-            big_cities = [4, 8, 9, 10, 11, 12]
+        # every fifth SKU stays unplanted: the issue-22 plants (extras.py) take ordinary SKUs no plant uses
+        skus = [int(s) for j, s in enumerate(plant_skus) if j % 5 != 4]
+        cities = big_cities + [c for c in range(len(CITIES)) if c not in big_cities]
+        if power == "small_cell":   # less popular SKUs (fewer sellers) first, small cities first
+            skus = skus[::-1]
+            cities = [4, 8, 9, 10, 11, 12, 3, 5, 6, 7, 13, 2]
+        power_cell = power_cells(kinds, n_per, skus, cities)
     for kind in kinds:
         for i in range(n_per):
             # popular SKUs (many sellers) in big cities, a distinct (sku, city) cell per plant
-            while True:
+            while not power_cell:
                 sku = int(plant_skus[sku_cursor % n_cand])
                 city = big_cities[(sku_cursor // 3) % len(big_cities)]
                 if kind == "below":
@@ -274,6 +282,8 @@ def build_world(start: dt.date, days: int, scale: float, seed: int, *, clean: bo
                 sku_cursor += 1
                 if (sku, city) not in used_cells:
                     break
+            if power_cell:
+                sku, city = power_cell[(kind, i)]
             used_cells.add((sku, city))
             t0 = kd[i]
             p = Plant(kind=kind, idx=i, shops=[], sku=sku, region=city, t0=t0, first=-H, last=last)
@@ -303,7 +313,7 @@ def build_world(start: dt.date, days: int, scale: float, seed: int, *, clean: bo
             elif kind == "burst":
                 p.first, p.last = t0 - 6, t0
             if power:
-                p.params["strength"], p.params["context"] = STRENGTHS[i], power
+                (p.params["strength"], p.params["replicate"]), p.params["context"] = plant_strength(i), power
                 if power == "new_shop":   # short own history: the planted shops opened NEW_SHOP_DAYS before t0
                     for s_ in p.shops:
                         shops["open"][s_] = t0 - NEW_SHOP_DAYS

@@ -4,7 +4,7 @@
     report = ingest_day(con, home, business_date)
 
 `table_for_file` and `match_columns` answer, without loading anything, which table of a source takes
-a file and whether its header fits (the DAGs' preflight uses them).
+a file and whether its header fits (ingestion asks both for every file).
 """
 
 from pipelines.ingest.ledger import IngestReport, LedgerEntry

@@ -29,7 +29,7 @@ price_observations format, so real prices exercise the adapter. Mapping:
 | `price` | `Price` (EUR; staging keeps 2 decimals, so 0.0065 is stored as 0.01) |
 | `currency` | `EUR` |
 | `url` | empty; `region_code`, `variant`, `reference_price`, `promo_start`, `basis_disclosed`, `account_cohort`, `device`, `condition` empty |
-| (extra) `division` | `Division` (kept in raw only) |
+| (extra) `division` | `Division` (kept in the landing file only) |
 """
 
 

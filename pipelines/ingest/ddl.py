@@ -1,4 +1,4 @@
-"""The schema of raw.* and staging.*, from the source metadata; append-only migrations.
+"""The schema of staging.*, from the source metadata; append-only migrations.
 
 warehouse/migrations/002_sources.sql is frozen: it was rendered once from the source ymls by
 `render_migration()` and, like every applied migration, is never edited again (its sha256 is pinned in
@@ -9,8 +9,10 @@ numbered migration:
     python -m pipelines.ingest.ddl --check                                # exit 1 when one is missing
 
 which compares the schema the existing migrations build with the ymls and writes `ALTER TABLE … ADD
-COLUMN` (or CREATE TABLE for a new table). At connect, pipelines.ingest.schema_check compares the warehouse's raw/staging tables with the ymls and fails, naming table, column and
-this command, when they disagree. The three staging tables the indicators were first built on
+COLUMN` (or CREATE TABLE for a new table). At connect, pipelines.ingest.schema_check compares the
+warehouse's staging tables with the ymls and fails, naming table, column and this command, when they
+disagree. (002 and 005 also created raw.<table> text copies; 006 dropped them: the landing file is the
+raw record. `render_migration` still renders them, to keep 002 verifiable.) The three staging tables the indicators were first built on
 (price_observations, olist_orders, olist_order_items) were written out by hand in 002 and are kept
 verbatim here (HAND_SQL)."""
 
@@ -167,7 +169,7 @@ CREATE TABLE IF NOT EXISTS staging.olist_order_items (
 # --------------------------------------------------------------------------- new migrations
 
 def migrations_schema(folder: Path | None = None) -> dict[str, dict[str, str]]:
-    """The raw/staging schema that the migrations (shipped, or in `folder`) build on an empty warehouse."""
+    """The staging schema that the migrations (shipped, or in `folder`) build on an empty warehouse."""
     con = duckdb.connect(":memory:")
     try:
         apply_migrations(con, check=False, folder=folder)
@@ -194,11 +196,11 @@ def render_new_migration(tables: list[Table] | None = None, folder: Path | None 
              "-- required columns on each day's batch).", ""]
     new_tables = {d.table for d in found if d.kind == "missing_table"}
     for d in found:
-        schema, table = d.table.split(".")
+        _schema, table = d.table.split(".")
         t = by_name[table]
         if d.kind == "missing_table":
-            parts.append(_staging_create(t) if schema == "staging" else _raw_create(t))
-            if schema == "staging" and t.history:
+            parts.append(_staging_create(t))
+            if t.history:
                 parts.append(_current_view(t))
         elif d.table not in new_tables:
             parts.append(f"ALTER TABLE {d.table} ADD COLUMN IF NOT EXISTS {d.column} {d.expected};")

@@ -108,13 +108,12 @@ def write_ledger(con, e: LedgerEntry) -> None:
 
 
 def delete_file_rows(con, source: str, d, name: str) -> None:
-    """Forget what an earlier load of this file put into staging, raw and the quarantine."""
+    """Forget what an earlier load of this file put into staging and the quarantine."""
     for t in load_source(source).tables:
-        for schema in ("staging", "raw"):
-            con.execute(
-                f"DELETE FROM {schema}.{quote_ident(t.table)} WHERE _business_date = $d AND _file_name = $f",  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml, quoted; values bound as $params
-                {"d": d, "f": name},
-            )
+        con.execute(
+            f"DELETE FROM staging.{quote_ident(t.table)} WHERE _business_date = $d AND _file_name = $f",  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml, quoted; values bound as $params
+            {"d": d, "f": name},
+        )
     con.execute(
         "DELETE FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f",
         {"s": source, "d": d, "f": name},

@@ -1,39 +1,57 @@
-"""Loading one prepared file into raw.*, staging.* and meta.quarantine_rows, inside the caller's
-transaction: one pass of SQL per step, never a Python loop over rows.
+"""Loading one prepared file into staging.* and meta.quarantine_rows, inside the caller's transaction:
+one pass of SQL per step, never a Python loop over rows.
 
-The file is read into TEMP TABLE _mm_in (all text); the transform of pipelines.ingest.transform types
-and checks it; the failing rows go to the quarantine, the rest to staging, every structurally sound
-row as text to raw.
+The file is read once into TEMP TABLE _mm_in: DuckDB's CSV reader types the date columns itself
+(`types` from the source yml, pipelines.ingest.transform.native_types; numbers and timestamps stay text,
+see NATIVE_COLUMN_TYPES), the transform of pipelines.ingest.transform types and checks the text columns
+and applies the project's own rules to the typed ones; the failing rows go to the quarantine, the rest
+to staging. There is no text copy of the rows in the warehouse: the landing file, immutable and
+identified by its sha256 in the ledger, is the raw record, and a quarantined row's text is read back
+from it by row number (pipelines.ingest.landing_lines).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from pathlib import Path
 
 import duckdb
 
 from pipelines.core.sql import bind, quote_ident
 from pipelines.ingest.catalogue import Table
+from pipelines.ingest.landing_lines import record_texts
 from pipelines.ingest.match import match_columns
 from pipelines.ingest.reader import FileRejected, Prepared, normalise_line_endings
-from pipelines.ingest.transform import build_transform
+from pipelines.ingest.transform import (
+    NATIVE_DATE_FORMAT,
+    NATIVE_TIMESTAMP_FORMAT,
+    build_transform,
+    native_types,
+)
+
+log = logging.getLogger(__name__)
 
 LINEAGE = ["_business_date", "_file_name", "_sha256", "_row"]
 PROBLEMS_PER_FILE = 5  # quarantined rows quoted per file in the run's problem list
-TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan", "_mm_xdup")
+TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan", "_mm_xdup",
+               "_mm_lines")
 
 
-def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
+def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int, dict[int, str]]:
     """Create TEMP TABLE _mm_in (_ord, _c1.._cN) and _mm_rej (structurally broken rows).
-    Returns the header and the number of rejected rows. Run it outside a transaction: a file DuckDB
+    Returns the header, the number of rejected rows and the positions DuckDB's reader typed itself
+    (position -> SQL type; the rest are VARCHAR). Run it outside a transaction: a file DuckDB
     cannot parse aborts the statement, and the CSV fallback reads it again on the same connection.
-    Raises FileRejected when the content cannot be read as the file's format."""
+    Raises FileRejected when the content cannot be read as the file's format or its header does not
+    fit the table."""
     con.execute("DROP TABLE IF EXISTS _mm_rej")
     if prep.fmt == "json":
-        return _read_json(con, prep), 0
+        return _read_json(con, prep), 0, {}
     header = prep.header or []
+    native = native_types(table, match_columns(table, header).positions)
     try:
-        _read_csv(con, prep.path, prep.delimiter, len(header))
+        native = _read_csv(con, prep.path, prep.delimiter, len(header), native)
     except duckdb.InvalidInputException as exc:
         # DuckDB's strict parser stops on mixed line endings ("The CSV Parser state machine reached an
         # invalid state"): read a copy with LF line endings instead (a spreadsheet reads such a file)
@@ -44,7 +62,7 @@ def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
         normalised = prep.tmp_dir / "line_endings_normalised.csv"
         normalise_line_endings(prep.path, normalised)
         try:
-            _read_csv(con, normalised, prep.delimiter, len(header))
+            native = _read_csv(con, normalised, prep.delimiter, len(header), native)
         except duckdb.InvalidInputException as again:
             raise FileRejected(f"not readable as CSV, even with its line endings normalised to LF: "
                                f"{_first_line_of(again)}") from None
@@ -57,7 +75,7 @@ def read_input(con, prep: Prepared, table: Table) -> tuple[list[str], int]:
     n_rej = con.execute("SELECT count(*) FROM _mm_rej").fetchall()[0][0]
     con.execute("DROP TABLE IF EXISTS _mm_rejects")
     con.execute("DROP TABLE IF EXISTS _mm_rejscan")
-    return header, n_rej
+    return header, n_rej, native
 
 
 def _first_line_of(exc: Exception) -> str:
@@ -84,26 +102,54 @@ def _read_json(con, prep: Prepared) -> list[str]:
     return header
 
 
-def _read_csv(con, path, delimiter: str, width: int) -> None:
-    """read_csv of `path` into TEMP TABLE _mm_in, broken rows into _mm_rejects (strict parser)."""
-    cols = ", ".join(f"'_c{k}': 'VARCHAR'" for k in range(1, width + 1))
+def _read_csv(con, path, delimiter: str, width: int, native: dict[int, str]) -> dict[int, str]:
+    """read_csv of `path` into TEMP TABLE _mm_in, broken rows into _mm_rejects (strict parser), the
+    positions in `native` typed by the reader. A value the reader cannot cast (a CAST reject: "2026/11/20",
+    "2026年11月20日", a timestamp in a date column) sends its column back to VARCHAR and the file is read
+    again, so only structurally broken rows are left in _mm_rejects and the project's own parsing and
+    reasons apply to that column. Costs one more read of the file per round (at most one per typed
+    column; a file in the documented canonical forms is read once). Returns the positions that stayed typed."""
+    native = dict(native)
+    while True:
+        _read_csv_once(con, path, delimiter, width, native)
+        if not native:
+            return native
+        cast = {int(r[0][2:]) for r in con.execute(
+            "SELECT DISTINCT column_name FROM _mm_rejects WHERE error_type = 'CAST'").fetchall()}
+        cast &= set(native)
+        if not cast:
+            return native
+        log.debug("%s: column(s) %s not in the reader's own forms; read again as text", path,
+                  ", ".join(f"_c{k}" for k in sorted(cast)))
+        for k in cast:
+            del native[k]
+
+
+def _read_csv_once(con, path, delimiter: str, width: int, native: dict[int, str]) -> None:
+    cols = ", ".join(f"'_c{k}': '{native.get(k, 'VARCHAR')}'" for k in range(1, width + 1))
     for t in ("reject_errors", "reject_scans", "_mm_rejects", "_mm_rejscan"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _mm_in AS SELECT row_number() OVER () AS _ord, * FROM read_csv($p, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
         f"header=true, auto_detect=false, columns={{{cols}}}, delim=$delim, quote='\"', escape='\"', "
         "null_padding=false, store_rejects=true, ignore_errors=true, max_line_size=16777216, "
+        "dateformat=$df, timestampformat=$tf, "
         "rejects_table='_mm_rejects', rejects_scan='_mm_rejscan')",
-        {"p": str(path), "delim": delimiter},
+        {"p": str(path), "delim": delimiter, "df": NATIVE_DATE_FORMAT, "tf": NATIVE_TIMESTAMP_FORMAT},
     )
 
 
 def load_file(con, source: str, table: Table, d, name: str, sha: str, header: list[str], n_rej: int,
-              phases: dict, delimiter: str = ","):
+              phases: dict, delimiter: str = ",", native: dict[int, str] | None = None,
+              text_path: Path | None = None):
     """Load the file read by `read_input` (TEMP TABLEs _mm_in and _mm_rej: the landed file `name` of
     `source`, date `d`, with `header` and `n_rej` structurally broken rows) into `table`; returns
     (rows read, rows loaded, rows quarantined, up to PROBLEMS_PER_FILE quarantine samples).
-    `phases` receives the seconds spent per step. Raises FileRejected when the header does not fit."""
+    `phases` receives the seconds spent per step; `native`: the positions read_input typed; `text_path`:
+    the UTF-8 CSV file DuckDB read (the landed file or its transcoded copy), from which the quarantined
+    rows' text is read back (None for JSON: its quarantined records are re-serialised from their fields).
+    Raises FileRejected when the header does not fit."""
+    native = native or {}
     tick = time.perf_counter()
 
     def phase(what: str) -> None:  # seconds per phase, for the --verbose log and the benchmark's profile
@@ -125,8 +171,8 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
     other_files = bool(table.key) and not table.history and con.execute(
         f"SELECT EXISTS (SELECT 1 FROM staging.{quote_ident(table.table)} "  # noqa: S608 - identifier from pipelines/ingest/sources/*.yml quoted; values bound as $params
         "WHERE _business_date = CAST($d AS DATE) AND _file_name <> $f)", {"d": d, "f": name}).fetchall()[0][0]
-    dup_sql, xdup_sql, view, params, raw_line = build_transform(table, mapping, extras, header, delimiter,
-                                                               version, row_expr, other_files)
+    dup_sql, xdup_sql, view, stage_view, params, raw_line = build_transform(table, mapping, extras, header, delimiter,
+                                                               version, row_expr, other_files, native)
     params["d"] = d
     params["f"] = name
     if dup_sql:
@@ -139,13 +185,15 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
     qparams = dict(params, **base, s=source)
     q_sql = (
         "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"{raw_line} FROM ({view}) v WHERE _err IS NOT NULL"
+        f"{'NULL' if text_path else raw_line} FROM ({view}) v WHERE _bad"
     )
     con.execute(q_sql, bind(q_sql, qparams))
     bad_rows = con.execute(
         "SELECT count(*) FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f",
         {"s": source, "d": d, "f": name},
     ).fetchall()[0][0]
+    if bad_rows and text_path is not None:
+        _fill_quarantine_text(con, source, d, name, text_path)
     phase("quarantine")
     # staging: one streaming pass over the typed rows (row order inside a table does not matter:
     # every row carries its _row)
@@ -164,28 +212,10 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
         keep = ""
     s_sql = (
         f"INSERT INTO staging.{quote_ident(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"FROM ({view}) v {keep}"
+        f"FROM ({stage_view}) v {keep}"
     )
     con.execute(s_sql, bind(s_sql, dict(params, **base)))
     phase("staging")
-    # raw: text as it arrived, extra columns as JSON
-    raw_cols = [c.name for c in table.columns]
-    raw_sel = ", ".join(f'i."_c{mapping[c]}"' if c in mapping else "CAST(NULL AS VARCHAR)" for c in raw_cols)
-    xparams = dict(base)
-    if extras:
-        pairs = []
-        for j, k in enumerate(extras):
-            xparams[f"x{j}"] = header[k - 1] or f"column{k}"
-            pairs.append(f"$x{j}, i.\"_c{k}\"")
-        extra_sql = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
-    else:
-        extra_sql = "CAST(NULL AS VARCHAR)"
-    r_sql = (
-        f"INSERT INTO raw.{quote_ident(table.table)} ({', '.join(quote_ident(c) for c in raw_cols + ['_extra'] + LINEAGE)}) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"SELECT {raw_sel}, {extra_sql}, CAST($d AS DATE), $f, $sha, {row_expr} FROM _mm_in i"
-    )
-    con.execute(r_sql, xparams)
-    phase("raw")
     con.execute("SET preserve_insertion_order = true")
     # structurally broken rows (read_csv rejects)
     qparams = dict(base, s=source)
@@ -211,6 +241,23 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
     ).fetchall()
     loaded, bad = int(n_in) - int(bad_rows), int(bad_rows) + int(n_rej)
     return loaded + bad, loaded, bad, samples
+
+
+def _fill_quarantine_text(con, source: str, d, name: str, text_path: Path) -> None:
+    """raw_text of the file's quarantined rows, read back from the file by row number: one vectorised
+    pass over its bytes (pipelines.ingest.landing_lines), then one UPDATE from the (row, text) lists."""
+    rows = [r[0] for r in con.execute(
+        "SELECT row_number FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f "
+        "AND row_number IS NOT NULL AND raw_text IS NULL", {"s": source, "d": d, "f": name}).fetchall()]
+    texts = record_texts(text_path, rows)
+    if not texts:
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _mm_lines AS SELECT unnest($r) AS r, unnest($t) AS t",
+                {"r": list(texts), "t": list(texts.values())})
+    con.execute(
+        "UPDATE meta.quarantine_rows q SET raw_text = l.t FROM _mm_lines l WHERE q.source = $s "
+        "AND q.business_date = $d AND q.file_name = $f AND q.row_number = l.r",
+        {"s": source, "d": d, "f": name})
 
 
 def drop_temp_tables(con):

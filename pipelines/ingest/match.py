@@ -1,7 +1,6 @@
 """Which table of a source takes a landed file, and where that table's columns sit in the file's header.
 
-Ingestion, the DAGs' read-only preflight and the quality gate all ask these two questions; this is
-the one place that answers them.
+Ingestion asks these two questions of every landed file; this is the one place that answers them.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pipelines.ingest.reader import FileRejected
 
 class ColumnMatch(NamedTuple):
     positions: dict[str, int]  # canonical column name -> 1-based position in the file
-    extras: list[int]  # positions no column takes (kept as JSON in raw.<table>._extra)
+    extras: list[int]  # positions no column takes (not loaded: the landing file keeps them)
     version: str | None  # the header version (Table.versions) the header shows, if the table has versions
 
 

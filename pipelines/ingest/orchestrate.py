@@ -1,4 +1,4 @@
-"""ingest_day: every file in landing/<source>/<D>/ into raw.*, staging.*, the ledger and quarantine.
+"""ingest_day: every file in landing/<source>/<D>/ into staging.*, the ledger and quarantine.
 
 One file = one transaction. Every row is accounted for: rows_read = rows_loaded + rows_quarantined.
 All parsing and validation is one pass of SQL per file (no Python loop over rows). Values and paths
@@ -6,7 +6,8 @@ are always bound as parameters; identifiers come only from pipelines/ingest/sour
 
 The steps live in their own modules: files (what the date folder and an archive hold), match (which
 table takes a file), reader (encoding, format, header), load + transform (the SQL), ledger (what
-was done with each file).
+was done with each file). The landing file itself, kept with its sha256 in the ledger, is the raw
+record: the warehouse keeps no text copy of the rows (pipelines.ingest.landing_lines reads one back).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
         try:
             prep = prepare(path, table.formats, tmp_dir)
             t_read = time.perf_counter()
-            header, n_rej = read_input(con, prep, table)  # outside the transaction: see read_input
+            header, n_rej, native = read_input(con, prep, table)  # outside the transaction: see read_input
             phases: dict[str, float] = {"read": time.perf_counter() - t_read}
         except FileRejected as exc:
             e = new_entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding if prep else None,
@@ -130,7 +131,8 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
             if had_rows:
                 delete_file_rows(con, source, d, name)
             read, loaded, bad, samples = load_file(con, source, table, d, name, sha, header, n_rej, phases,
-                                                   prep.delimiter)
+                                                   prep.delimiter, native,
+                                                   prep.path if prep.fmt == "csv" else None)
             outcome = "replaced" if prev and prev[1] in ("loaded", "replaced") else "loaded"
             note = "; mixed line endings read as LF" if prep.line_endings_normalised else ""
             e = new_entry(source, d, name, sha, size, outcome,

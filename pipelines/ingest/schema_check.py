@@ -1,4 +1,5 @@
-"""At connect: do the warehouse's raw.* and staging.* tables agree with the source ymls?
+"""At connect: do the warehouse's staging.* tables agree with the source ymls? (The raw.* text copies were
+dropped by migration 006: the landing file is the raw record, pipelines.ingest.landing_lines.)
 
 `check_schema` is registered with the warehouse (warehouse.migrate.register_schema_check) when this module
 is imported (pipelines.ingest.sqlfuncs imports it, so every writer path has it): after the migrations,
@@ -19,11 +20,11 @@ from pipelines.ingest.catalogue import Table, all_tables
 from warehouse.migrate import register_schema_check
 
 NEW_MIGRATION_COMMAND = "python -m pipelines.ingest.ddl --new-migration"
-# the lineage columns every raw and staging table carries (warehouse/migrations/002_sources.sql)
+# the lineage columns every staging table carries (warehouse/migrations/002_sources.sql)
 LINEAGE_TYPES = {"_business_date": "DATE", "_file_name": "VARCHAR", "_sha256": "VARCHAR", "_row": "BIGINT"}
 
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
-SCHEMAS = ("staging", "raw")
+SCHEMAS = ("staging",)
 
 
 def _type_key(sql_type: str) -> str:
@@ -34,22 +35,21 @@ def _type_key(sql_type: str) -> str:
 
 
 def expected_schema(tables: list[Table] | None = None) -> dict[str, dict[str, str]]:
-    """{"staging.<table>" / "raw.<table>": {column: DuckDB type}} as the source ymls define them."""
+    """{"staging.<table>": {column: DuckDB type}} as the source ymls define them."""
     out: dict[str, dict[str, str]] = {}
     lineage = LINEAGE_TYPES
     for t in tables if tables is not None else all_tables():
         out[f"staging.{t.table}"] = {**dict(t.staging_columns()), **lineage}
-        out[f"raw.{t.table}"] = {**{c.name: "VARCHAR" for c in t.columns}, "_extra": "VARCHAR", **lineage}
     return out
 
 
 def warehouse_schema(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """The base tables of raw.* and staging.* in the connection's database, in column order."""
+    """The base tables of staging.* in the connection's database, in column order."""
     rows = con.execute(
         "SELECT c.table_schema, c.table_name, c.column_name, c.data_type "
         "FROM information_schema.columns c JOIN information_schema.tables t "
         "  ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema AND t.table_name = c.table_name "
-        "WHERE c.table_catalog = current_database() AND c.table_schema IN ('staging', 'raw') "
+        "WHERE c.table_catalog = current_database() AND c.table_schema IN ('staging') "
         "  AND t.table_type = 'BASE TABLE' ORDER BY c.table_schema, c.table_name, c.ordinal_position").fetchall()
     out: dict[str, dict[str, str]] = {}
     for schema, table, column, data_type in rows:
@@ -92,7 +92,7 @@ def differences(actual: dict[str, dict[str, str]], tables: list[Table] | None = 
 
 
 def check_schema(con: duckdb.DuckDBPyConnection, tables: list[Table] | None = None) -> None:
-    """Fail (SchemaMismatch) when the warehouse's raw/staging tables differ from the source ymls."""
+    """Fail (SchemaMismatch) when the warehouse's staging tables differ from the source ymls."""
     found = differences(warehouse_schema(con), tables)
     if found:
         lines = "\n".join(f"  - {d.describe()}" for d in found)

@@ -1,4 +1,4 @@
-"""The SQL that turns one file's text columns into typed staging rows with a reason per bad row.
+"""The SQL that turns one file's columns (text, or typed by DuckDB's CSV reader) into typed staging rows with a reason per bad row.
 
 Built from the table's metadata (pipelines/ingest/sources/*.yml); identifiers are quoted, values and
 header names are bound as $parameters. pipelines.ingest.load runs it.
@@ -9,13 +9,50 @@ from __future__ import annotations
 from pipelines.core.sql import quote_ident, quote_literal
 from pipelines.ingest.catalogue import Table
 
+# the formats DuckDB's CSV reader parses itself (read_csv `types`, pipelines.ingest.load.read_input)
+NATIVE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+NATIVE_DATE_FORMAT = "%Y-%m-%d"
 
-def typed_columns(table: Table, mapping: dict[str, int], with_future: bool):
-    """SELECT list pieces: typed columns and their error expressions (reasons) per column."""
+
+# column types DuckDB's CSV reader parses itself, in one fixed format each (read_csv `types`). Numbers are
+# not among them: DuckDB's number parser also takes `1e3` and `1_000`, which CONTRACT §3 quarantines
+# ("anything else non-numeric"); they are read as text and checked by mm_num's regex in the same pass.
+# Timestamps are not either: strptime takes `2026-11-20 1:2:3`, which is not `YYYY-MM-DD HH:MM:SS`.
+# A date in `%Y-%m-%d` (the reader also takes one-digit months and days, as mm_date does) is typed by
+# the reader; a year of fewer than four digits is refused by the typed check below, as mm_date refuses it.
+NATIVE_COLUMN_TYPES = ("date",)
+
+
+def native_types(table: Table, mapping: dict[str, int]) -> dict[int, str]:
+    """Positions of the file (1-based) that DuckDB's CSV reader types itself, with their SQL type (the
+    column types of NATIVE_COLUMN_TYPES, dates in `NATIVE_DATE_FORMAT`). A column with `null_values` or
+    `strip_decimal_zero` is read as text (those rules apply to its text). Every other column is VARCHAR
+    and typed by the macros of pipelines.ingest.sqlfuncs. A value the reader cannot cast sends its column
+    back to VARCHAR for the whole file (read_input reads again), so 2024/05/08, 20240508, 2024年5月8日 or a
+    timestamp in a date column still go through the project's own parsing, with its reasons."""
+    out: dict[int, str] = {}
+    for col in table.columns:
+        pos = mapping.get(col.name)
+        if not pos or col.null_values or col.strip_decimal_zero or col.type not in NATIVE_COLUMN_TYPES:
+            continue
+        out[pos] = {"date": "DATE", "timestamp": "TIMESTAMP"}.get(col.type, col.sql_type)
+    return out
+
+
+def typed_columns(table: Table, mapping: dict[str, int], with_future: bool, native: dict[int, str] | None = None):
+    """SELECT list pieces: typed columns and their error expressions (reasons) per column.
+    `native`: the positions the CSV reader already typed (native_types); their checks run on the
+    typed value (missing, price > 0, a year of four digits, the future)."""
+    native = native or {}
     typed, errors = [], []
     for col in table.columns:
         pos = mapping.get(col.name)
         raw = f'i."_c{pos}"' if pos else "CAST(NULL AS VARCHAR)"
+        if pos in native:
+            typed_col, err = _native_column(col, raw, table, with_future)
+            typed.append(typed_col)
+            errors.append((col, pos, err))
+            continue
         n = f"nullif(trim({raw}), '')"
         if col.null_values:
             n = f"CASE WHEN trim({raw}) IN ({', '.join(quote_literal(v) for v in col.null_values)}) THEN NULL ELSE {n} END"
@@ -71,8 +108,32 @@ def typed_columns(table: Table, mapping: dict[str, int], with_future: bool):
     return typed, errors
 
 
+def _native_column(col, raw: str, table: Table, with_future: bool):
+    """The typed column and its reason for a column DuckDB's reader typed: the value is already parsed,
+    so only the project's own rules remain. strptime takes years of fewer than four digits ("26-11-20"
+    is the year 26): the text path's patterns refuse them, so a year before 1000 is refused here too."""
+    shown = f"left(CAST({raw} AS VARCHAR), 80)"
+    err = None
+    if col.type == "price":
+        err = f"CASE WHEN {raw} <= 0 THEN 'price must be greater than 0 (got \"' || {shown} || '\")' END"
+    elif col.type == "timestamp":
+        err = (f"CASE WHEN year({raw}) < 1000 THEN '\"' || {shown} || "
+               "'\" is not a timestamp (YYYY-MM-DD HH:MM:SS local, or ISO 8601 with offset)' END")
+    elif col.type == "date":
+        err = (f"CASE WHEN year({raw}) < 1000 THEN '\"' || {shown} || "
+               "'\" is not a date (YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or YYYY年M月D日)' END")
+    if not col.nullable:
+        miss = f"WHEN {raw} IS NULL THEN 'missing value' "
+        err = f"CASE {miss}ELSE {err} END" if err else f"CASE {miss}END"
+    if with_future and col.name == table.event_column:
+        fut = (f"CASE WHEN CAST({raw} AS DATE) > CAST($d AS DATE) THEN '\"' || {shown} || "
+               "'\" is after the business date ' || CAST($d AS VARCHAR) || ' (future)' END")
+        err = f"coalesce({err}, {fut})" if err else fut
+    return f"{raw} AS {quote_ident(col.name)}", err
+
+
 def build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str,
-                    other_files: bool = False):
+                    other_files: bool = False, native: dict[int, str] | None = None):
     """SQL of the per-file transform, built so that a 10-million-row file is read in bounded memory:
 
     - `dup_sql` builds TEMP TABLE _mm_dup (key -> first row) for keys seen more than once: a narrow
@@ -85,9 +146,11 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
     - `view_sql` is a query (used as a subquery, with bound $parameters): typed columns, per-column
       error reasons, the duplicate reason (LEFT JOIN _mm_dup / _mm_xdup) and the combined _err/_err_col;
       it is never materialised: the quarantine and staging INSERTs each stream over it.
-    Returns (dup_sql or None, xdup_sql or None, view_sql, params, raw_line)."""
+    - `stage_sql`: the typed columns and derived ones only, for the staging INSERT.
+    Returns (dup_sql or None, xdup_sql or None, view_sql, stage_sql, params, raw_line)."""
     params: dict = {}
-    typed, errors = typed_columns(table, mapping, with_future=True)
+    native = native or {}
+    typed, errors = typed_columns(table, mapping, with_future=True, native=native)
     err_cols = []
     for idx, (col, pos, err) in enumerate(errors):
         if err is None:
@@ -158,7 +221,8 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         [f"CASE WHEN {quote_ident(name)} IS NOT NULL THEN ${h} || ': ' || {quote_ident(name)} END" for name, h, _e in err_cols]
         + ["_dup"]
     ) + "), '')"
-    # original text of the row, re-serialised as a CSV line in file order
+    # a JSON record's fields re-serialised as a CSV line in file order (a CSV file's quarantined rows are read
+    # back from the landing file itself instead: pipelines.ingest.landing_lines)
     quoted = [
         f"CASE WHEN regexp_matches(coalesce(_c{k}, ''), '[\",\\t\\r\\n]') THEN '\"' || replace(_c{k}, '\"', '\"\"') || '\"' "
         f"ELSE coalesce(_c{k}, '') END"
@@ -166,9 +230,17 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
     ]
     params["delim"] = delim
     raw_line = "concat_ws($delim, " + ", ".join(quoted) + ")"
+    # _bad: a cheap predicate (no reason text built) that the quarantine INSERT filters on first
+    bad = " OR ".join([f"{quote_ident(name)} IS NOT NULL" for name, _h, _e in err_cols] + ["_dup IS NOT NULL"])
     view_sql = (
         f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
         f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM typed t {join}) "
-        f"SELECT *, {err_col} AS _err_col, {err_text} AS _err FROM dup"
+        f"SELECT *, ({bad}) AS _bad, {err_col} AS _err_col, {err_text} AS _err FROM dup"
     )
-    return dup_sql, xdup_sql, view_sql, params, raw_line
+    # staging takes the typed columns only: no reasons, no duplicate join (the quarantined rows, duplicates
+    # included, are left out by their _row)
+    stage_sql = (
+        f"WITH typed AS (SELECT {', '.join([f'{row_expr} AS _row', *typed])} FROM _mm_in i) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"SELECT t.*{''.join(', ' + x for x in derived)} FROM typed t"
+    )
+    return dup_sql, xdup_sql, view_sql, stage_sql, params, raw_line

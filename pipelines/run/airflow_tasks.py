@@ -1,9 +1,9 @@
 """What the DAGs share: default args, the writer pool, source and mart assets, per-source cadences,
 and the thin wrappers that turn an Airflow task into a call of `pipelines` (the failure alert is in
-alerts.py, the read-only preflight in preflight.py).
+alerts.py, the DAGs' two-phase ingest — landed files, prepare, register — in staged.py).
 
 Airflow itself is imported only inside the functions that build Airflow objects: importing it takes
-seconds and needs a configured Airflow, and the plain functions (preflight, ingest, alert) are called
+seconds and needs a configured Airflow, and the plain functions (prepare, register, ingest, alert) are called
 and tested without a scheduler. Everything else is imported here at the top.
 """
 
@@ -265,8 +265,9 @@ def publication_chain(day):
 
 
 def ingest_source_task(source: str, day: str, context: dict) -> str:
-    """Ingest one source's drop for `day` (the per-source DAGs); emits the source's asset event with
-    the business date. Runs in the writer pool: it writes warehouse.duckdb."""
+    """Ingest one source's drop for `day` directly, in one writer task (the per-source DAGs now run
+    staged.staged_ingest: prepare on any worker, then register); emits the source's asset event with the
+    business date. Runs in the writer pool: it writes warehouse.duckdb."""
     home = home_from_env()
     run_date = date.fromisoformat(day)
     run_id = airflow_run_id(context, day)

@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", parents=[common], help="recent runs, ledger, quality results, quarantine")
 
+    p = sub.add_parser("raw-line", parents=[common],
+                       help="the original text of a staging or quarantined row, read back from its landing file")
+    p.add_argument("--source", required=True)
+    p.add_argument("--date", required=True, type=parse_date, help="the business date (the row's _business_date)")
+    p.add_argument("--file", required=True, help="the file name as in the ledger (the row's _file_name)")
+    p.add_argument("--row", required=True, type=int, help="the data row, 1-based, header excluded (the row's _row)")
+
     p = sub.add_parser("maintain", parents=[common],
                        help="retention of old landing files and partitions (HOME/config.yml), compact the warehouse")
     p.add_argument("--date", required=True, type=parse_date)
@@ -339,6 +346,13 @@ def cmd_status(args, home: Home) -> int:
     return 0
 
 
+def cmd_raw_line(args, home: Home) -> int:
+    from pipelines.serve.raw_line import raw_line  # lazy: import cost (the source catalogue)
+
+    print(raw_line(home, args.source, args.date, args.file, args.row).render())
+    return 0
+
+
 def cmd_maintain(args, home: Home) -> int:
     from pipelines.run.maintenance import run_maintenance  # lazy: import cost
 
@@ -383,7 +397,7 @@ def cmd_export(args, home: Home) -> int:
 COMMANDS = {
     "run": cmd_run, "backfill": cmd_backfill, "demo": cmd_demo, "fetch": cmd_fetch, "generate": cmd_generate,
     "evaluate": cmd_evaluate, "query": cmd_query, "status": cmd_status, "report": cmd_report,
-    "maintain": cmd_maintain, "republish": cmd_republish, "export": cmd_export,
+    "maintain": cmd_maintain, "republish": cmd_republish, "export": cmd_export, "raw-line": cmd_raw_line,
 }
 
 

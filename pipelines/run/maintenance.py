@@ -7,9 +7,11 @@ partitions per HOME/config.yml, and checkpoint/compaction of the DuckDB file.
       quarantine_days: 400    # quarantine/<source>/<D>/
       reports_days: 730       # reports/<D>/
       marts_days: 1095        # marts/<mart>/dt=<D>/ (+ its entry in marts/_manifests/<mart>.json and meta.published_partitions)
-      raw_text_days: 90       # personal data: raw.* rows and meta.quarantine_rows.raw_text of business dates older
-                              # than N days, and the quarantine/ folders (their files hold the same lines).
-                              # Default 90 when the key is absent; null keeps them for ever (docs/QUALITY.md)
+      raw_text_days: 90       # personal data as it arrived: the landing/<source>/<D>/ folders of the sources with
+                              # free text (the raw record since issue 23: the warehouse keeps no text copy),
+                              # meta.quarantine_rows.raw_text and the quarantine/ folders (their files hold
+                              # the same lines) of business dates older than N days. Default 90 when the key
+                              # is absent; null keeps them for ever (docs/QUALITY.md)
     maintenance:
       compact_free_ratio: 0.3 # rewrite warehouse.duckdb when more than this share of its blocks is free
 
@@ -37,6 +39,7 @@ import yaml
 from pipelines.core.errors import UserError
 from pipelines.core.home import PARTITION_PREFIX, Home
 from pipelines.core.sql import quote_ident
+from pipelines.ingest.catalogue import SOURCE_IDS, load_source
 from pipelines.publish.manifest import drop_partitions
 from pipelines.run.daily import writer
 from warehouse.db import connect_writer
@@ -115,19 +118,33 @@ def _old_dated_dirs(parent: Path, cutoff: date, prefix: str = "") -> list[tuple[
     return out
 
 
+def personal_text_sources() -> set[str]:
+    """Sources with a free-text column (complaint narratives, review comments, 违法事实): masked in staging,
+    unmasked in their landing files, which the warehouse no longer copies (issue 23)."""
+    return {s for s in SOURCE_IDS if any(c.type == "free_text" for t in load_source(s).tables for c in t.columns)}
+
+
 def prune_landing(home: Home, run_date: date, policy: Policy, dry_run: bool = False) -> dict:
     """Delete landing, quarantine and report folders of business dates older than their retention.
-    Touches only files (no warehouse access): safe outside the writer pool."""
+    The landing folders of the sources with personal text (`personal_text_sources`) are the raw record of
+    that text: they are kept no longer than raw_text_days either. Touches only files (no warehouse
+    access): safe outside the writer pool."""
     result = {"landing": 0, "quarantine": 0, "reports": 0, "bytes": 0, "dry_run": dry_run, "deleted": []}
+    personal = personal_text_sources()
     plans = [("landing", home.landing, policy.landing_days, True),
              ("quarantine", home.quarantine, _shorter(policy.quarantine_days, policy.raw_text_days), True),
              ("reports", home.reports, policy.reports_days, False)]
-    for kind, root, keep, per_source in plans:
-        if keep is None or not root.is_dir():
+    for kind, root, keep_all, per_source in plans:
+        if not root.is_dir():
             continue
-        cutoff = run_date - timedelta(days=keep)
         parents = [p for p in sorted(root.iterdir()) if p.is_dir()] if per_source else [root]
         for parent in parents:
+            keep = keep_all
+            if kind == "landing" and parent.name in personal:
+                keep = _shorter(keep_all, policy.raw_text_days)
+            if keep is None:
+                continue
+            cutoff = run_date - timedelta(days=keep)
             for folder, _day in _old_dated_dirs(parent, cutoff):
                 result["bytes"] += _size(folder)
                 result[kind] += 1
@@ -143,32 +160,24 @@ def _shorter(a: int | None, b: int | None) -> int | None:
 
 
 def expire_raw_text(home: Home, run_date: date, policy: Policy, dry_run: bool = False, con=None) -> dict:
-    """Delete raw.* rows and clear meta.quarantine_rows.raw_text of business dates before run_date -
-    raw_text_days (the quarantine rows keep file, row, column and reason). The staging tables (masked)
-    and the ledger are kept. Writes the warehouse: run it as the one writer. With dry_run, only counts."""
-    result = {"days": policy.raw_text_days, "cutoff": None, "raw_rows": {}, "quarantine_texts": 0, "dry_run": dry_run}
+    """Clear meta.quarantine_rows.raw_text of business dates before run_date - raw_text_days (the quarantine
+    rows keep file, row, column and reason). The staging tables (masked) and the ledger are kept; the
+    landing folders holding the same text go in `prune_landing`. (Until migration 006 this also deleted the
+    raw.* text copies; the landing file is the raw record now.) Writes the warehouse: run it as the one
+    writer. With dry_run, only counts."""
+    result = {"days": policy.raw_text_days, "cutoff": None, "quarantine_texts": 0, "dry_run": dry_run}
     if policy.raw_text_days is None or (con is None and not home.db_path.exists()):
         return result
     cutoff = run_date - timedelta(days=policy.raw_text_days)
     result["cutoff"] = cutoff
     with writer(home, con) as c:
-        tables = [r[0] for r in c.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'raw' "
-            "ORDER BY table_name").fetchall()]
-        for table in tables:
-            n = c.execute(f"SELECT count(*) FROM raw.{quote_ident(table)} WHERE _business_date < $d",  # noqa: S608 - table names from duckdb_tables(), quoted
-                          {"d": cutoff}).fetchall()[0][0]
-            if n:
-                result["raw_rows"][table] = n
         result["quarantine_texts"] = c.execute(
             "SELECT count(*) FROM meta.quarantine_rows WHERE business_date < $d AND raw_text IS NOT NULL",
             {"d": cutoff}).fetchall()[0][0]
-        if dry_run:
+        if dry_run or not result["quarantine_texts"]:
             return result
         c.execute("BEGIN TRANSACTION")
         try:
-            for table in result["raw_rows"]:
-                c.execute(f"DELETE FROM raw.{quote_ident(table)} WHERE _business_date < $d", {"d": cutoff})  # noqa: S608 - table names from duckdb_tables(), quoted
             c.execute("UPDATE meta.quarantine_rows SET raw_text = NULL WHERE business_date < $d AND raw_text IS NOT NULL",
                       {"d": cutoff})
             c.execute("COMMIT")

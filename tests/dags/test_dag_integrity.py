@@ -19,17 +19,17 @@ from pipelines.run.alerts import on_failure_alert
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 WRITER_TASKS = {
-    "market_daily": {"ingest", "compute", "gate", "publish", "report"},
+    "market_daily": {"register", "compute", "gate", "publish", "report"},
     "market_indicators": {"catch_up", "compute", "gate", "publish", "report"},
     "market_maintenance": {"prune_marts", "expire_raw_text", "compact_warehouse"},
-    **{f"ingest_{s}": {"ingest"} for s in SOURCE_IDS},
+    **{f"ingest_{s}": {"register"} for s in SOURCE_IDS},
 }
 # tasks that never open warehouse.duckdb: they may run anywhere, in parallel
 READ_ONLY_TASKS = {
-    "market_daily": {"business_date", "quality_verdict"} | {f"preflight_{s}" for s in SOURCE_IDS},
+    "market_daily": {"business_date", "landed_files", "prepare", "quality_verdict"},
     "market_indicators": {"business_date", "quality_verdict"},
     "market_maintenance": {"business_date", "prune_landing"},
-    **{f"ingest_{s}": {"business_date", "preflight"} for s in SOURCE_IDS},
+    **{f"ingest_{s}": {"business_date", "landed_files", "prepare"} for s in SOURCE_IDS},
 }
 
 
@@ -79,13 +79,19 @@ def test_writer_tasks_share_the_one_slot_pool(dagbag):
             assert pools[task_id] != WRITER_POOL, f"{dag_id}.{task_id} holds the writer slot needlessly"
 
 
-def test_daily_dag_checks_every_source_in_parallel_before_ingest(dagbag):
-    dag = dagbag.dags["market_daily"]
-    ingest = dag.get_task("ingest")
-    preflights = {f"preflight_{s}" for s in SOURCE_IDS}
-    assert preflights <= set(ingest.upstream_task_ids)
-    for task_id in preflights:  # siblings: nothing orders them, so workers run them side by side
-        assert dag.get_task(task_id).upstream_task_ids == {"business_date"}
+def test_ingest_prepares_each_landed_file_in_parallel_then_registers_in_the_writer(dagbag):
+    """prepare is mapped over the day's landed files (one task per file, any worker, no pool), and the
+    one register task in the writer pool waits for all of them; a day without files still registers."""
+    for dag_id in ("market_daily", *(f"ingest_{s}" for s in SOURCE_IDS)):
+        dag = dagbag.dags[dag_id]
+        listed, prepare, register = (dag.get_task(t) for t in ("landed_files", "prepare", "register"))
+        assert type(prepare).__name__.endswith("MappedOperator"), f"{dag_id}.prepare is not mapped over the files"
+        assert listed.upstream_task_ids == {"business_date"}
+        assert prepare.upstream_task_ids == {"business_date", "landed_files"}
+        assert register.upstream_task_ids == {"business_date", "prepare"}
+        assert register.pool == WRITER_POOL and prepare.pool != WRITER_POOL
+        assert register.trigger_rule == "none_failed"  # zero files map zero prepares (skipped)
+    assert dagbag.dags["market_daily"].get_task("compute").upstream_task_ids == {"register"}
 
 
 def test_one_ingest_dag_per_source_each_on_its_cadence(dagbag):
@@ -94,9 +100,8 @@ def test_one_ingest_dag_per_source_each_on_its_cadence(dagbag):
         dag = dagbag.dags[f"ingest_{source}"]
         assert dag.timetable.expression == SOURCE_SCHEDULES[source]
         assert str(dag.timetable.timezone) == "Asia/Shanghai"
-        outlets = [a.uri for a in dag.get_task("ingest").outlets]
+        outlets = [a.uri for a in dag.get_task("register").outlets]
         assert outlets == [SOURCE_ASSET_PREFIX + source]
-        assert dag.get_task("preflight").downstream_task_ids == {"ingest"}
 
 
 def test_indicators_dag_waits_for_every_source_asset(dagbag):

@@ -1,6 +1,6 @@
-"""The per-source ingest path (ingest_<source> DAGs) loads exactly what the all-sources ingest stage
-of market_daily / `market-monitor run` loads, and each source task emits its asset event with the
-business date the indicators DAG then runs for."""
+"""The per-source ingest path (ingest_<source> DAGs: landed_files, prepare on any worker, register in the
+writer) loads exactly what `market-monitor run`'s direct ingest stage loads, and each source's register
+task emits its asset event with the business date the indicators DAG then runs for."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from pipelines.core.dates import business_date_from_context
 from pipelines.core.home import Home
 from pipelines.generate.sample import sample_landing
-from pipelines.run.airflow_tasks import SOURCE_ASSET_PREFIX, ingest_source_task, source_ids
+from pipelines.run.airflow_tasks import SOURCE_ASSET_PREFIX, source_ids
+from pipelines.run.staged import landed_files_task, prepare_task, register_task
 
 DAY = date(2026, 11, 6)  # a small sample day with several sources
 
@@ -59,7 +60,9 @@ def test_per_source_ingest_equals_the_daily_ingest(tmp_path, monkeypatch):
     for source in source_ids():
         outlets = Outlets()
         ctx = {"outlet_events": outlets, "dag_run": SimpleNamespace(run_id=f"scheduled__{source}")}
-        assert ingest_source_task(source, DAY.isoformat(), ctx) == DAY.isoformat()
+        prepared = [prepare_task(DAY.isoformat(), item) for item in landed_files_task(DAY.isoformat(), [source])]
+        assert all(p["worker"] and p["started_at"] <= p["ended_at"] for p in prepared)
+        assert register_task(DAY.isoformat(), prepared, ctx, source) == DAY.isoformat()
         assert len(outlets) == 1, f"{source} must emit exactly its own asset"
         (uri, ev), = outlets.items()
         assert str(getattr(uri, "uri", uri)) == SOURCE_ASSET_PREFIX + source

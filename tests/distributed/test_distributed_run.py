@@ -17,9 +17,10 @@ pytestmark = pytest.mark.distributed
                     reason="the Celery/PostgreSQL/Redis run is `make test-distributed` (set MM_RUN_DISTRIBUTED=1 to run it here)")
 def test_distributed_run():
     result = subprocess.run(["bash", str(REPO / ".ci" / "distributed.sh")], cwd=REPO, capture_output=True,
-                            text=True, timeout=1200)
+                            text=True, timeout=3600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "PASS: triggered run and backfill on CeleryExecutor equal the CLI" in result.stdout
+    assert "INGEST WALL TIME" in result.stdout and "one worker" in result.stdout
 
 
 def test_script_is_valid_bash_and_stops_what_it_starts():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -16,8 +17,26 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.generate import generate
-from pipelines.generate.evaluate import evaluate, format_evaluation
-from pipelines.generate.power import CONTEXTS, STATISTICS, STRENGTHS, key_day, target
+from pipelines.generate.evaluate import (
+    clopper_pearson,
+    evaluate,
+    format_evaluation,
+    format_power,
+    merge_power,
+)
+from pipelines.generate.power import (
+    CATEGORICAL,
+    CONTEXTS,
+    PLANTS_PER_STRENGTH,
+    STATISTICS,
+    STRENGTHS,
+    key_day,
+    plant_strength,
+    power_cells,
+    target,
+)
+from pipelines.generate.world import CELL_KINDS, PLANT_KINDS
+from tests.generate.marts import write_part
 
 START = dt.date(2026, 10, 29)
 DAYS = 2
@@ -49,16 +68,68 @@ def test_power_mode_plants_the_grid(ordinary):
     truth = _rows(ordinary / "ground_truth.csv")
     power = _rows(ordinary / "power_truth.csv")
     assert [{k: r[k] for k in truth[0]} for r in power] == truth   # same rows, same order, two more columns
-    grid = {(r["indicator_id"], r["strength"], r["context"]) for r in power if r["strength"]}
+    graded = [r for r in power if r["strength"] and r["indicator_id"] not in CATEGORICAL]
+    grid = Counter((r["indicator_id"], r["strength"], r["context"]) for r in graded)
     expected = {(STATISTICS[k][0], f"{s:g}", "ordinary") for k in STATISTICS for s in STRENGTHS}
-    assert grid == expected and len(expected) == 18 * len(STRENGTHS)
+    assert set(grid) == expected and len(expected) == 18 * len(STRENGTHS)
+    # PLANTS_PER_STRENGTH independent plants per (indicator, strength, context)
+    assert set(grid.values()) == {PLANTS_PER_STRENGTH} and PLANTS_PER_STRENGTH >= 5
+    # the categorical ids (issue 22 plants) at their one strength "1", in this context
+    cat = Counter(r["indicator_id"] for r in power if r["indicator_id"] in CATEGORICAL)
+    assert set(cat) == set(CATEGORICAL)
+    assert all(r["strength"] == "1" and r["context"] == "ordinary" for r in power if r["indicator_id"] in CATEGORICAL)
     # a side effect (the run-up also breaks the EU 30-day rule) carries the context but no strength
-    # (rows of plants outside the power grid, e.g. other helpers' new kinds, carry neither)
     side = [r for r in power if not r["strength"] and r["context"]]
     assert side and all(r["context"] == "ordinary" and r["indicator_id"] == "price.eu_prior_30d" for r in side)
     assert all(r["context"] in ("", "ordinary") for r in power)
-    # every plant's window reaches the key day
-    assert all(r["first_date"] <= KEY.isoformat() <= r["last_date"] for r in power if r["strength"])
+    # every graded plant's window reaches the key day (an exclusive-dealing case is dated by its exits, reported in
+    # the month of the key day or the month before)
+    assert all(r["first_date"] <= KEY.isoformat() <= r["last_date"] for r in graded)
+
+
+def test_power_plants_never_share_a_shop_a_cell_or_a_kinds_sku(ordinary):
+    """Independent plants: each graded plant its own shop; no two plants in one (sku, city) market cell (a cell plant
+    has no shop_id: its cell is the sku + region of its row); the plants of one id on distinct SKUs."""
+    rows = [r for r in _rows(ordinary / "power_truth.csv") if r["strength"] and r["indicator_id"] not in CATEGORICAL]
+    shops = [r["shop_id"] for r in rows if r["shop_id"]]
+    assert len(shops) == len(set(shops))
+    con = duckdb.connect()
+    # a shop plant's SKU (complaint and integrity rows name the shop only): its one listing in the price feed
+    listed = dict(con.execute(f"""
+        SELECT shop_id, list(DISTINCT sku_id) FROM read_csv('{_price_rows(ordinary)}', all_varchar=true)
+        WHERE shop_id IN (SELECT unnest(?)) GROUP BY shop_id""", [shops]).fetchall())
+    assert all(len(v) == 1 for v in listed.values()) and len(listed) == len(shops)
+    sku = [r["sku_id"] or listed[r["shop_id"]][0] for r in rows]
+    cells = [(k, r["region_code"]) for k, r in zip(sku, rows)]
+    assert len(cells) == len(set(cells))
+    for ind in {r["indicator_id"] for r in rows}:
+        skus = [k for k, r in zip(sku, rows) if r["indicator_id"] == ind]
+        assert len(skus) == len(set(skus)), ind
+    # a planted collusion cell holds its own sellers only (no background seller, no other plant's shop)
+    size = {PLANT_KINDS[k][0]: n for k, n in CELL_KINDS.items()}
+    for r in rows:
+        if r["shop_id"]:
+            continue
+        (n,) = con.execute(f"""
+            SELECT count(DISTINCT shop_id) FROM read_csv('{_price_rows(ordinary)}', all_varchar=true)
+            WHERE sku_id = ? AND region_code = ?""", [r["sku_id"], r["region_code"]]).fetchone()
+        assert n == size[r["indicator_id"]], r
+
+
+def test_power_cells_on_small_inputs():
+    kinds = ["spike", "below", "cover"]
+    cells = power_cells(kinds, 4, skus=[10, 11, 12, 13], cities=[2, 3], below_cities=(0, 1))
+    assert len(cells) == 12 and len(set(cells.values())) == 12            # one cell per plant, none shared
+    for kind in kinds:
+        assert len({cells[(kind, i)][0] for i in range(4)}) == 4          # a kind's plants on distinct SKUs
+    assert all(cells[("below", i)][1] in (0, 1) for i in range(4))
+    assert all(cells[(k, i)][1] in (2, 3) for k in ("spike", "cover") for i in range(4))
+    # when a kind has more plants than SKUs, it shares a SKU (never a cell)
+    more = power_cells(["spike"], 6, skus=[1, 2, 3], cities=[0, 1])
+    assert len(set(more.values())) == 6
+    with pytest.raises(ValueError, match="no free"):
+        power_cells(["spike"], 7, skus=[1, 2, 3], cities=[0, 1])
+    assert [plant_strength(i) for i in (0, 3, 4, 9)] == [(1.2, 0), (3.0, 0), (1.2, 1), (1.5, 2)]
 
 
 def test_default_mode_writes_no_power_truth(tmp_path):
@@ -119,14 +190,15 @@ def test_runup_raise_is_one_plus_strength_times_ten_percent(ordinary):
 
 
 def test_paired_probe_gap_is_strength_times_min_gap(ordinary):
-    """discrimination.paired_probe: existing/vip pay (1 + strength x min_gap) x control in every round."""
+    """discrimination.paired_probe: existing/vip pay (1 + strength x min_gap) x control in every round (against the
+    median of the round's control and new accounts: 8 % of those carry a ±0.4 % scrape noise, the cohorts none)."""
     con = duckdb.connect()
     for r in _primary(ordinary, "probe"):
         gaps = con.execute(f"""
             WITH p AS (SELECT account_cohort AS c, CAST(price AS DOUBLE) AS price, substr(observed_at, 1, 13) AS rnd
                        FROM read_csv('{_price_rows(ordinary)}', all_varchar=true)
                        WHERE shop_id = ? AND account_cohort IS NOT NULL AND CAST(observed_at AS DATE) = ?)
-            SELECT max(price) FILTER (WHERE c = 'vip') / min(price) FILTER (WHERE c = 'control') - 1
+            SELECT max(price) FILTER (WHERE c = 'vip') / median(price) FILTER (WHERE c IN ('control', 'new')) - 1
             FROM p GROUP BY rnd""", [r["shop_id"], KEY]).fetchall()
         assert len(gaps) == 3
         for (g,) in gaps:
@@ -176,9 +248,9 @@ def test_evaluate_groups_detection_by_indicator_strength_and_context(tmp_path):
          "window_end": "2026-10-30"}])
     table = evaluate(home, truth)
     assert table["power"] == {
-        ("price.spike_mad", "1.2", "campaign"): {"planted": 1, "detected": 0},
-        ("price.spike_mad", "1.2", "ordinary"): {"planted": 1, "detected": 0},
-        ("price.spike_mad", "3", "ordinary"): {"planted": 1, "detected": 1},
+        ("price.spike_mad", "1.2", "campaign"): {"planted": 1, "detected": 0, "not_judged": 0},
+        ("price.spike_mad", "1.2", "ordinary"): {"planted": 1, "detected": 0, "not_judged": 0},
+        ("price.spike_mad", "3", "ordinary"): {"planted": 1, "detected": 1, "not_judged": 0},
     }
     assert table["indicators"]["price.spike_mad"]["detected"] == 1
     text = format_evaluation(table)
@@ -187,3 +259,64 @@ def test_evaluate_groups_detection_by_indicator_strength_and_context(tmp_path):
     (truth / "power_truth.csv").unlink()
     plain = evaluate(home, truth)
     assert "power" not in plain and "power (" not in format_evaluation(plain)
+
+
+def test_clopper_pearson_exact_bounds():
+    """The exact 95 % interval of a binomial rate: closed forms at the edges, a textbook value inside, symmetry."""
+    lo, hi = clopper_pearson(5, 5)
+    assert lo == pytest.approx(0.025 ** (1 / 5), abs=1e-9) and hi == 1.0          # 0.478: 5 of 5 is not 0.95
+    lo, hi = clopper_pearson(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 10), abs=1e-9)
+    assert clopper_pearson(19, 20) == pytest.approx((0.7513, 0.9987), abs=1e-4)     # tables of the exact interval
+    assert clopper_pearson(4, 5) == pytest.approx((0.2836, 0.9949), abs=1e-4)
+    for k, n in ((3, 7), (1, 5), (9, 10)):
+        lo, hi = clopper_pearson(k, n)
+        lo2, hi2 = clopper_pearson(n - k, n)
+        assert lo == pytest.approx(1 - hi2, abs=1e-9) and hi == pytest.approx(1 - lo2, abs=1e-9)
+        assert lo < k / n < hi
+    # 72 of 72 is the fewest plants whose lower bound reaches 0.95
+    assert clopper_pearson(72, 72)[0] >= 0.95 > clopper_pearson(71, 71)[0]
+    with pytest.raises(ValueError, match="k <= n"):
+        clopper_pearson(6, 5)
+
+
+def test_missed_plants_the_mart_reports_as_not_judgeable(tmp_path):
+    """A missed plant counts as not judged when its published price_anomalies row says the rule could not be applied
+    (phantom: insufficient history; run-up: no baseline; below-market: fewer days with enough peers than the share
+    needs, 23 of 28), and as judged and missed otherwise; a detected plant is never not judged."""
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    head = "indicator_id,platform,shop_id,uscc,sku_id,region_code,first_date,last_date"
+    rows = ["price.phantom_reference,jd,JD1,U1,S1,210100,2026-10-30,2026-10-30",
+            "price.pre_promo_runup,jd,JD2,U2,S2,210100,2026-10-30,2026-10-30",
+            "price.sustained_below_market,jd,JD3,U3,S3,210100,2026-10-30,2026-10-30",   # 0 days with peers
+            "price.sustained_below_market,jd,JD4,U4,S4,210100,2026-10-30,2026-10-30",   # 28 days: judged, missed
+            "price.sustained_below_market,jd,JD5,U5,S5,210100,2026-10-30,2026-10-30",   # 22 days: not judgeable
+            "price.phantom_reference,jd,JD6,U6,S6,210100,2026-10-30,2026-10-30",        # checked: judged, missed
+            "price.spike_mad,jd,JD7,U7,S7,210100,2026-10-30,2026-10-30"]                # detected
+    (truth / "ground_truth.csv").write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    (truth / "power_truth.csv").write_text(
+        "\n".join([head + ",strength,context"] + [f"{r},1.5,new_shop" for r in rows]) + "\n", encoding="utf-8")
+    home = tmp_path / "home"
+    base = {"reference_history_status": None, "runup_promo_start": None, "runup_baseline_median": None,
+            "days_with_peers_28d": None}
+    write_part(home, "price_anomalies", "2026-10-30", [
+        {**base, "shop_id": "JD1", "sku_id": "S1", "reference_history_status": "insufficient_history"},
+        {**base, "shop_id": "JD2", "sku_id": "S2", "runup_promo_start": dt.date(2026, 10, 30)},
+        {**base, "shop_id": "JD3", "sku_id": "S3", "days_with_peers_28d": 0},
+        {**base, "shop_id": "JD4", "sku_id": "S4", "days_with_peers_28d": 28},
+        {**base, "shop_id": "JD5", "sku_id": "S5", "days_with_peers_28d": 22},
+        {**base, "shop_id": "JD6", "sku_id": "S6", "reference_history_status": "checked"},
+        {**base, "shop_id": "JD7", "sku_id": "S7"}])
+    _write_flags(home, "2026-10-30", [{"indicator_id": "price.spike_mad", "shop_id": "JD7", "sku_id": "S7",
+                                       "window_start": "2026-10-30", "window_end": "2026-10-30"}])
+    power = evaluate(home, truth)["power"]
+    assert power[("price.phantom_reference", "1.5", "new_shop")] == {"planted": 2, "detected": 0, "not_judged": 1}
+    assert power[("price.pre_promo_runup", "1.5", "new_shop")] == {"planted": 1, "detected": 0, "not_judged": 1}
+    assert power[("price.sustained_below_market", "1.5", "new_shop")] == {"planted": 3, "detected": 0, "not_judged": 2}
+    assert power[("price.spike_mad", "1.5", "new_shop")] == {"planted": 1, "detected": 1, "not_judged": 0}
+    assert "0/3 [2]" in format_power(power)
+    # merging two provinces sums every count
+    merged = merge_power([{"power": power}, {"power": power}])
+    assert merged[("price.sustained_below_market", "1.5", "new_shop")] == {"planted": 6, "detected": 0,
+                                                                          "not_judged": 4}

@@ -78,7 +78,7 @@ def snapshot(con) -> dict:
     out = {}
     tables = con.execute(
         "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema IN ('raw', 'staging') AND table_type = 'BASE TABLE'"
+        "WHERE table_schema = 'staging' AND table_type = 'BASE TABLE'"
     ).fetchall()
     for schema, table in tables:
         out[f"{schema}.{table}"] = sorted(

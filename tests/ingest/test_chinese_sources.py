@@ -13,6 +13,7 @@ import pytest
 from stdnum.cn import uscc
 
 from pipelines.ingest import ingest_day, sqlfuncs
+from pipelines.serve.raw_line import raw_line
 from tests.ingest.conftest import accounting, land, real
 
 D = dt.date(2024, 6, 3)
@@ -59,8 +60,9 @@ def test_complaints_12315_encodings_masking(con, home, encoding):
     assert got["T1"][5] == "联系电话[手机号]，身份证[身份证号]，邮箱[邮箱]"
     assert got["T2"][:5] == (dt.date(2024, 6, 2), GOOD, True, False, Decimal("0.00"))
     assert got["T6"][1:3] == (None, None) and got["T6"][5] == "多行\n内容 [手机号]"
-    # raw keeps the text as it arrived
-    assert "13800138000" in con.execute("SELECT complaint_text FROM raw.complaints_12315 WHERE complaint_no = 'T1'").fetchall()[0][0]
+    # the landing file, the raw record, keeps the text as it arrived; the warehouse holds it masked only
+    (t1,) = con.execute("SELECT _file_name, _row FROM staging.complaints_12315 WHERE complaint_no = 'T1'").fetchall()
+    assert "13800138000" in raw_line(home, "complaints_12315", D, t1[0], t1[1], con).text
     q = dict(con.execute("SELECT row_number, column_name || ' | ' || reason FROM meta.quarantine_rows").fetchall())
     assert q[3].startswith("挽回经济损失（元） | ") and "很多" in q[3]
     assert "future" in q[4] and q[4].startswith("登记日期")

@@ -17,6 +17,7 @@ import pytest
 
 from pipelines.ingest import freshness, ingest_day
 from pipelines.ingest.catalogue import load_source
+from pipelines.serve.raw_line import raw_line
 from tests.ingest.conftest import accounting, land, snapshot
 
 D = dt.date(2026, 11, 5)
@@ -95,8 +96,9 @@ def test_quality_sampling_loads_in_every_encoding_and_quarantines_bad_rows(con, 
     assert bad[5] == ("抽查结果", '抽查结果: "基本合格" is not one of 合格, 不合格')
     assert bad[6] == ("抽查编号", "抽查编号: missing value")
     assert bad[7][0] == "公布日期" and "is not a date" in bad[7][1]
-    # the raw layer keeps every structurally sound row as it arrived
-    assert con.execute("SELECT count(*) FROM raw.quality_sampling").fetchall()[0][0] == 8
+    # the landing file is the raw layer: every quarantined row keeps its line as it arrived
+    assert con.execute("SELECT count(*) FROM meta.quarantine_rows WHERE file_name = $f AND raw_text IS NOT NULL",
+                       {"f": "抽查结果.csv"}).fetchall()[0][0] == len(bad)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
@@ -159,7 +161,7 @@ def test_headers_are_matched_by_name_not_position_and_extras_are_kept_raw(con, h
     assert (e.outcome, e.rows_loaded) == ("loaded", 1)
     assert con.execute("SELECT task_id, uscc, result FROM staging.inspection_results").fetchall() == [
         ("SJ-5", GOOD, "通过登记的住所（经营场所）无法联系")]
-    assert "复查" in con.execute("SELECT _extra FROM raw.inspection_results").fetchall()[0][0]
+    assert raw_line(home, I, D, "r.csv", 1, con).text.endswith(",复查")  # the extra column stays in the landing file
 
 
 def test_published_header_variants_map_to_the_same_columns(con, home):

@@ -1,6 +1,7 @@
-"""Raw text expires: `market-monitor maintain` deletes raw.* rows, clears meta.quarantine_rows.raw_text and
-removes quarantine/ folders of business dates older than retention.raw_text_days (default 90), and
---dry-run only says what would go."""
+"""Raw text expires: `market-monitor maintain` deletes the landing folders of the sources with personal free
+text (the landing file is the raw record: the warehouse keeps no text copy since issue 23), clears
+meta.quarantine_rows.raw_text and removes quarantine/ folders of business dates older than
+retention.raw_text_days (default 90), and --dry-run only says what would go."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def _state(home: Home) -> dict:
     con = connect_writer(home.db_path)
     try:
         return {
-            "raw": dict(con.execute("SELECT _business_date, count(*) FROM raw.complaints_12315 GROUP BY 1").fetchall()),
+            "landing": sorted(p.name for p in (home.landing / "complaints_12315").iterdir()),
+            "raw_schema": con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'raw'").fetchall()[0][0],
             "staging": dict(con.execute(
                 "SELECT _business_date, count(*) FROM staging.complaints_12315 GROUP BY 1").fetchall()),
             "quarantine": dict(con.execute(
@@ -72,20 +74,21 @@ def test_default_retention_is_90_days_and_configurable(tmp_path):
 
 def test_maintain_expires_raw_text_and_dry_run_shows_what_would_go(home, capsys):
     before = _state(home)
-    assert before["raw"] == {OLD: 3, RECENT: 3} and before["quarantine"] == {OLD: 1, RECENT: 1}
+    assert before["landing"] == [str(OLD), str(RECENT)] and before["quarantine"] == {OLD: 1, RECENT: 1}
+    assert before["raw_schema"] == 0  # no text copy of the rows in the warehouse
     assert before["folders"] == [str(OLD), str(RECENT)]
 
     assert cli(["maintain", "--home", str(home.root), "--date", str(RUN), "--dry-run"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["raw_text"]["cutoff"] == "2024-03-12" and summary["raw_text"]["dry_run"] is True
-    assert summary["raw_text"]["raw_rows"] == {"complaints_12315": 3}
     assert summary["raw_text"]["quarantine_texts"] == 1
     assert f"quarantine/complaints_12315/{OLD}" in summary["landing"]["deleted"]
+    assert f"landing/complaints_12315/{OLD}" in summary["landing"]["deleted"]
     assert _state(home) == before  # nothing changed
 
     assert cli(["maintain", "--home", str(home.root), "--date", str(RUN)]) == 0
     after = _state(home)
-    assert after["raw"] == {RECENT: 3}  # the old day's unmasked text is gone
+    assert after["landing"] == [str(RECENT)]  # the old day's unmasked text (its landing file) is gone
     assert after["quarantine"] == {OLD: 0, RECENT: 1}  # its quarantined line too ...
     assert after["reasons"] == before["reasons"]  # ... but not the record of why it was quarantined
     assert after["staging"] == before["staging"]  # masked staging rows stay
@@ -94,7 +97,8 @@ def test_maintain_expires_raw_text_and_dry_run_shows_what_would_go(home, capsys)
     # relative to the business date: rerunning the same date expires nothing more
     capsys.readouterr()
     assert cli(["maintain", "--home", str(home.root), "--date", str(RUN)]) == 0
-    assert json.loads(capsys.readouterr().out)["raw_text"]["raw_rows"] == {}
+    again = json.loads(capsys.readouterr().out)
+    assert again["raw_text"]["quarantine_texts"] == 0 and again["landing"]["deleted"] == []
     assert _state(home) == after
 
 

@@ -9,6 +9,7 @@ from pipelines.core.errors import UserError
 from pipelines.core.home import Home
 from pipelines.ingest import ingest_day
 from pipelines.run.daily import DayResult
+from pipelines.serve.raw_line import raw_line
 from tests.ingest.conftest import accounting, snapshot
 from tests.reliability import corpus, figures
 from warehouse.db import connect_writer
@@ -95,10 +96,9 @@ def test_hostile_values_are_data_not_sql(ingested):
     assert corpus.SQL_IDENT in shops
     # the tables the payloads name are still there and still hold their rows
     assert con.execute("SELECT count(*) FROM meta.ingestion_ledger").fetchall()[0][0] >= len(CASES)
-    # the hostile header became a key of the raw layer's extra-columns JSON, nothing else
-    extra = con.execute("SELECT _extra FROM raw.price_observations WHERE _file_name = 'c24_sql_header.csv' "
-                        "ORDER BY _row LIMIT 1").fetchall()[0][0]
-    assert corpus.SQL_IDENT.replace('"', '\\"') in extra
+    # the hostile header is an extra column: not loaded, nothing else; the landing file (the raw record) keeps it
+    shown = raw_line(home, "price_observations", corpus.D, "c24_sql_header.csv", 1, con)
+    assert corpus.SQL_IDENT.replace('"', '""') in shown.header and shown.text.endswith(",a,b")
     figures.add("hostile inputs", 4)
 
 
@@ -130,8 +130,9 @@ def test_nothing_escapes_the_landing_folder(ingested):
     assert outcomes == {"../../escaped.csv": "ignored", "/tmp/mm_reliability_abs.csv": "ignored",
                         "olist_sellers_dataset.csv": "loaded"}
     # the symlink's target outside the home was never read
-    assert con.execute("SELECT count(*) FROM raw.price_observations WHERE observation_id = 'REL-777'"
+    assert con.execute("SELECT count(*) FROM staging.price_observations WHERE observation_id = 'REL-777'"
                        ).fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM meta.quarantine_rows WHERE raw_text LIKE '%REL-777%'").fetchall()[0][0] == 0
     figures.add("hostile inputs", 4)
 
 

@@ -91,8 +91,9 @@ def test_campaign_promotions_are_left_out_of_the_cell(mem_warehouse):
 def test_cover_distance_gap_between_two_lowest(mem_warehouse):
     con, ind = mem_warehouse, indicator("collusion.cover_distance")
     _history(con)
-    _cell(con, "K1", [100.0, 118.0, 119.0, 120.0, 121.0])
-    _cell(con, "K2", [100.0, 104.0, 109.0, 113.0, 118.0], prefix="Z")   # evenly spread: no cover pattern
+    # three rounds (weeks 44-46): the cover screen needs the pattern repeated for cover_weeks weeks
+    _cell(con, "K1", [100.0, 118.0, 119.0, 120.0, 121.0], start=date(2026, 10, 26), n=18)
+    _cell(con, "K2", [100.0, 104.0, 109.0, 113.0, 118.0], prefix="Z", start=date(2026, 10, 26), n=18)   # evenly spread
     _obs_category(con)
     out = {r["entity_id"]: r for r in rows(con, ind, RUN)}
     k1 = out["K1:210100:2026-W46"]
@@ -111,7 +112,7 @@ def test_cover_distance_benchmark_is_the_province_median_not_dragged_by_pockets(
     # two earlier pockets of the category with an extreme RD: a 99th percentile of the category would sit at ~RD 200
     for j in range(2):
         _cell(con, f"P{j}", [100.0, 130.0, 130.1, 130.2, 130.3], start=date(2026, 11, 2), n=7, prefix=f"P{j}_")
-    _cell(con, "K1", [100.0, 118.0, 119.0, 120.0, 121.0])                   # RD ~ 14: a cover pattern
+    _cell(con, "K1", [100.0, 118.0, 119.0, 120.0, 121.0], start=date(2026, 10, 26), n=18)  # RD ~ 14, 3 rounds
     _cell(con, "K4", [100.0, 118.0, 119.0, 120.0], prefix="Q")             # same gap, 4 sellers: not screened
     _obs_category(con)
     out = {r["entity_id"]: r for r in rows(con, ind, RUN)}
