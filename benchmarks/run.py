@@ -189,15 +189,11 @@ def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
 LOG_LINE_RE = re.compile(r"^(\d\d:\d\d:\d\d) \w+ (.*)$", re.MULTILINE)
 
 
-def step_at(text: str, at: float | None, started: float | None = None) -> str:
-    """The step of a `--verbose` run log that was running at clock time `at`: the first line logged at or after
-    it (steps log when they end). The log's clock has whole seconds and no date, so each stamp is placed on the
-    day the run `started` and moved one day on whenever the clock goes backwards (a run across midnight)."""
-    if at is None:
-        return ""
-    base = time.localtime(started if started is not None else at)
+def _log_steps(text: str, started: float):
+    """(epoch seconds, step) for each line of a `--verbose` run log: the clock times are placed on the day the run
+    started and moved one day on whenever the clock goes backwards (a run across midnight)."""
+    base = time.localtime(started)
     midnight = time.mktime((base.tm_year, base.tm_mon, base.tm_mday, 0, 0, 0, 0, 0, -1))
-    target = int(at)
     days, last = 0, -1
     for stamp, message in LOG_LINE_RE.findall(text):
         h, m, sec = (int(x) for x in stamp.split(":"))
@@ -205,8 +201,19 @@ def step_at(text: str, at: float | None, started: float | None = None) -> str:
         if clock < last:
             days += 1
         last = clock
-        if midnight + days * 86400 + clock >= target:
-            return re.sub(r":? \d+ rows.*| in [0-9.]+ s$| \([0-9.]+ s\)$", "", message)[:120]
+        yield midnight + days * 86400 + clock, re.sub(r":? \d+ rows.*| in [0-9.]+ s$| \([0-9.]+ s\)$", "", message)[:120]
+
+
+def step_at(text: str, at: float | None, started: float | None = None) -> str:
+    """The step of a `--verbose` run log that was running at clock time `at`: the first line logged at or after
+    it (steps log when they end). The log's clock has whole seconds and no date, so each stamp is placed on the
+    day the run `started` and moved one day on whenever the clock goes backwards (a run across midnight)."""
+    if at is None:
+        return ""
+    target = int(at)
+    for when, step in _log_steps(text, started if started is not None else at):
+        if when >= target:
+            return step
     return "the end of the run (bulletin, lineage)"
 
 
@@ -216,18 +223,7 @@ def step_peaks(text: str, series: list, started: float | None = None) -> dict[st
     out: dict[str, tuple[int, int]] = {}
     if not series:
         return out
-    base = time.localtime(started if started is not None else series[0][0])
-    midnight = time.mktime((base.tm_year, base.tm_mon, base.tm_mday, 0, 0, 0, 0, 0, -1))
-    ends: list[tuple[float, str]] = []
-    days, last = 0, -1
-    for stamp, message in LOG_LINE_RE.findall(text):
-        h, m, sec = (int(x) for x in stamp.split(":"))
-        clock = h * 3600 + m * 60 + sec
-        if clock < last:
-            days += 1
-        last = clock
-        ends.append((midnight + days * 86400 + clock,
-                     re.sub(r":? \d+ rows.*| in [0-9.]+ s$| \([0-9.]+ s\)$", "", message)[:120]))
+    ends = list(_log_steps(text, started if started is not None else series[0][0]))
     i = 0
     for at, rss, spill in sorted(series):
         while i < len(ends) and ends[i][0] < int(at):

@@ -94,18 +94,25 @@ def typed_columns(table: Table, mapping: dict[str, int], with_future: bool, nati
             err += "END"
         else:  # pragma: no cover - metadata validated on load
             raise ValueError(t)
-        if not col.nullable:
-            miss = f"WHEN {n} IS NULL THEN 'missing value' "
-            err = f"CASE {miss}ELSE {err} END" if err else f"CASE {miss}END"
-        if with_future and col.name == table.event_column:
-            fut = (f"CASE WHEN CAST({expr} AS DATE) > CAST($d AS DATE) THEN '\"' || {shown} || "
-                   "'\" is after the business date ' || CAST($d AS VARCHAR) || ' (future)' END")
-            err = f"coalesce({err}, {fut})" if err else fut
+        err = _missing_and_future(err, n, expr, shown, col, table, with_future)
         typed.append(f"{expr} AS {quote_ident(col.name)}")
         if col.type == "uscc":
             typed.append(f"mm_uscc_valid({expr}) AS {quote_ident(col.name + '_valid')}")
         errors.append((col, pos, err))
     return typed, errors
+
+
+def _missing_and_future(err, value: str, as_date: str, shown: str, col, table: Table, with_future: bool):
+    """`err` with the two rules every column shares: a required value that is missing, and an event date after
+    the business date (`value` is tested for NULL, `as_date` cast to a date)."""
+    if not col.nullable:
+        miss = f"WHEN {value} IS NULL THEN 'missing value' "
+        err = f"CASE {miss}ELSE {err} END" if err else f"CASE {miss}END"
+    if with_future and col.name == table.event_column:
+        fut = (f"CASE WHEN CAST({as_date} AS DATE) > CAST($d AS DATE) THEN '\"' || {shown} || "
+               "'\" is after the business date ' || CAST($d AS VARCHAR) || ' (future)' END")
+        err = f"coalesce({err}, {fut})" if err else fut
+    return err
 
 
 def _native_column(col, raw: str, table: Table, with_future: bool):
@@ -122,13 +129,7 @@ def _native_column(col, raw: str, table: Table, with_future: bool):
     elif col.type == "date":
         err = (f"CASE WHEN year({raw}) < 1000 THEN '\"' || {shown} || "
                "'\" is not a date (YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or YYYY年M月D日)' END")
-    if not col.nullable:
-        miss = f"WHEN {raw} IS NULL THEN 'missing value' "
-        err = f"CASE {miss}ELSE {err} END" if err else f"CASE {miss}END"
-    if with_future and col.name == table.event_column:
-        fut = (f"CASE WHEN CAST({raw} AS DATE) > CAST($d AS DATE) THEN '\"' || {shown} || "
-               "'\" is after the business date ' || CAST($d AS VARCHAR) || ' (future)' END")
-        err = f"coalesce({err}, {fut})" if err else fut
+    err = _missing_and_future(err, raw, raw, shown, col, table, with_future)
     return f"{raw} AS {quote_ident(col.name)}", err
 
 
