@@ -34,8 +34,17 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m pipelines.serve.docs
 
+## bench: docs/BENCHMARKS.md: the scale-100 benchmark (floor, product, pandas peer, 30 vs 180 days of history), then
+## the small points of the scale curve (a day of 1 M and 10 M price observations, 30 days of history)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.curve --points 1M,10M
+
+## bench-big: the big points of the scale curve (30 M and 100 M observations); stops itself within the hour
+## (--budget 3300 s) and records a point that runs out of time, memory or disk with where it died
+.PHONY: bench-big
+bench-big: $(STAMP)
+	$(BIN)/python -m benchmarks.curve --points 30M,100M --budget 3300
 
 ## accuracy: the whole accuracy measurement of docs/ACCURACY.md in one command: the power curves, then the
 ## false-positive rates; writes both generated sections and the measured total time (budget: 20 minutes)

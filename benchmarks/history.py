@@ -4,7 +4,7 @@ Generating 30 or 180 full province days at scale 100 is not possible in the benc
 history is made from the benchmark day itself: for each k = H..1 (oldest first, so the staging tables
 are sorted by date and DuckDB's zone maps can skip old row groups), a `density` share of the day's
 rows (one block of hash buckets of the id, rotating with k) is copied with every date/timestamp moved back k days, ids
-suffixed `~h<k>`, and prices moved by a hashed noise of at most ±2 %. The rows go straight into
+suffixed `-h<k>` (an id form the evidence check accepts), and prices moved by a hashed noise of at most ±2 %. The rows go straight into
 staging.price_observations, staging.olist_orders and staging.olist_order_items (vectorised
 INSERT ... SELECT, one statement per day and table), plus the history's trades as
 HISTORY/trades.parquet for the floor and the pandas peer. Nothing here is used by the product.
@@ -76,7 +76,7 @@ def build_history(db_path: Path, landing: Path, hist_dir: Path, d: date, days: i
             shift = f"INTERVAL {k} DAY"
             con.execute(f"""
                 INSERT INTO staging.price_observations
-                SELECT observation_id || '~h{k}', observed_at - {shift}, CAST(observed_at - {shift} AS DATE),
+                SELECT observation_id || '-h{k}', observed_at - {shift}, CAST(observed_at - {shift} AS DATE),
                        platform, shop_id, sku_id, variant, product_name, category, region_code, price_type,
                        round(price * {noise}, 2)::DECIMAL(18,2),
                        currency, round(reference_price * {noise}, 2)::DECIMAL(18,2),
@@ -85,12 +85,12 @@ def build_history(db_path: Path, landing: Path, hist_dir: Path, d: date, days: i
                 FROM (SELECT *, {k} AS k FROM seed_obs) WHERE {_keep(density, k)}""")
             con.execute(f"""
                 INSERT INTO staging.olist_orders
-                SELECT order_id || '~h{k}', customer_id, order_status, p - {shift}, a - {shift}, c - {shift},
+                SELECT order_id || '-h{k}', customer_id, order_status, p - {shift}, a - {shift}, c - {shift},
                        dc - {shift}, e - {shift}, DATE '{ds}' - {k}, 'bench_history.csv', 'bench', row_number() OVER ()
                 FROM (SELECT *, {k} AS k FROM seed_orders) WHERE {_keep(density, k)}""")
             con.execute(f"""
                 INSERT INTO staging.olist_order_items
-                SELECT order_id || '~h{k}', order_item_id, product_id, seller_id, s - {shift},
+                SELECT order_id || '-h{k}', order_item_id, product_id, seller_id, s - {shift},
                        round(price * (1 + ((hash(order_id, k, 'p') % 41)::INTEGER - 20) / 1000.0), 2)::DECIMAL(18,2),
                        freight_value, DATE '{ds}' - {k}, 'bench_history.csv', 'bench', row_number() OVER ()
                 FROM (SELECT *, {k} AS k FROM seed_items) WHERE {_keep(density, k)}""")

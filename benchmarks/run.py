@@ -125,7 +125,7 @@ def prepare_history(work: Path, gen: Path, days: int, density: float, start_from
     tpl = work / f"{gen.name}_hist{days}_d{density:g}"
     stamp = tpl / ".bench_stamp"
     want = json.dumps({"days": days, "density": density, "gen": (gen / ".bench_stamp").read_text(),
-                       "history_version": 2})  # bump when benchmarks/history.py changes what it builds
+                       "history_version": 3})  # bump when benchmarks/history.py changes what it builds
     if stamp.exists() and stamp.read_text() == want:
         return tpl
     shutil.rmtree(tpl, ignore_errors=True)

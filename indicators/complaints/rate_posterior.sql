@@ -146,14 +146,24 @@ rated AS (
     FROM merchants
 ),
 prior_input AS (
-    -- method of moments on the merchants with the minimum exposure
-    SELECT platform_key, k, n, k / n AS p FROM rated WHERE orders >= $min_exposure
+    -- method of moments on the merchants with the minimum exposure. The moments are summed as DECIMALs (k/n to 12
+    -- places, 1/n to 15), whose sums are exact: a floating-point var_samp()/avg() adds in thread order, so a rerun
+    -- of the same date could move the posterior's last bits and, at the threshold, a flag
+    SELECT platform_key, k, n, round(k / n, 12)::DECIMAL(18, 12) AS p, round(1 / n, 15)::DECIMAL(18, 15) AS inv_n
+    FROM rated WHERE orders >= $min_exposure
 ),
-moments AS (
-    SELECT platform_key, count(*) AS shops, sum(k) / sum(n) AS m, var_samp(p) AS v_obs, avg(1 / n) AS mean_inv_n
+moment_sums AS (
+    SELECT platform_key, count(*) AS shops, sum(k) AS k, sum(n) AS n, sum(p) AS s1, sum(p * p) AS s2, sum(inv_n) AS s_inv
     FROM prior_input GROUP BY platform_key
     UNION ALL
-    SELECT '*all*', count(*), sum(k) / sum(n), var_samp(p), avg(1 / n) FROM prior_input
+    SELECT '*all*', count(*), sum(k), sum(n), sum(p), sum(p * p), sum(inv_n) FROM prior_input
+),
+moments AS (
+    -- sample variance (N·Σp² − (Σp)²) / (N(N−1)), its numerator exact
+    SELECT platform_key, shops, k / n AS m,
+           CASE WHEN shops > 1 THEN (shops * s2 - s1 * s1)::DOUBLE / (shops * (shops - 1)) END AS v_obs,
+           s_inv::DOUBLE / shops AS mean_inv_n
+    FROM moment_sums
 ),
 fits AS (
     -- between-merchant variance = observed variance of k/n minus the binomial noise m(1-m)·mean(1/n);

@@ -1,6 +1,6 @@
 -- integrity.rating_burst: burst of 5-star reviews on the run date against the seller's own 28-day baseline, scaled
 -- by the market's rise that day.
--- Parameters: $run_date DATE, $baseline_days, $min_five_star, $modified_z_threshold, $poisson_p_threshold,
+-- Parameters: $run_date DATE, $baseline_days, $min_five_star, $poisson_p_threshold,
 --   $min_baseline_rate, $share_z_threshold, $min_coreviewer_share, $prior_reviews, $market_min_sellers, $popularity_z.
 -- A review belongs to the day it was ANSWERED (review_answer_timestamp); review_creation_date is when the survey was
 -- sent. Reviews are counted once per (seller, review_id): duplicate rows and a review shared by several orders of the
@@ -141,30 +141,40 @@ today_buyers AS (
     GROUP BY shop_id
 ),
 own_rise AS (
-    -- the seller's own rise in non-5-star reviews, given the benefit of the doubt: a one-sided upper confidence bound
-    -- of today's non-5-star count (Wilson-Hilferty approximation of the Poisson upper limit) over its baseline mean
-    -- a day. Under genuine popularity every score rises by the same factor; the 5-star count is then tested against
-    -- the largest factor the non-5-star reviews allow (a test maximised over a confidence set of the nuisance
-    -- factor, Berger & Boos 1994)
-    SELECT t.shop_id,
-           (t.reviews_today - t.five_today + 1)
-             * pow(1 - 1 / (9.0 * (t.reviews_today - t.five_today + 1))
-                     + $popularity_z / (3 * sqrt(t.reviews_today - t.five_today + 1)), 3)
-             / greatest((b.reviews_base - b.five_base)::DOUBLE / $baseline_days, $min_baseline_rate) AS ratio_up
+    -- the seller's own rise in non-5-star reviews (today's non-5-star count y over its baseline mean a day). Under
+    -- genuine popularity every score rises by the same factor, which fake 5-star reviewing does not produce. The
+    -- rise is credited only when the data show it: when its one-sided lower confidence bound is above 1 (z =
+    -- popularity_z), and then with the benefit of the doubt, its upper bound (a test maximised over a confidence set
+    -- of the nuisance factor, Berger & Boos 1994). Without evidence of a rise there is none to credit: the 2-6
+    -- non-5-star reviews of a small seller's ordinary day always allow a rise of 3-5x, and crediting that upper
+    -- bound unconditionally hid every burst of small sellers (docs/ACCURACY.md, power curves). Wilson-Hilferty
+    -- approximations of the exact Poisson limits (Breslow & Day 1987): upper y' (1 - 1/(9y') + z/(3 sqrt y'))^3 with
+    -- y' = y + 1; lower y (1 - 1/(9y) - z/(3 sqrt y))^3, 0 when y = 0.
+    SELECT t.shop_id, up.ratio_up, lo.ratio_lo,
+           CASE WHEN lo.ratio_lo > 1 THEN up.ratio_up ELSE 1.0 END AS own_credit
     FROM today AS t
     JOIN baseline AS b USING (shop_id)
+    CROSS JOIN LATERAL (SELECT t.reviews_today - t.five_today AS y,
+                               greatest((b.reviews_base - b.five_base)::DOUBLE / $baseline_days, $min_baseline_rate)
+                                   AS lam_n) AS n
+    CROSS JOIN LATERAL (SELECT (n.y + 1) * pow(1 - 1 / (9.0 * (n.y + 1)) + $popularity_z / (3 * sqrt(n.y + 1)), 3)
+                                   / n.lam_n AS ratio_up) AS up
+    CROSS JOIN LATERAL (SELECT CASE WHEN n.y > 0
+                                    THEN n.y * pow(greatest(0.0, 1 - 1 / (9.0 * n.y) - $popularity_z / (3 * sqrt(n.y))), 3)
+                                    ELSE 0.0 END / n.lam_n AS ratio_lo) AS lo
 ),
 scored AS (
     SELECT t.*, b.five_mean, b.five_median, b.five_mad, b.five_base, b.reviews_base,
            greatest(b.five_mean, $min_baseline_rate) AS lam_own,
-           greatest(b.five_mean, $min_baseline_rate) * greatest(coalesce(mr.ratio, 1.0), o.ratio_up) AS lam,
-           greatest(coalesce(mr.ratio, 1.0), o.ratio_up) AS guard_ratio,
+           greatest(b.five_mean, $min_baseline_rate) * greatest(coalesce(mr.ratio, 1.0), o.own_credit) AS lam,
+           greatest(coalesce(mr.ratio, 1.0), o.own_credit) AS guard_ratio,
            coalesce(mr.ratio, 1.0) AS market_ratio, mr.median_ratio AS market_median_ratio,
-           coalesce(mr.market_sellers, 0) AS market_sellers, o.ratio_up AS own_ratio_up,
-           CASE WHEN b.five_mad > 0 THEN 0.6745 * (t.five_today - b.five_median) / b.five_mad END AS modified_z_own,
-           CASE WHEN b.five_mad > 0
-                THEN 0.6745 * (t.five_today / greatest(coalesce(mr.ratio, 1.0), o.ratio_up) - b.five_median)
-                     / b.five_mad END AS modified_z,
+           coalesce(mr.market_sellers, 0) AS market_sellers, o.ratio_up AS own_ratio_up, o.ratio_lo AS own_ratio_lo,
+           o.own_credit,
+           ms.mad_scale,
+           0.6745 * (t.five_today - b.five_median) / ms.mad_scale AS modified_z_own,
+           0.6745 * (t.five_today / greatest(coalesce(mr.ratio, 1.0), o.own_credit) - b.five_median)
+               / ms.mad_scale AS modified_z,
            (b.five_base + $prior_reviews * p.p_all) / (b.reviews_base + $prior_reviews) AS base_share,
            coalesce(c.coreviewers, 0) AS coreviewers, c.co_shops,
            coalesce(c.coreviewers, 0) / greatest(tb.five_buyers, 1) AS coreviewer_share
@@ -174,6 +184,13 @@ scored AS (
     LEFT JOIN co_share AS c USING (shop_id)
     LEFT JOIN today_buyers AS tb USING (shop_id)
     JOIN own_rise AS o USING (shop_id)
+    -- the modified z's scale: the baseline MAD, but never below the MAD a Poisson count with the baseline median
+    -- has (0.6745 sqrt(median), the median floored at min_baseline_rate). Daily counts are integers, so the sample
+    -- MAD of a few weeks is quantised: 1 for a seller with a median of 7 a day, whose Poisson sd is 2.6; against
+    -- that MAD 14 five-star reviews read as modified z 4.7 while the Poisson tail is 0.016 (the clean provinces'
+    -- false alarms, docs/ACCURACY.md). Counts of independent events vary at least as much as a Poisson count.
+    CROSS JOIN LATERAL (SELECT greatest(b.five_mad, 0.6745 * sqrt(greatest(b.five_median, $min_baseline_rate)))
+                            AS mad_scale) AS ms
     LEFT JOIN seller_platform AS sp USING (shop_id)
     LEFT JOIN market_ratio AS mr ON mr.platform = coalesce(sp.platform, 'olist')
 ),
@@ -193,12 +210,10 @@ tested AS (
 judged AS (
     SELECT *,
         -- beyond the market's rise that day (on an ordinary day R = 1: beyond the seller's own baseline)
-        five_today >= $min_five_star
-            AND (poisson_p < $poisson_p_threshold OR coalesce(modified_z > $modified_z_threshold, false)) AS is_burst,
+        -- (the Poisson tail alone decides: the modified z is evidence only, docs/ACCURACY.md "False positives")
+        five_today >= $min_five_star AND poisson_p < $poisson_p_threshold AS is_burst,
         -- beyond the seller's own baseline only (within the market's rise on a campaign day)
-        five_today >= $min_five_star
-            AND (poisson_p_own < $poisson_p_threshold OR coalesce(modified_z_own > $modified_z_threshold, false))
-            AS is_own_burst,
+        five_today >= $min_five_star AND poisson_p_own < $poisson_p_threshold AS is_own_burst,
         coalesce(share_z > $share_z_threshold, false) AS share_anomalous,
         coreviewer_share >= $min_coreviewer_share AS co_occurring
     FROM tested
@@ -234,6 +249,9 @@ SELECT
         'market_median_ratio', round(market_median_ratio, 3),
         'market_sellers', market_sellers,
         'own_non_five_star_ratio_up', round(own_ratio_up, 3),
+        'own_non_five_star_ratio_lo', round(own_ratio_lo, 3),
+        'own_rise_credited', round(own_credit, 3),
+        'modified_z_scale', round(mad_scale, 4),
         'guard_ratio', round(guard_ratio, 3),
         'market_adjusted_baseline', round(lam, 4),
         'poisson_tail_p', poisson_p,

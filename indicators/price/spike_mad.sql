@@ -35,84 +35,48 @@ daily AS (
     FROM daily_groups AS g
     LEFT JOIN daily_multi AS m USING (shop_id, sku_id, d)
 ),
-today AS (
-    SELECT * FROM daily WHERE d = $run_date
+listing AS (
+    -- every listing of the run date with its own series as window columns over ITS OWN rows of `daily` (one sort
+    -- of the trailing days, partitioned by listing; a window partition is sorted and spills): the seller's median
+    -- of the prior own_days days, and the Hampel median and MAD of the trailing 2k+1 days. Joining today's listings
+    -- back to `daily` (three hash joins with millions of rows on the build side, alive at once with the CTEs they
+    -- read) is what ran a scale-100 day out of memory under a 2.5 GB limit (docs/BENCHMARKS.md, "Bounded plans").
+    -- A median over an empty FILTER is NULL and over one value that value; the MAD of one value is 0.
+    SELECT shop_id, sku_id, d, platform, region_code, price, observation_id,
+           count(*) FILTER (WHERE d < $run_date AND d >= $run_date - to_days(CAST($own_days AS INTEGER))) OVER lw  AS own_days_observed,
+           median(price) FILTER (WHERE d < $run_date AND d >= $run_date - to_days(CAST($own_days AS INTEGER))) OVER lw AS own_median,
+           count(*) FILTER (WHERE d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))) OVER lw                AS hampel_points,
+           median(price) FILTER (WHERE d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))) OVER lw           AS hampel_median,
+           mad(price) FILTER (WHERE d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))) OVER lw              AS hampel_mad
+    FROM daily
+    WINDOW lw AS (PARTITION BY shop_id, sku_id)
+    QUALIFY d = $run_date
 ),
 cross_section AS (
-    SELECT sku_id, count(*) AS n_sellers, median(price) AS sku_median, mad(price) AS sku_mad
-    FROM today
-    GROUP BY sku_id
+    -- the SKU's sellers of the day, as window columns too (a partition per SKU, sorted and spilled; a median()
+    -- aggregate state holds every price of its group in memory that is never spilled)
+    SELECT *, count(*) OVER sw AS n_sellers, median(price) OVER sw AS sku_median, mad(price) OVER sw AS sku_mad
+    FROM listing
+    WINDOW sw AS (PARTITION BY sku_id)
 ),
 mean_abs_dev AS (
     -- fallback scale when the MAD is 0 (more than half the sellers at one price): 1.253314 x mean absolute deviation
-    SELECT t.sku_id, avg(abs(t.price - c.sku_median)) AS sku_meanad
-    FROM today AS t JOIN cross_section AS c USING (sku_id)
-    GROUP BY t.sku_id
-),
-own_window AS (
-    -- the seller's own prior days, counted first: most listings have none or one, and a median() or mad() state for
-    -- each of millions of listings does not fit a small server's memory, so the holistic aggregates below run only
-    -- where there are several values (the median of one value is that value, its MAD is 0)
-    SELECT t.shop_id, t.sku_id,
-           count(h.price) FILTER (WHERE h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER))) AS own_n,
-           min(h.price) FILTER (WHERE h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER)))   AS own_only,
-           count(*) FILTER (WHERE h.d < $run_date)                                                               AS own_rows,
-           count(*) FILTER (WHERE h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER)))                      AS hampel_points,
-           min(h.price) FILTER (WHERE h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER)))                  AS hampel_only
-    FROM today AS t
-    JOIN daily AS h ON h.shop_id = t.shop_id AND h.sku_id = t.sku_id AND h.d <= $run_date
-    GROUP BY t.shop_id, t.sku_id
-),
-own_multi AS (
-    SELECT w.shop_id, w.sku_id, median(h.price) OVER (PARTITION BY w.shop_id, w.sku_id) AS own_median
-    FROM own_window AS w
-    JOIN daily AS h ON h.shop_id = w.shop_id AND h.sku_id = w.sku_id
-     AND h.d < $run_date AND h.d >= $run_date - to_days(CAST($own_days AS INTEGER))
-    WHERE w.own_n > 1
-    QUALIFY row_number() OVER (PARTITION BY w.shop_id, w.sku_id) = 1  -- a window, as daily_multi
-),
-own_history AS (
-    SELECT w.shop_id, w.sku_id, CASE WHEN w.own_n = 1 THEN w.own_only ELSE m.own_median END AS own_median,
-           w.own_n AS own_days_observed
-    FROM own_window AS w
-    LEFT JOIN own_multi AS m USING (shop_id, sku_id)
-    WHERE w.own_rows > 0
-),
-hampel_multi AS (
-    SELECT w.shop_id, w.sku_id, median(h.price) OVER lw AS hampel_median, mad(h.price) OVER lw AS hampel_mad
-    FROM own_window AS w
-    JOIN daily AS h ON h.shop_id = w.shop_id AND h.sku_id = w.sku_id
-     AND h.d <= $run_date AND h.d >= $run_date - to_days(CAST($hampel_k * 2 AS INTEGER))
-    WHERE w.hampel_points > 1
-    WINDOW lw AS (PARTITION BY w.shop_id, w.sku_id)
-    QUALIFY row_number() OVER lw = 1  -- a window, as daily_multi
-),
-hampel AS (
-    -- trailing window of 2k+1 observed days ending on the run date (a daily run cannot see the days after it)
-    SELECT w.shop_id, w.sku_id,
-           CASE WHEN w.hampel_points = 1 THEN w.hampel_only ELSE m.hampel_median END AS hampel_median,
-           CASE WHEN w.hampel_points = 1 THEN 0.0::DOUBLE ELSE m.hampel_mad END     AS hampel_mad,
-           w.hampel_points
-    FROM own_window AS w
-    LEFT JOIN hampel_multi AS m USING (shop_id, sku_id)
-    WHERE w.hampel_points > 0
+    SELECT sku_id, avg(abs(price - sku_median)) AS sku_meanad
+    FROM cross_section
+    GROUP BY sku_id
 ),
 scored AS (
-    SELECT t.*, c.n_sellers, c.sku_median, c.sku_mad, a.sku_meanad, o.own_median, coalesce(o.own_days_observed, 0) AS own_days_observed,
-           hp.hampel_median, hp.hampel_mad, hp.hampel_points, m.uscc,
-           CASE WHEN c.sku_mad > 0 THEN 0.6745 * (t.price - c.sku_median) / c.sku_mad
-                WHEN a.sku_meanad > 0 THEN (t.price - c.sku_median) / (1.253314 * a.sku_meanad)
+    SELECT c.*, a.sku_meanad, m.uscc,
+           CASE WHEN c.sku_mad > 0 THEN 0.6745 * (c.price - c.sku_median) / c.sku_mad
+                WHEN a.sku_meanad > 0 THEN (c.price - c.sku_median) / (1.253314 * a.sku_meanad)
                 ELSE 0 END                                                    AS modified_z,
            CASE WHEN c.sku_mad > 0 THEN 'mad' WHEN a.sku_meanad > 0 THEN 'meanad' ELSE 'no_dispersion' END AS scale_used,
-           t.price / o.own_median                                             AS own_ratio,
-           CASE WHEN hp.hampel_points >= 2 * $hampel_k + 1 THEN
-                abs(t.price - hp.hampel_median) > $hampel_t * 1.4826 * hp.hampel_mad END AS hampel_outlier
-    FROM today AS t
-    JOIN cross_section AS c USING (sku_id)
+           c.price / c.own_median                                             AS own_ratio,
+           CASE WHEN c.hampel_points >= 2 * $hampel_k + 1 THEN
+                abs(c.price - c.hampel_median) > $hampel_t * 1.4826 * c.hampel_mad END AS hampel_outlier
+    FROM cross_section AS c
     JOIN mean_abs_dev AS a USING (sku_id)
-    LEFT JOIN own_history AS o USING (shop_id, sku_id)
-    LEFT JOIN hampel AS hp USING (shop_id, sku_id)
-    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = t.shop_id
+    LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = c.shop_id
 ),
 judged AS (
     SELECT *,

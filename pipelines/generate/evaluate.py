@@ -130,6 +130,29 @@ def _matches(flag: dict, row: dict) -> bool:
     return ws <= row["last"] and we >= row["first"]
 
 
+def _row_key(row: dict) -> tuple:
+    """The entity key _matches compares first for a planted row: its platform, shop or market cell."""
+    if _platform_row(row):
+        return ("platform", row["platform"])
+    if row["shop_id"]:
+        return ("shop", row["shop_id"])
+    return ("cell", row["sku_id"], row["region_code"])
+
+
+def _flag_keys(flag: dict) -> list[tuple]:
+    """Every row key (_row_key) a flag could match: its platform, its shop, its cell (as _matches reads them)."""
+    keys = [("shop", _s(flag["shop_id"]))]
+    plat = _platform_flag(flag)
+    if plat is not None:
+        keys.append(("platform", plat))
+    sku, reg = _s(flag["sku_id"]), _s(flag["region_code"])
+    if not sku and flag.get("entity_id"):
+        parts = str(flag["entity_id"]).split(":")
+        sku, reg = parts[0], parts[1] if len(parts) > 1 else ""
+    keys.append(("cell", sku, reg))
+    return keys
+
+
 def evaluate(home: Path, truth: Path) -> dict:
     tdir = _truth_dir(truth)
     with open(tdir / "ground_truth.csv", encoding="utf-8") as fh:
@@ -147,10 +170,19 @@ def evaluate(home: Path, truth: Path) -> dict:
     for ind in ids:
         rows = [r for r in truth_rows if r["indicator_id"] == ind]
         fl = [f for f in flags if f["indicator_id"] == ind]
+        # a flag can only match a row with its entity key (_matches compares that first): pair them through the
+        # key instead of every flag with every row (a clean or power province has thousands of each)
+        flags_by_key: dict[tuple, list[dict]] = {}
+        for f in fl:
+            for key in _flag_keys(f):
+                flags_by_key.setdefault(key, []).append(f)
+        matched_flags: set[int] = set()
         for r in rows:
-            r["detected"] = any(_matches(f, r) for f in fl)
+            hits = [f for f in flags_by_key.get(_row_key(r), ()) if _matches(f, r)]
+            r["detected"] = bool(hits)
+            matched_flags.update(id(f) for f in hits)
         detected = sum(1 for r in rows if r["detected"])
-        matched = sum(1 for f in fl if any(_matches(f, r) for r in rows))
+        matched = len(matched_flags)
 
         def clean(f):
             if _platform_flag(f) is not None:
@@ -348,13 +380,14 @@ def scan_pii(home: Path, pii_file: Path) -> list[tuple[str, str]]:
             elif f.suffix in (".html", ".json", ".csv", ".txt", ".md"):
                 texts.append((str(f.relative_to(home.root)), f.read_text(encoding="utf-8", errors="replace")))
     leaks = []
+    forms = [(v, unicodedata.normalize("NFKC", v), _digits(v)) for v in values]
     for name, text in texts:
         folded = unicodedata.normalize("NFKC", text)
-        # digit runs, allowing the space/hyphen separators used to split phone numbers
-        runs = [re.sub(r"[ \-]", "", m) for m in re.findall(r"\d[\d \-]{9,}\d", folded)]
-        for v in values:
-            dv = _digits(v)
-            if v in text or unicodedata.normalize("NFKC", v) in folded or (len(dv) >= 11 and any(dv in r for r in runs)):
+        # digit runs, allowing the space/hyphen separators used to split phone numbers; joined by a line break
+        # (not a digit), so that a digit string is in the joined text exactly when it is inside one run
+        runs = "\n".join(re.sub(r"[ \-]", "", m) for m in re.findall(r"\d[\d \-]{9,}\d", folded))
+        for v, nfkc, dv in forms:
+            if v in text or nfkc in folded or (len(dv) >= 11 and dv in runs):
                 leaks.append((name, v))
     return leaks
 

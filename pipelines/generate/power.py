@@ -75,11 +75,12 @@ STATISTICS = {
     "untimely": ("complaints.untimely_response", "share of complaints answered late (null 0.005)",
                  "exactly a share target of its complaints late (running count)"),
     "surge": ("complaints.surge", "complaints on the key day, vs k1 = the smallest count passing ratio, minimum "
-              "and Poisson tail at the shop's expected count", "ceil(s x k1) complaints on the key day"),
+              "and negative-binomial tail (the generator's day-to-day dispersion) at the shop's expected count",
+              "ceil(s x k1) complaints on the key day"),
     "brush": ("integrity.concentrate_rate", "orders / buyer in one hour (null 1)",
               "5 new buyers place round(5 x target) orders within 50 minutes"),
-    "burst": ("integrity.rating_burst", "5-star reviews on the key day, vs k1 = the smallest count passing minimum, "
-              "Poisson tail and z at the shop's expected count", "ceil(s x k1) five-star reviews of its own fake buyers"),
+    "burst": ("integrity.rating_burst", "5-star reviews on the key day, vs k1 = the smallest count passing minimum "
+              "and Poisson tail at the shop's expected count", "ceil(s x k1) five-star reviews of its own fake buyers"),
     "latency": ("integrity.answer_latency", "share of 5-star reviews answered fast or before delivery (null ≈ 0)",
                 "a share of orders answered fast such that the expected share = target"),
     "buyerconc": ("integrity.buyer_concentration", "top buyer's share of orders (null ≈ 0)",
@@ -130,6 +131,9 @@ THRESHOLD_KEYS = {
 RATE_PRIOR_MEAN, RATE_PRIOR_STRENGTH = 0.015, 200.0
 
 FIVE_STAR_PER_ORDER = 0.85 * 0.59   # reviewed (85 %) x 5-star (59 %) of an ordinary delivered order (reviews.py)
+# day-to-day over-dispersion of a shop's complaints: complaints.py draws each day's rate x gamma(shape 2, scale 0.5),
+# a negative binomial with alpha = 1 / shape (complaints.surge estimates alpha from the data, >= this)
+COMPLAINT_DISPERSION = 0.5
 
 
 def plant_strength(i: int) -> tuple[float, int]:
@@ -233,22 +237,39 @@ def poisson_sf(k: int, lam: float) -> float:
     return max(0.0, 1.0 - cdf)
 
 
+def nbinom_sf(k: int, lam: float, alpha: float) -> float:
+    """P(X >= k) for X negative binomial with mean lam and Var = lam + alpha lam^2 (Poisson when alpha = 0)."""
+    if alpha <= 0:
+        return poisson_sf(k, lam)
+    if k <= 0:
+        return 1.0
+    r = 1 / alpha
+    q = alpha * lam / (1 + alpha * lam)
+    term = (1 - q) ** r
+    cdf = term
+    for j in range(1, k):
+        term *= (j - 1 + r) / j * q
+        cdf += term
+    return max(0.0, 1.0 - cdf)
+
+
 def surge_count(s: float, orders_per_day: float, base_rate: float = 0.01) -> int:
-    """Complaints on the surge day at strength s (surge.yml: ratio ≥ 5, ≥ 5 complaints, tail < 1e-4; λ ≥ 0.2)."""
+    """Complaints on the surge day at strength s (surge.yml: ratio ≥ 5, ≥ 5 complaints, negative-binomial tail
+    < surge_alpha at the generator's dispersion; λ ≥ 0.2)."""
     v = functools.partial(indicator_value, "complaints/surge")
     lam = max(base_rate * orders_per_day, v("min_expected"))
     k1 = max(math.ceil(v("surge_min_complaints")), math.ceil(v("surge_ratio_threshold") * lam))
-    while poisson_sf(k1, lam) >= v("surge_alpha"):
+    while nbinom_sf(k1, lam, COMPLAINT_DISPERSION) >= v("surge_alpha"):
         k1 += 1
     return math.ceil(s * k1)
 
 
 def burst_count(s: float, orders_per_day: float) -> int:
-    """Five-star reviews on the burst day at strength s (rating_burst.yml: ≥ 10, Poisson tail < 0.001, z > 3.5
-    against the shop's expected daily 5-star count)."""
+    """Five-star reviews on the burst day at strength s (rating_burst.yml: ≥ min_five_star, Poisson tail
+    < poisson_p_threshold against the shop's expected daily 5-star count)."""
     v = functools.partial(indicator_value, "integrity/rating_burst")
     lam = max(FIVE_STAR_PER_ORDER * orders_per_day, 0.5)
-    k1 = max(math.ceil(v("min_five_star")), math.ceil(lam + v("modified_z_threshold") * math.sqrt(lam)))
+    k1 = max(math.ceil(v("min_five_star")), math.ceil(lam))
     while poisson_sf(k1, lam) >= v("poisson_p_threshold"):
         k1 += 1
     return math.ceil(s * k1)

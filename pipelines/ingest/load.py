@@ -141,22 +141,25 @@ def _read_csv_once(con, path, delimiter: str, width: int, native: dict[int, str]
 
 def load_file(con, source: str, table: Table, d, name: str, sha: str, header: list[str], n_rej: int,
               phases: dict, delimiter: str = ",", native: dict[int, str] | None = None,
-              text_path: Path | None = None):
+              text_path: Path | None = None, cpu: dict | None = None):
     """Load the file read by `read_input` (TEMP TABLEs _mm_in and _mm_rej: the landed file `name` of
     `source`, date `d`, with `header` and `n_rej` structurally broken rows) into `table`; returns
     (rows read, rows loaded, rows quarantined, up to PROBLEMS_PER_FILE quarantine samples).
-    `phases` receives the seconds spent per step; `native`: the positions read_input typed; `text_path`:
+    `phases` receives the seconds spent per step, `cpu` (when given) the process's CPU seconds per step
+    (every DuckDB thread counted: the benchmark's figure on a shared machine); `native`: the positions read_input typed; `text_path`:
     the UTF-8 CSV file DuckDB read (the landed file or its transcoded copy), from which the quarantined
     rows' text is read back (None for JSON: its quarantined records are re-serialised from their fields).
     Raises FileRejected when the header does not fit."""
     native = native or {}
-    tick = time.perf_counter()
+    tick, tick_cpu = time.perf_counter(), time.process_time()
 
     def phase(what: str) -> None:  # seconds per phase, for the --verbose log and the benchmark's profile
-        nonlocal tick
-        now = time.perf_counter()
+        nonlocal tick, tick_cpu
+        now, now_cpu = time.perf_counter(), time.process_time()
         phases[what] = phases.get(what, 0.0) + now - tick
-        tick = now
+        if cpu is not None:
+            cpu[what] = cpu.get(what, 0.0) + now_cpu - tick_cpu
+        tick, tick_cpu = now, now_cpu
 
     mapping, extras, version = match_columns(table, header)
     if n_rej:

@@ -118,9 +118,10 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
     try:
         try:
             prep = prepare(path, table.formats, tmp_dir)
-            t_read = time.perf_counter()
+            t_read, cpu_read = time.perf_counter(), time.process_time()
             header, n_rej, native = read_input(con, prep, table)  # outside the transaction: see read_input
             phases: dict[str, float] = {"read": time.perf_counter() - t_read}
+            cpu: dict[str, float] = {"read": time.process_time() - cpu_read}
         except FileRejected as exc:
             e = new_entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding if prep else None,
                           table=table.table, samples=[(None, exc.column, str(exc))])
@@ -132,7 +133,7 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
                 delete_file_rows(con, source, d, name)
             read, loaded, bad, samples = load_file(con, source, table, d, name, sha, header, n_rej, phases,
                                                    prep.delimiter, native,
-                                                   prep.path if prep.fmt == "csv" else None)
+                                                   prep.path if prep.fmt == "csv" else None, cpu)
             outcome = "replaced" if prev and prev[1] in ("loaded", "replaced") else "loaded"
             note = "; mixed line endings read as LF" if prep.line_endings_normalised else ""
             e = new_entry(source, d, name, sha, size, outcome,
@@ -144,6 +145,7 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
             con.execute("COMMIT")
             log.debug("ingested %s %s: %d rows in %.3f s (%s)", source, name, read, time.perf_counter() - t_file,
                       ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()))
+            log.debug("ingest cpu %s %s: %s", source, name, ", ".join(f"{k} {v:.3f} s" for k, v in cpu.items()))
         except FileRejected as exc:
             con.execute("ROLLBACK")
             e = new_entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding, table=table.table,

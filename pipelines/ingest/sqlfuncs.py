@@ -20,6 +20,12 @@ USCC_WEIGHTED_SUM = " + ".join(
 FINE_RE = r"罚款(人民币)?\s*([0-9][0-9,]*(\.[0-9]+)?)\s*(万元|元)"
 
 MACROS = [
+    # nullif(trim(s), ''), without trim's copy in the common case: trim removes U+0020 and 16 non-ASCII spaces
+    # (U+00A0, U+3000, ...), and walks every character of the string to find its end; a string of ASCII only
+    # (strlen = length) can only lose a leading or trailing U+0020, so it is returned as it is when it has
+    # neither. tests/ingest/test_typed_read.py compares both forms.
+    "mm_trim(s) AS CASE WHEN strlen(s) = length(s) AND NOT starts_with(s, ' ') AND NOT ends_with(s, ' ') "
+    "THEN nullif(s, '') ELSE nullif(trim(s), '') END",
     # numbers: ¥/￥ and spaces stripped; thousands separators only in the right places
     "mm_numtext(s) AS replace(replace(replace(replace(s, '¥', ''), '￥', ''), ' ', ''), chr(12288), '')",
     "mm_num(s) AS CASE WHEN regexp_full_match(s, '[0-9]{1,18}(\\.[0-9]{1,10})?') THEN TRY_CAST(s AS DECIMAL(38, 10)) "

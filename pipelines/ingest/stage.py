@@ -63,7 +63,7 @@ from pipelines.ingest.ledger import (
     previous_load,
 )
 from pipelines.ingest.orchestrate import ingest_path
-from warehouse.db import memory_limit_setting
+from warehouse.db import duckdb_settings
 from warehouse.migrate import apply_migrations, current_version
 
 log = logging.getLogger(__name__)
@@ -112,13 +112,13 @@ def landed_files(home: Home, d: dt.date, sources: list[str] | None = None) -> li
 
 # --------------------------------------------------------------------------- prepare
 
-def _scratch_connection(folder: Path) -> duckdb.DuckDBPyConnection:
-    """A throwaway DuckDB on local disk with the warehouse's schema (the same migrations and checks)."""
-    con = duckdb.connect(str(folder / "scratch.duckdb"), config={
-        "memory_limit": memory_limit_setting(),
-        "threads": os.environ.get("MARKET_MONITOR_THREADS") or str(os.cpu_count() or 1),
-        "preserve_insertion_order": "false",
-    })
+def _scratch_connection(folder: Path, home: Home) -> duckdb.DuckDBPyConnection:
+    """A throwaway DuckDB on local disk with the warehouse's schema (the same migrations and checks), with
+    the home's DuckDB settings (memory_limit, threads, max_temp_directory_size: HOME/config.yml `duckdb:`,
+    each overridden by its environment variable, as the writer has them). It spills into its own scratch
+    folder, not the home's temp_directory: the writer clears that folder's spill files when it opens the
+    warehouse, and a prepare task runs beside the writer."""
+    con = duckdb.connect(str(folder / "scratch.duckdb"), config=duckdb_settings(home.root).connect_config())
     con.execute("SET enable_progress_bar = false")
     con.execute("SET temp_directory = $d", {"d": str(folder / "spill")})
     apply_migrations(con)
@@ -177,7 +177,7 @@ def prepare_file(home: Home, source: str, d: dt.date, entry: str) -> dict:
     tmp.mkdir()
     scratch = Path(tempfile.mkdtemp(prefix="mm_prepare_"))
     try:
-        con = _scratch_connection(scratch)
+        con = _scratch_connection(scratch, home)
         try:
             before = _table_counts(con)
             entries = ingest_path(con, Home(scratch / "home"), source, d, path)

@@ -39,12 +39,41 @@ def native_types(table: Table, mapping: dict[str, int]) -> dict[int, str]:
     return out
 
 
+# a number in this form is read by a plain cast to the column's type: mm_num's first pattern, for which mm_num is
+# the exact DECIMAL(38, 10) value and its cast to DECIMAL(18, s) rounds as the plain cast does (test_typed_read.py
+# compares both); anything else (signs, ¥, spaces, thousands separators, and every form CONTRACT §3 refuses)
+# goes through mm_num. mm_num's own result, a DECIMAL(38, 10), costs ~0.6 s per 1 M values to cast down.
+PLAIN_NUMBER = "[0-9]{1,18}(\\.[0-9]{1,10})?"
+
+
+def number_expr(n: str, sql_type: str) -> str:
+    """The typed value of the normalised text `n` of a number column: TRY_CAST(mm_num(n) AS sql_type), with a plain
+    cast for the plain form (PLAIN_NUMBER)."""
+    return (f"CASE WHEN regexp_full_match({n}, '{PLAIN_NUMBER}') THEN TRY_CAST({n} AS {sql_type}) "
+            f"ELSE TRY_CAST(mm_num({n}) AS {sql_type}) END")
+
+
+def normalised(col, raw: str) -> str:
+    """The value of a text column as every rule sees it: trimmed, '' and the column's null_values as NULL,
+    `strip_decimal_zero` applied. Computed once per row in an inner SELECT (transform `_nK`), because
+    every rule and the typed value refer to it several times and each trim() copies the string."""
+    n = f"mm_trim({raw})"  # = nullif(trim(raw), ''), cheaper (pipelines.ingest.sqlfuncs)
+    if col.null_values:  # (a NULL, from '', is NULL either way)
+        n = f"CASE WHEN {n} IN ({', '.join(quote_literal(v) for v in col.null_values)}) THEN NULL ELSE {n} END"
+    if col.strip_decimal_zero:
+        n = f"regexp_replace({n}, '\\.0+$', '')"
+    return n
+
+
 def typed_columns(table: Table, mapping: dict[str, int], with_future: bool, native: dict[int, str] | None = None):
-    """SELECT list pieces: typed columns and their error expressions (reasons) per column.
+    """SELECT list pieces: typed columns and their error expressions (reasons) per column, and the inner
+    SELECT's normalised text columns (`normalised(...) AS _nK`) they refer to as `i._nK`. The reasons are
+    evaluated one SELECT above the typed columns and read the typed value by its name (`i."price"`), so a
+    value is parsed once per row, not once more per rule.
     `native`: the positions the CSV reader already typed (native_types); their checks run on the
     typed value (missing, price > 0, a year of four digits, the future)."""
     native = native or {}
-    typed, errors = [], []
+    typed, errors, norms = [], [], []
     for col in table.columns:
         pos = mapping.get(col.name)
         raw = f'i."_c{pos}"' if pos else "CAST(NULL AS VARCHAR)"
@@ -53,12 +82,13 @@ def typed_columns(table: Table, mapping: dict[str, int], with_future: bool, nati
             typed.append(typed_col)
             errors.append((col, pos, err))
             continue
-        n = f"nullif(trim({raw}), '')"
-        if col.null_values:
-            n = f"CASE WHEN trim({raw}) IN ({', '.join(quote_literal(v) for v in col.null_values)}) THEN NULL ELSE {n} END"
-        if col.strip_decimal_zero:
-            n = f"regexp_replace({n}, '\\.0+$', '')"
+        if pos:
+            norms.append(f'{normalised(col, raw)} AS "_n{pos}"')
+            n = f'i."_n{pos}"'
+        else:
+            n = normalised(col, raw)
         shown = f"left({n}, 80)"
+        v = f"i.{quote_ident(col.name)}"  # the typed value, in the SELECT above (build_transform)
         err = None
         t = col.type
         if t == "text":
@@ -73,33 +103,33 @@ def typed_columns(table: Table, mapping: dict[str, int], with_future: bool, nati
             expr = f"mm_uscc_norm({n})"
         elif t == "timestamp":
             expr = f"mm_ts({n})"
-            err = (f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || "
+            err = (f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN '\"' || {shown} || "
                    "'\" is not a timestamp (YYYY-MM-DD HH:MM:SS local, or ISO 8601 with offset)' END")
         elif t == "date":
             expr = f"mm_date({n})"
-            err = (f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || "
+            err = (f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN '\"' || {shown} || "
                    "'\" is not a date (YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or YYYY年M月D日)' END")
         elif t == "integer":
             expr = f"mm_int({n})"
-            err = f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || '\" is not a whole number' END"
+            err = f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN '\"' || {shown} || '\" is not a whole number' END"
         elif t == "boolean":
             expr = f"mm_bool({n})"
-            err = (f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || "
+            err = (f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN '\"' || {shown} || "
                    "'\" is not a yes/no value (true/false, 1/0, 是/否)' END")
         elif t in ("decimal", "price"):
-            expr = f"TRY_CAST(mm_num({n}) AS {col.sql_type})"
-            err = f"CASE WHEN {n} IS NOT NULL AND {expr} IS NULL THEN '\"' || {shown} || '\" is not a number' "
+            expr = number_expr(n, col.sql_type)
+            err = f"CASE WHEN {n} IS NOT NULL AND {v} IS NULL THEN '\"' || {shown} || '\" is not a number' "
             if t == "price":
-                err += f"WHEN {expr} <= 0 THEN 'price must be greater than 0 (got \"' || {shown} || '\")' "
+                err += f"WHEN {v} <= 0 THEN 'price must be greater than 0 (got \"' || {shown} || '\")' "
             err += "END"
         else:  # pragma: no cover - metadata validated on load
             raise ValueError(t)
-        err = _missing_and_future(err, n, expr, shown, col, table, with_future)
+        err = _missing_and_future(err, n, v, shown, col, table, with_future)
         typed.append(f"{expr} AS {quote_ident(col.name)}")
         if col.type == "uscc":
             typed.append(f"mm_uscc_valid({expr}) AS {quote_ident(col.name + '_valid')}")
         errors.append((col, pos, err))
-    return typed, errors
+    return typed, errors, norms
 
 
 def _missing_and_future(err, value: str, as_date: str, shown: str, col, table: Table, with_future: bool):
@@ -151,7 +181,9 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
     Returns (dup_sql or None, xdup_sql or None, view_sql, stage_sql, params, raw_line)."""
     params: dict = {}
     native = native or {}
-    typed, errors = typed_columns(table, mapping, with_future=True, native=native)
+    typed, errors, norms = typed_columns(table, mapping, with_future=True, native=native)
+    # the file's rows with each text column's normalised value computed once (typed_columns' `i._nK`)
+    src = f"(SELECT *, {', '.join(norms)} FROM _mm_in i)" if norms else "_mm_in"  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted
     err_cols = []
     for idx, (col, pos, err) in enumerate(errors):
         if err is None:
@@ -159,9 +191,8 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         params[f"h{idx}"] = header[pos - 1] if pos else col.name
         err_cols.append((f"_e{idx}", f"h{idx}", err))
     n = len(header)
-    raw_select = ", ".join(f'i."_c{k}"' for k in range(1, n + 1))
-    select = [f"{row_expr} AS _row", raw_select, *typed]
-    select += [f"{err} AS {quote_ident(name)}" for name, _h, err in err_cols]
+    select = [f"{row_expr} AS _row", "i.*", *typed]  # i.*: _ord, the text columns _cK and their _nK
+    checks = [f"{err} AS {quote_ident(name)}" for name, _h, err in err_cols]
     derived = [f"{d.sql} AS {quote_ident(d.name)}" for d in table.derived]
     if table.versions:
         params["hv"] = version
@@ -182,7 +213,7 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         dup_sql = (
             "CREATE OR REPLACE TEMP TABLE _mm_dup AS "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
             f"SELECT {keycols}, min(_row) AS _first FROM (SELECT {row_expr} AS _row, {', '.join(key_expr)} "
-            f"FROM _mm_in i) WHERE {notnull} GROUP BY {keycols} HAVING count(*) > 1"
+            f"FROM {src} i) WHERE {notnull} GROUP BY {keycols} HAVING count(*) > 1"
         )
         join = "LEFT JOIN _mm_dup k ON " + " AND ".join(
             f"k._k{j} = t.{quote_ident(c)}" for j, c in enumerate(table.key))
@@ -199,7 +230,7 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
                 f"FROM (SELECT {staged_keys}, s._file_name AS _file, s._row AS _r "
                 f"FROM staging.{quote_ident(table.table)} s "
                 "WHERE s._business_date = CAST($d AS DATE) AND s._file_name <> $f) o "
-                f"SEMI JOIN (SELECT {', '.join(key_expr)} FROM _mm_in i) n ON "
+                f"SEMI JOIN (SELECT {', '.join(key_expr)} FROM {src} i) n ON "
                 + " AND ".join(f"o._k{j} = n._k{j}" for j in range(len(table.key)))
                 + f" GROUP BY {okeys}"
             )
@@ -234,14 +265,15 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
     # _bad: a cheap predicate (no reason text built) that the quarantine INSERT filters on first
     bad = " OR ".join([f"{quote_ident(name)} IS NOT NULL" for name, _h, _e in err_cols] + ["_dup IS NOT NULL"])
     view_sql = (
-        f"WITH typed AS (SELECT {', '.join(select)} FROM _mm_in i), "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM typed t {join}) "
+        f"WITH typed AS (SELECT {', '.join(select)} FROM {src} i), "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"checked AS (SELECT i.*{''.join(', ' + c for c in checks)} FROM typed i), "
+        f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM checked t {join}) "
         f"SELECT *, ({bad}) AS _bad, {err_col} AS _err_col, {err_text} AS _err FROM dup"
     )
     # staging takes the typed columns only: no reasons, no duplicate join (the quarantined rows, duplicates
     # included, are left out by their _row)
     stage_sql = (
-        f"WITH typed AS (SELECT {', '.join([f'{row_expr} AS _row', *typed])} FROM _mm_in i) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"WITH typed AS (SELECT {', '.join([f'{row_expr} AS _row', *typed])} FROM {src} i) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
         f"SELECT t.*{''.join(', ' + x for x in derived)} FROM typed t"
     )
     return dup_sql, xdup_sql, view_sql, stage_sql, params, raw_line

@@ -7,7 +7,7 @@ partitions per HOME/config.yml, and checkpoint/compaction of the DuckDB file.
       quarantine_days: 400    # quarantine/<source>/<D>/
       reports_days: 730       # reports/<D>/
       marts_days: 1095        # marts/<mart>/dt=<D>/ (+ its entry in marts/_manifests/<mart>.json and meta.published_partitions)
-      raw_text_days: 90       # personal data as it arrived: the landing/<source>/<D>/ folders of the sources with
+      raw_text_days: 90       # personal data as it arrived: the landing/<source>/<D>/ (and .stage/<source>/<D>/) folders of the sources with
                               # free text (the raw record since issue 23: the warehouse keeps no text copy),
                               # meta.quarantine_rows.raw_text and the quarantine/ folders (their files hold
                               # the same lines) of business dates older than N days. Default 90 when the key
@@ -40,6 +40,7 @@ from pipelines.core.errors import UserError
 from pipelines.core.home import PARTITION_PREFIX, Home
 from pipelines.core.sql import quote_ident
 from pipelines.ingest.catalogue import SOURCE_IDS, load_source
+from pipelines.ingest.stage import STAGE_DIR
 from pipelines.publish.manifest import drop_partitions
 from pipelines.run.daily import writer
 from warehouse.db import connect_writer
@@ -125,22 +126,25 @@ def personal_text_sources() -> set[str]:
 
 
 def prune_landing(home: Home, run_date: date, policy: Policy, dry_run: bool = False) -> dict:
-    """Delete landing, quarantine and report folders of business dates older than their retention.
-    The landing folders of the sources with personal text (`personal_text_sources`) are the raw record of
+    """Delete landing, quarantine, report and stage (HOME/.stage/<source>/<D>/) folders of business dates older
+    than their retention (a stage folder: its landing folder's). The landing and stage folders of the sources with personal text (`personal_text_sources`) are the raw record of
     that text: they are kept no longer than raw_text_days either. Touches only files (no warehouse
     access): safe outside the writer pool."""
-    result = {"landing": 0, "quarantine": 0, "reports": 0, "bytes": 0, "dry_run": dry_run, "deleted": []}
+    result = {"landing": 0, "quarantine": 0, "reports": 0, "stage": 0, "bytes": 0, "dry_run": dry_run, "deleted": []}
     personal = personal_text_sources()
     plans = [("landing", home.landing, policy.landing_days, True),
              ("quarantine", home.quarantine, _shorter(policy.quarantine_days, policy.raw_text_days), True),
-             ("reports", home.reports, policy.reports_days, False)]
+             ("reports", home.reports, policy.reports_days, False),
+             # HOME/.stage/<source>/<D>/ of the two-phase ingest: a prepared file never registered keeps its rows
+             # and its quarantined lines (raw text) there, so the stage follows its landing folder's retention
+             ("stage", home.root / STAGE_DIR, policy.landing_days, True)]
     for kind, root, keep_all, per_source in plans:
         if not root.is_dir():
             continue
         parents = [p for p in sorted(root.iterdir()) if p.is_dir()] if per_source else [root]
         for parent in parents:
             keep = keep_all
-            if kind == "landing" and parent.name in personal:
+            if kind in ("landing", "stage") and parent.name in personal:
                 keep = _shorter(keep_all, policy.raw_text_days)
             if keep is None:
                 continue

@@ -25,6 +25,10 @@ def make_home(tmp_path) -> Home:
             (folder / "drop.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (home.landing / "olist" / "README").mkdir()  # not a date: never touched
     home.quarantine_dir("olist", "2026-10-01").mkdir(parents=True)
+    for source, day in (("registry", "2026-10-01"), ("registry", "2026-11-29"), ("olist", "2026-10-01")):
+        stage = home.root / ".stage" / source / day / "drop.csv--0123456789abcdef"  # a prepared file (two-phase ingest)
+        stage.mkdir(parents=True)
+        (stage / "manifest.json").write_text("{}", encoding="utf-8")
     for day in ("2026-10-01", "2026-11-29"):
         (home.reports / day).mkdir(parents=True)
         (home.reports / day / "bulletin.html").write_text("<html></html>", encoding="utf-8")
@@ -46,7 +50,7 @@ def test_no_policy_deletes_nothing(tmp_path):
     home = make_home(tmp_path)
     before = sorted(p for p in tmp_path.rglob("*"))
     result = prune_landing(home, RUN, Policy())
-    assert result["landing"] == result["quarantine"] == result["reports"] == 0
+    assert result["landing"] == result["quarantine"] == result["reports"] == result["stage"] == 0
     assert sorted(p for p in tmp_path.rglob("*")) == before
 
 
@@ -57,6 +61,8 @@ def test_landing_quarantine_and_reports_retention(tmp_path):
     assert dry["landing"] == 2 and (home.landing / "olist" / "2026-10-01").exists()
     result = prune_landing(home, RUN, policy)
     assert result["landing"] == 2 and result["quarantine"] == 1 and result["reports"] == 1
+    assert result["stage"] == 2  # a stage folder follows its landing folder's retention
+    assert sorted(str(p.relative_to(home.root)) for p in (home.root / ".stage").glob("*/*")) == [".stage/registry/2026-11-29"]
     assert result["bytes"] > 0
     for source in ("olist", "registry"):
         kept = sorted(p.name for p in (home.landing / source).iterdir())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -320,3 +321,47 @@ def test_missed_plants_the_mart_reports_as_not_judgeable(tmp_path):
     merged = merge_power([{"power": power}, {"power": power}])
     assert merged[("price.sustained_below_market", "1.5", "new_shop")] == {"planted": 6, "detected": 0,
                                                                           "not_judged": 4}
+
+
+# ------------------------------------------------------------------ surge and burst plant sizes (session 27)
+
+def test_negative_binomial_tail_of_the_surge_plants():
+    """power.nbinom_sf (what the surge plants are sized with) is the negative binomial upper tail with mean lam and
+    Var = lam + alpha lam^2 (here summed from the pmf in log space, as surge.sql does), and the Poisson tail when
+    alpha -> 0."""
+    from pipelines.generate.power import nbinom_sf, poisson_sf
+
+    def tail(k, lam, alpha):
+        r = 1 / alpha
+        return sum(math.exp(math.lgamma(j + r) - math.lgamma(r) - math.lgamma(j + 1) + r * math.log(1 / (1 + alpha * lam))
+                            + j * math.log(alpha * lam / (1 + alpha * lam))) for j in range(k, k + 2000))
+    for k, lam, alpha in [(5, 0.2, 0.5), (8, 1.2, 0.7), (35, 3.0, 0.5), (12, 4.0, 2.1)]:
+        assert nbinom_sf(k, lam, alpha) == pytest.approx(tail(k, lam, alpha), rel=1e-6)
+    assert nbinom_sf(9, 1.5, 1e-6) == pytest.approx(poisson_sf(9, 1.5), rel=1e-3)
+
+
+def test_surge_and_burst_plants_pass_the_rules_threshold_at_strength_one():
+    """k1 (strength 1) is the smallest count passing the rule's ratio, minimum and tail at its threshold: a plant at
+    1.5x has half again as many complaints or five-star reviews, whatever the threshold is set to in the yml."""
+    from pipelines.generate.power import (
+        COMPLAINT_DISPERSION,
+        FIVE_STAR_PER_ORDER,
+        burst_count,
+        indicator_value,
+        nbinom_sf,
+        poisson_sf,
+        surge_count,
+    )
+    alpha = indicator_value("complaints/surge", "surge_alpha")
+    for orders in (10, 30, 300):
+        k1 = surge_count(1, orders)
+        lam = max(0.01 * orders, indicator_value("complaints/surge", "min_expected"))
+        assert nbinom_sf(k1, lam, COMPLAINT_DISPERSION) < alpha <= nbinom_sf(k1 - 1, lam, COMPLAINT_DISPERSION) or \
+            k1 == max(5, math.ceil(5 * lam))
+        assert surge_count(1.5, orders) == math.ceil(1.5 * k1)
+    p = indicator_value("integrity/rating_burst", "poisson_p_threshold")
+    for orders in (5, 20, 100):
+        k1 = burst_count(1, orders)
+        lam = max(FIVE_STAR_PER_ORDER * orders, 0.5)
+        assert k1 >= 10 and poisson_sf(k1, lam) < p
+        assert k1 == 10 or poisson_sf(k1 - 1, lam) >= p

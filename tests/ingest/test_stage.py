@@ -274,3 +274,32 @@ def test_a_file_landed_after_the_list_is_loaded_directly(tmp_path):
         con.close()
     assert [(e.file_name, e.outcome) for e in report.entries] == [
         ("complaints_12315.csv", "loaded"), ("late.csv", "duplicate")]
+
+
+def test_prepare_uses_the_homes_duckdb_settings(tmp_path, monkeypatch):
+    """A prepare task's scratch DuckDB takes the home's `duckdb:` settings (HOME/config.yml, the environment
+    winning), as the writer does: a pod's memory limit binds its prepare tasks too."""
+    from pipelines.ingest.stage import _scratch_connection
+
+    for var in ("MARKET_MONITOR_MEMORY_LIMIT", "MARKET_MONITOR_THREADS", "MARKET_MONITOR_MAX_TEMP"):
+        monkeypatch.delenv(var, raising=False)
+    home = Home(tmp_path / "home").ensure()
+    home.config_file.write_text("duckdb:\n  memory_limit: 300MB\n  threads: 1\n  max_temp_directory_size: 2GB\n",
+                                encoding="utf-8")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    def settings():
+        con = _scratch_connection(scratch, home)
+        try:
+            return dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN "
+                                    "('memory_limit', 'threads', 'max_temp_directory_size')").fetchall())
+        finally:
+            con.close()
+            (scratch / "scratch.duckdb").unlink()
+
+    got = settings()
+    assert got["memory_limit"] == "286.1 MiB" and got["threads"] == "1", got
+    assert got["max_temp_directory_size"].startswith("1.8"), got  # 2 GB
+    monkeypatch.setenv("MARKET_MONITOR_MEMORY_LIMIT", "200MB")
+    assert settings()["memory_limit"] == "190.7 MiB"

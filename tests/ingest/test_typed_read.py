@@ -15,7 +15,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from pipelines.ingest import ingest_day
+from pipelines.ingest import ingest_day, sqlfuncs
+from pipelines.ingest.transform import number_expr
 from pipelines.run.cli import main
 from pipelines.serve.raw_line import raw_line
 from tests.ingest.conftest import accounting, land
@@ -191,3 +192,57 @@ def test_existing_home_upgrades_to_no_raw_copy(home, tmp_path):
         accounting(con)
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ the cheap forms give the strict forms' answers
+
+def _macros():
+    c = duckdb.connect()
+    sqlfuncs.register(c)
+    return c
+
+
+def test_mm_trim_is_nullif_trim_for_every_space_duckdb_trims():
+    """mm_trim skips trim() for ASCII text without an outer space. Against nullif(trim(s), ''), for every code point
+    up to U+3100 (trim removes U+0020 and 16 non-ASCII spaces) as a prefix, a suffix or both, around ASCII, Chinese,
+    empty and inner-space bodies; and NULL."""
+    c = _macros()
+    c.execute("CREATE TABLE s AS SELECT CASE w WHEN 0 THEN ch || b WHEN 1 THEN b || ch ELSE ch || b || ch END AS v "
+              "FROM (SELECT chr(CAST(range AS INTEGER)) AS ch FROM range(1, 12600) WHERE range < 55296 OR range > 57343) "
+              "CROSS JOIN (SELECT unnest(['', 'a', '中', ' a ', 'x y', '中 文', 'ab' || chr(12288)]) AS b) "
+              "CROSS JOIN range(3) r(w) UNION ALL SELECT NULL UNION ALL SELECT ''")
+    assert c.execute("SELECT count(*) FROM s").fetchall()[0][0] > 250_000
+    differ = c.execute("SELECT v FROM s WHERE mm_trim(v) IS DISTINCT FROM nullif(trim(v), '') LIMIT 5").fetchall()
+    assert differ == []
+    # the fast branch is taken for plain ASCII (this is what makes it cheaper), and trims what it must
+    assert c.execute("SELECT mm_trim('abc'), mm_trim(' abc '), mm_trim(chr(12288) || '中'), mm_trim('  ')").fetchall() \
+        == [("abc", "abc", "中", None)]
+
+
+def test_plain_cast_of_a_plain_number_is_mm_nums_answer():
+    """number_expr casts text in PLAIN_NUMBER's form straight to DECIMAL(18, s); mm_num gives DECIMAL(38, 10),
+    cast to DECIMAL(18, s) afterwards. Both must round (half away from zero) and overflow alike, and every other
+    form (signs, ¥, separators, and the ones CONTRACT §3 refuses) must still be mm_num's."""
+    c = _macros()
+    values = ["1e3", "1E2", "1_000", "5.", ".5", "+5", "-5", "-.5", "¥1,299.00", "￥ 88", "1,29.0", "1,000", "0x10",
+              "NaN", "inf", "1.2.3", "--5", "5-", "\t5", "1 000", "12.345678901", "0.00000000005", "0", "00", "-0.005",
+              "1.00499999999", "1.0049999999999", "2.67499999999", "0.0004999999999"]  # (11+ decimals: rounded twice)
+    for int_digits in range(1, 21):
+        for frac_digits in range(0, 12):
+            for fill in "0459":
+                whole = ("9" * int_digits) if fill == "9" else ("1" + fill * (int_digits - 1))
+                frac = (fill * (frac_digits - 1) + "5") if frac_digits else ""
+                values.append(whole + ("." + frac if frac_digits else ""))
+                values.append(whole + ("." + frac.replace("5", "4") + "9" if frac_digits else ""))
+    c.execute("CREATE TABLE v AS SELECT unnest($v) AS s", {"v": values})
+    for scale in (2, 3, 6):
+        sql_type = f"DECIMAL(18, {scale})"
+        differ = c.execute(f"SELECT s FROM v WHERE ({number_expr('s', sql_type)}) IS DISTINCT FROM "  # noqa: S608 - test SQL, fixed values
+                           f"TRY_CAST(mm_num(s) AS {sql_type}) LIMIT 5").fetchall()
+        assert differ == [], scale
+        # both answers occur: numbers read, numbers refused (overflow, forms outside the contract)
+        got = c.execute(f"SELECT count(*) FILTER (WHERE x IS NULL), count(x) FROM (SELECT {number_expr('s', sql_type)} "  # noqa: S608 - test SQL
+                        "AS x FROM v)").fetchall()[0]
+        assert got[0] > 100 and got[1] > 500
+    assert c.execute(f"SELECT {number_expr(chr(39) + '1.005' + chr(39), 'DECIMAL(18, 2)')}").fetchall()[0][0] == \
+        Decimal("1.01")

@@ -35,20 +35,26 @@ def _work_tables(con) -> dict[str, tuple]:
             for n in names}
 
 
-# Indicators whose plan is known not to fit TINY yet: computed with a high limit for their own statement, so that the
-# rest of the day is still checked; test_known_unbounded_indicators_still_do_not_fit fails (strict xfail) as soon as
-# one of them fits, so that it is taken off this list. collusion.cover_distance: its category ranking runs out of
-# memory at 64 MB on the sample day (owned by another change of issue 23; docs/BENCHMARKS.md, "Bounded plans");
-# complaints.rate_posterior also does (not yet analysed).
-KNOWN_UNBOUNDED = ("collusion.cover_distance", "complaints.rate_posterior")
+# Some statements need more than TINY even on the small sample day: many hash joins, CTE fan-outs and windows live at
+# once, each with its own fixed buffers, so the peak is in the operators' count, not in the data (DuckDB's profiler:
+# complaints.rate_posterior peaks at 69-80 MB of buffer memory on D1, with under 1 MB of rows). Which ones, at 64 MB,
+# depends on allocation order (rate_posterior fitted on CI and not here; price.pre_promo_runup failed one run in
+# three): a fixed list was a coin toss, and no limit both spills on this day and clears every fixed need (80 MB
+# spilled on one run in two). So a statement that runs out of memory at TINY is run again at FIXED_NEED, still far
+# below a real day's need, and named; the test still requires spill files and identical tables, and that most
+# statements fit TINY. Growth with the data is what the scale-100 memory run measures (docs/BENCHMARKS.md,
+# "Bounded plans").
+FIXED_NEED = "192MB"
 
 
-def _limited_except_known(real_run_indicator):
+def _limited(real_run_indicator, above_tiny: list[str]):
     def run(con, indicator, run_date, overrides):
-        if indicator.id not in KNOWN_UNBOUNDED:
+        try:
             return real_run_indicator(con, indicator, run_date, overrides)
+        except duckdb.OutOfMemoryException:
+            above_tiny.append(indicator.id)
         configured = con.execute("SELECT getvariable('mm_memory_limit')").fetchone()[0]  # set by connect_writer
-        con.execute("SET memory_limit = '8GB'")
+        con.execute(f"SET memory_limit = '{FIXED_NEED}'")
         try:
             return real_run_indicator(con, indicator, run_date, overrides)
         finally:
@@ -82,7 +88,8 @@ def test_compute_under_a_tiny_memory_limit_spills_and_gives_the_same_tables(temp
     import indicators.compute
     from tests.reliability.helpers import D1
 
-    monkeypatch.setattr(indicators.compute, "run_indicator", _limited_except_known(indicators.compute.run_indicator))
+    above_tiny: list[str] = []
+    monkeypatch.setattr(indicators.compute, "run_indicator", _limited(indicators.compute.run_indicator, above_tiny))
     day = D1
     free = _home(template_d1, tmp_path, "free", "  memory_limit: 8GB\n")
     tiny = _home(template_d1, tmp_path, "tiny", f"  memory_limit: {TINY}\n  threads: 1\n  temp_directory: spill\n")
@@ -93,30 +100,12 @@ def test_compute_under_a_tiny_memory_limit_spills_and_gives_the_same_tables(temp
 
     assert counts_tiny == counts_free
     assert tables_tiny.keys() == tables_free.keys() and len(tables_free) > 20
-    # the known-unbounded ones ran without the limit (above) and rate_posterior sums floats in thread order, so they
-    # say nothing about spilling: compare the others
-    skip = {"ind__" + i.replace(".", "__") for i in KNOWN_UNBOUNDED}
-    differing = sorted(t for t in tables_free if t not in skip and tables_tiny[t] != tables_free[t])
+    differing = sorted(t for t in tables_free if tables_tiny[t] != tables_free[t])
+    print(f"statements rerun at {FIXED_NEED}: {above_tiny}")
+    assert len(above_tiny) <= len(counts_free) // 4, f"most statements no longer fit {TINY}: {above_tiny}"
     assert not differing, f"work tables that differ under {TINY}: {differing}"
     assert spilled > 0, f"nothing was spilled to {tiny / 'spill'} under {TINY}: the test no longer tests spilling"
     assert spill_bytes(tiny / "spill") == 0  # DuckDB removes its spill files when the connection closes
-
-
-@pytest.mark.xfail(strict=True, raises=duckdb.OutOfMemoryException,
-                   reason="known unbounded plan (KNOWN_UNBOUNDED): take it off the list when this passes")
-@pytest.mark.parametrize("indicator_id", KNOWN_UNBOUNDED)
-def test_known_unbounded_indicators_still_do_not_fit(template_d1, tmp_path, indicator_id):
-    from indicators.compute import run_indicator
-    from indicators.registry import load_catalogue
-    from tests.reliability.helpers import D1
-
-    home = _home(template_d1, tmp_path, "tiny", f"  memory_limit: {TINY}\n  threads: 1\n")
-    indicator = next(i for i in load_catalogue() if i.id == indicator_id)
-    con = connect_writer(home / "warehouse.duckdb")
-    try:
-        run_indicator(con, indicator, D1, {})
-    finally:
-        con.close()
 
 
 def test_settings_come_from_config_then_environment(tmp_path, monkeypatch):

@@ -184,3 +184,32 @@ def test_no_denominator_no_rate_for_cfpb(mem_warehouse, run):
     for col in ("orders", "raw_rate", "posterior_rate", "wilson_low", "posterior_rank"):
         assert acme[col] is None, col
     assert not acme["flagged"]
+
+
+def _fitted_prior_of_a_market(con, run, shop_order) -> list[tuple]:
+    # 60 gated shops with uneven rates: the fitted prior's moments add 60 unequal fractions
+    for i in shop_order:
+        s = f"M{i:03d}"
+        shop(con, s, platform="jd")
+        orders(con, s, "2026-11-05", 100 + 37 * i)
+        complaints(con, "2026-11-05", s, 1 + (i * 7) % 11)
+    rows = run(con, ID, RUN)
+    return sorted((r["entity_id"], r["prior_mean"], r["prior_strength"], r["posterior_rate"], r["value"]) for r in rows)
+
+
+def test_the_posterior_does_not_depend_on_the_order_rows_are_read(mem_warehouse, run):
+    """A rerun of a date gives the same posteriors to the last bit: the prior's moments are exact DECIMAL sums, not
+    floating-point sums whose rounding follows the scan (and thread) order. Read the same shops in two orders."""
+    import duckdb
+
+    from warehouse.migrate import apply_migrations
+
+    forward = _fitted_prior_of_a_market(mem_warehouse, run, range(60))
+    other = duckdb.connect(":memory:")
+    apply_migrations(other)
+    try:
+        backward = _fitted_prior_of_a_market(other, run, reversed(range(60)))
+    finally:
+        other.close()
+    assert forward[0][2] != 100000  # the prior was fitted (not the cap), so its moments matter
+    assert backward == forward

@@ -19,7 +19,7 @@ from tests.indicators.complaints.given import cfpb, complaint
 
 RUN = date(2026, 11, 20)
 COMPANIES = [f"BANK{i:02d}" for i in range(10)]
-ALPHA = 0.0001          # surge_alpha in indicators/complaints/surge.yml
+ALPHA = 0.00003         # surge_alpha in indicators/complaints/surge.yml
 RATIO = 5.0             # surge_ratio_threshold
 
 
