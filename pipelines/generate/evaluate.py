@@ -107,6 +107,15 @@ def _platform_flag(flag: dict) -> str | None:
     return None
 
 
+def _flag_cell(flag: dict) -> tuple[str, str]:
+    """The market cell (sku_id, region_code) of a flag: its columns, else its entity id `<sku>:<region>`."""
+    sku, reg = _s(flag["sku_id"]), _s(flag["region_code"])
+    if not sku and flag.get("entity_id"):
+        parts = str(flag["entity_id"]).split(":")
+        sku, reg = parts[0], parts[1] if len(parts) > 1 else ""
+    return sku, reg
+
+
 def _matches(flag: dict, row: dict) -> bool:
     if _platform_row(row):
         if _platform_flag(flag) != row["platform"]:
@@ -117,11 +126,7 @@ def _matches(flag: dict, row: dict) -> bool:
         if row["sku_id"] and _s(flag["sku_id"]) and _s(flag["sku_id"]) != row["sku_id"]:
             return False
     else:
-        sku, reg = _s(flag["sku_id"]), _s(flag["region_code"])
-        if not sku and flag.get("entity_id"):
-            parts = str(flag["entity_id"]).split(":")
-            sku, reg = parts[0], parts[1] if len(parts) > 1 else ""
-        if sku != row["sku_id"] or reg != row["region_code"]:
+        if _flag_cell(flag) != (row["sku_id"], row["region_code"]):
             return False
     ws = _date(flag["window_start"]) or _date(flag["window_end"])
     we = _date(flag["window_end"]) or ws
@@ -145,11 +150,7 @@ def _flag_keys(flag: dict) -> list[tuple]:
     plat = _platform_flag(flag)
     if plat is not None:
         keys.append(("platform", plat))
-    sku, reg = _s(flag["sku_id"]), _s(flag["region_code"])
-    if not sku and flag.get("entity_id"):
-        parts = str(flag["entity_id"]).split(":")
-        sku, reg = parts[0], parts[1] if len(parts) > 1 else ""
-    keys.append(("cell", sku, reg))
+    keys.append(("cell", *_flag_cell(flag)))
     return keys
 
 
@@ -189,11 +190,7 @@ def evaluate(home: Path, truth: Path) -> dict:
                 return _platform_flag(f) not in planted_platforms
             if _s(f["shop_id"]):
                 return _s(f["shop_id"]) not in planted_shops
-            sku, reg = _s(f["sku_id"]), _s(f["region_code"])
-            if not sku and f.get("entity_id"):
-                p = str(f["entity_id"]).split(":")
-                sku, reg = p[0], p[1] if len(p) > 1 else ""
-            return (sku, reg) not in planted_cells
+            return _flag_cell(f) not in planted_cells
         per[ind] = {
             "planted": len(rows), "detected": detected,
             "recall": (detected / len(rows)) if rows else None,

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from indicators.compute import run_indicator
 from indicators.registry import load_catalogue
+from warehouse.migrate import apply_migrations
 
 
 @pytest.fixture
@@ -23,3 +25,14 @@ def run():
 
 def by_id(rows):
     return {r["entity_id"]: r for r in rows}
+
+
+def on_another_warehouse(build):
+    """build(con) on a second in-memory warehouse with every migration applied, closed after (a test that compares
+    two loads of the same rows, e.g. in two orders)."""
+    con = duckdb.connect(":memory:")
+    apply_migrations(con)
+    try:
+        return build(con)
+    finally:
+        con.close()

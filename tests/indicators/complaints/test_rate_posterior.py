@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.indicators.complaints.conftest import by_id
+from tests.indicators.complaints.conftest import by_id, on_another_warehouse
 from tests.indicators.complaints.given import cfpb, complaint, complaints, orders, shop
 
 RUN = date(2026, 11, 20)
@@ -200,16 +200,7 @@ def _fitted_prior_of_a_market(con, run, shop_order) -> list[tuple]:
 def test_the_posterior_does_not_depend_on_the_order_rows_are_read(mem_warehouse, run):
     """A rerun of a date gives the same posteriors to the last bit: the prior's moments are exact DECIMAL sums, not
     floating-point sums whose rounding follows the scan (and thread) order. Read the same shops in two orders."""
-    import duckdb
-
-    from warehouse.migrate import apply_migrations
-
     forward = _fitted_prior_of_a_market(mem_warehouse, run, range(60))
-    other = duckdb.connect(":memory:")
-    apply_migrations(other)
-    try:
-        backward = _fitted_prior_of_a_market(other, run, reversed(range(60)))
-    finally:
-        other.close()
+    backward = on_another_warehouse(lambda con: _fitted_prior_of_a_market(con, run, reversed(range(60))))
     assert forward[0][2] != 100000  # the prior was fitted (not the cap), so its moments matter
     assert backward == forward

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.indicators.complaints.conftest import by_id
+from tests.indicators.complaints.conftest import by_id, on_another_warehouse
 from tests.indicators.complaints.given import cfpb, complaint
 
 RUN = date(2026, 11, 20)
@@ -140,16 +140,7 @@ def _surge_of_a_source(con, run, order) -> list[tuple]:
 def test_the_p_values_do_not_depend_on_the_order_rows_are_read(mem_warehouse, run):
     """A rerun of a date gives the same p-values to the last bit: the dispersion and the market sums are exact DECIMAL
     sums, not floating-point sums whose rounding follows the scan (and thread) order."""
-    import duckdb
-
-    from warehouse.migrate import apply_migrations
-
     forward = _surge_of_a_source(mem_warehouse, run, range(30))
-    other = duckdb.connect(":memory:")
-    apply_migrations(other)
-    try:
-        backward = _surge_of_a_source(other, run, reversed(range(30)))
-    finally:
-        other.close()
+    backward = on_another_warehouse(lambda con: _surge_of_a_source(con, run, reversed(range(30))))
     assert forward[0][4]["dispersion"] > 0  # the dispersion was fitted, so its sums matter
     assert backward == forward
