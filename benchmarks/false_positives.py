@@ -477,12 +477,21 @@ OLIST_DROP = dt.date(2018, 10, 31)
 CFPB_DROP = dt.date(2020, 3, 20)
 
 
+def lay_out(real: Path, home_root: Path) -> Path:
+    """The Olist sample (+ the full sellers table) as one drop in `home_root`'s landing folder."""
+    landing = home_root / "landing" / "olist" / OLIST_DROP.isoformat()
+    landing.mkdir(parents=True, exist_ok=True)
+    olist = real / "olist_brazilian_ecommerce"
+    for f in sorted((olist / "sample_4000_orders").glob("*.csv")):
+        shutil.copyfile(f, landing / f.name)
+    shutil.copyfile(olist / "full_small_tables" / "olist_sellers_dataset.csv", landing / "olist_sellers_dataset.csv")
+    return landing
+
+
 def run_real_olist(real: Path, work: Path | None = None, ids: list[str] | None = None,
                    catalogue: list[Indicator] | None = None) -> tuple[Collected, dict, dict]:
     """The Olist sample (+ full sellers table) ingested into a temporary home; the five order/review indicators run
     for every date with an order purchased or a review answered."""
-    from benchmarks.olist_integrity_counts import lay_out
-
     root = _real_home("olist", work)
     t0, c0 = time.perf_counter(), _cpu()
     catalogue = [i for i in (_catalogue(ids) if catalogue is None else catalogue) if i.id in OLIST_IDS]

@@ -19,7 +19,9 @@ compute builds indicators and marts in the order this lineage gives (indicators/
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -87,12 +89,18 @@ def environment() -> SqlEnvironment:
     return SqlEnvironment(views=views, table_macros=macros_found)
 
 
+# one in-memory DuckDB per process for parsing (opening one costs ~4x the parse itself); keyed by pid because a
+# connection must not be used across a fork (Airflow's task runners fork from processes that parsed DAG files)
+_PARSERS: dict[int, duckdb.DuckDBPyConnection] = {}
+_PARSER_LOCK = threading.Lock()
+
+
 def _parse(sql: str, where: str) -> list:
-    con = duckdb.connect()
-    try:
+    with _PARSER_LOCK:
+        con = _PARSERS.get(os.getpid())
+        if con is None:
+            con = _PARSERS[os.getpid()] = duckdb.connect()
         tree = json.loads(con.execute("SELECT json_serialize_sql($s)", {"s": sql}).fetchone()[0])
-    finally:
-        con.close()
     if tree.get("error"):
         raise LineageError(f"{where}: DuckDB cannot parse it as a SELECT: {tree.get('error_message')}")
     return tree["statements"]

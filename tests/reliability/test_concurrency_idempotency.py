@@ -59,7 +59,10 @@ def test_two_runs_at_once_one_writer(template_d1, tmp_path):
     old = partitions(home)
     # the first run holds the writer 20 s longer after compute, so the second one meets it even when a
     # loaded machine makes the second's start-up slower than the whole first run
-    first = cli(home, "run", "--date", D1.isoformat(), wait=False, pause="compute.done=20")
+    # --wait: the probe below opens the warehouse read-only for a moment every 0.2 s; without it, a probe that
+    # happens to hold its shared lock at the instant the first run opens the writer makes the first run the refused
+    # one (seen once in a fresh clone: the second then ran alone and was "not refused")
+    first = cli(home, "run", "--date", D1.isoformat(), "--wait", "120", wait=False, pause="compute.done=20")
     # wait until the first run holds the warehouse, then start the others
     import duckdb
 
@@ -70,6 +73,7 @@ def test_two_runs_at_once_one_writer(template_d1, tmp_path):
             time.sleep(0.2)
         except duckdb.Error:
             break
+    assert first.poll() is None, "the first run ended before it was seen holding the warehouse"
     second = cli(home, "run", "--date", D1.isoformat())
     assert second.returncode == 1, second.stderr
     assert f"in use by process {first.pid}" in second.stderr and "Traceback" not in second.stderr

@@ -6,6 +6,7 @@ inline SVG, nothing is fetched, and links point only to files inside the home fo
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -27,7 +28,9 @@ class Bulletin:
     headline: dict = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=None)
 def _template(name: str = "bulletin.html.j2") -> jinja2.Template:
+    """The packaged template `name`, compiled once per process (the demo and a backfill report many days)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["signed"] = signed
     env.filters["fmt"] = fmt
