@@ -52,4 +52,7 @@ def expectations(run_date, context=None):
                     "untimely_window_untimely")],
         (gxe.ExpectColumnValuesToBeBetween(column="surge_p_value", min_value=0, max_value=1), BLOCKING),
         (gxe.ExpectColumnValuesToBeBetween(column="untimely_window_share", min_value=0, max_value=1), BLOCKING),
+        # schema 3: whether complaints.untimely_response could judge the merchant (coverage note)
+        (gxe.ExpectColumnValuesToBeInSet(column="untimely_judgement_status",
+                                         value_set=["checked", "insufficient_complaints", "few_complaints"]), BLOCKING),
     ]

@@ -15,10 +15,16 @@ WITH usable_observations AS (
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
 daily_all AS (
-    SELECT shop_id, sku_id, region_code, observed_date AS d, any_value(category) AS category,
-           median(price)::DOUBLE AS price, bool_or(price_type = 'promo') AS on_promo
+    -- one offered price per seller x SKU x region x day: the median of its observations that day, read off the
+    -- group's window partition at one row. A window partition is sorted and spills; a median() state per group
+    -- (millions of groups) does not (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT shop_id, sku_id, region_code, observed_date AS d,
+           any_value(category) OVER day_group                AS category,
+           (median(price) OVER day_group)::DOUBLE            AS price,
+           bool_or(price_type = 'promo') OVER day_group      AS on_promo
     FROM usable_observations
-    GROUP BY shop_id, sku_id, region_code, observed_date
+    WINDOW day_group AS (PARTITION BY shop_id, sku_id, region_code, observed_date)
+    QUALIFY row_number() OVER day_group = 1
 ),
 campaign_days AS (
     -- a day when a large share of the category's sellers is on promotion at once is a platform campaign (双11, 618
@@ -34,27 +40,31 @@ daily AS (
     WHERE NOT (a.on_promo AND (a.category, a.d) IN (SELECT (category, d) FROM campaign_days))
 ),
 seller_week AS (
-    SELECT shop_id, sku_id, region_code, date_trunc('week', d)::DATE AS week_start, any_value(category) AS category,
-           median(price) AS price
-    FROM daily
-    GROUP BY ALL
-),
-sku_level AS (
-    -- the SKU's price level across the whole province that week (all regions)
-    SELECT sku_id, week_start, median(price) AS sku_week_median FROM seller_week GROUP BY ALL
+    -- the seller's price in the week: the median of its daily prices, a window over the seller-week as daily_all
+    SELECT shop_id, sku_id, region_code, week_start,
+           any_value(category) OVER seller_week_group AS category,
+           median(price) OVER seller_week_group       AS price
+    FROM (SELECT *, date_trunc('week', d)::DATE AS week_start FROM daily)
+    WINDOW seller_week_group AS (PARTITION BY shop_id, sku_id, region_code, week_start)
+    QUALIFY row_number() OVER seller_week_group = 1
 ),
 cell_prices AS (
     -- the cell's prices, sorted after aggregation (list_sort): an aggregate with its own ORDER BY keeps a sort state
     -- per cell that DuckDB cannot spill. Mean and sd over the sorted list: a fixed summation order gives the same
-    -- bytes on every run
+    -- bytes on every run. One cell's sellers in one week: bounded by the market, not by the history. The cells of
+    -- the current week and of the cover_weeks - 1 weeks before it (the rounds) also carry their sellers in (price,
+    -- shop) order: only these weeks carry shop lists
     SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
-           list_sort(list(price)) AS prices
+           list_sort(list(price)) AS prices,
+           list_sort(list({'price': price, 'shop_id': shop_id}) FILTER (
+               WHERE week_start >= date_trunc('week', $run_date::DATE) - to_days(7 * (CAST($cover_weeks AS INTEGER) - 1))
+           )) AS offers
     FROM seller_week
-    GROUP BY ALL
+    GROUP BY sku_id, region_code, week_start
 ),
 cells AS (
     SELECT sku_id, region_code, week_start, category, n_sellers,
-           list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price, prices
+           list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price, prices, offers
     FROM cell_prices
 ),
 scored_cells AS (
@@ -69,20 +79,13 @@ scored_cells AS (
     FROM cells AS c
     WHERE c.n_sellers >= $min_sellers
 ),
-round_lists AS (
-    -- the sellers of the cells of the current week and of the cover_weeks - 1 weeks before it (the rounds), in (price,
-    -- shop) order: only these weeks carry shop lists. cover_weeks - 1 <= history_weeks, so the rounds are scored cells
-    SELECT sku_id, region_code, week_start, list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
-    FROM seller_week
-    WHERE week_start >= date_trunc('week', $run_date::DATE) - to_days(7 * (CAST($cover_weeks AS INTEGER) - 1))
-    GROUP BY ALL
-),
 round_cells AS (
-    -- prices and shop_ids in the same order (offers sort on price first): shop_ids[i] sells at prices[i]
-    SELECT s.*, list_transform(l.offers, lambda x: x.shop_id) AS shop_ids, l.offers[1].shop_id AS lowest_shop_id
+    -- prices and shop_ids in the same order (offers sort on price first): shop_ids[i] sells at prices[i]. cover_weeks
+    -- - 1 <= history_weeks, so the rounds are scored cells
+    SELECT s.* EXCLUDE (offers), list_transform(s.offers, lambda x: x.shop_id) AS shop_ids,
+           s.offers[1].shop_id AS lowest_shop_id
     FROM scored_cells AS s
-    JOIN round_lists AS l
-      ON l.sku_id = s.sku_id AND l.region_code IS NOT DISTINCT FROM s.region_code AND l.week_start = s.week_start
+    WHERE s.offers IS NOT NULL
 ),
 current_cells AS (
     SELECT * FROM round_cells WHERE week_start = date_trunc('week', $run_date::DATE)

@@ -13,32 +13,18 @@ WITH usable_observations AS NOT MATERIALIZED (
       AND price > 0
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
-daily_groups AS (
-    -- one offered price per seller x SKU x region x day. Almost every group has one observation: a holistic median
-    -- per group over millions of groups is what runs a province-scale day out of memory, so the median is taken
-    -- only where there are several prices (the median of one price is that price)
-    SELECT shop_id, sku_id, region_code, observed_date AS d, any_value(category) AS category,
-           count(*) AS n_obs, min(price)::DOUBLE AS min_price, bool_or(price_type = 'promo') AS on_promo
-    FROM usable_observations
-    GROUP BY shop_id, sku_id, region_code, observed_date
-),
-daily_multi AS (
-    -- a window, not a GROUP BY: a median() state per group (millions of groups) is not spilled and ran the step out
-    -- of memory, a window partition is sorted and spills; the same value (docs/BENCHMARKS.md, "Bounded plans")
-    SELECT u.shop_id, u.sku_id, u.region_code, u.observed_date AS d,
-           median(u.price) OVER (PARTITION BY u.shop_id, u.sku_id, u.region_code, u.observed_date)::DOUBLE AS price
-    FROM usable_observations AS u
-    SEMI JOIN daily_groups AS g
-           ON g.shop_id = u.shop_id AND g.sku_id = u.sku_id AND g.region_code IS NOT DISTINCT FROM u.region_code
-          AND g.d = u.observed_date AND g.n_obs > 1
-    QUALIFY row_number() OVER (PARTITION BY u.shop_id, u.sku_id, u.region_code, u.observed_date) = 1
-),
 daily_all AS (
-    SELECT g.shop_id, g.sku_id, g.region_code, g.d, g.category,
-           CASE WHEN g.n_obs = 1 THEN g.min_price ELSE m.price END AS price, g.on_promo
-    FROM daily_groups AS g
-    LEFT JOIN daily_multi AS m
-           ON m.shop_id = g.shop_id AND m.sku_id = g.sku_id AND m.region_code IS NOT DISTINCT FROM g.region_code AND m.d = g.d
+    -- one offered price per seller x SKU x region x day: the median of its observations that day, read off the
+    -- group's window partition at one row. A window partition is sorted and spills; a median() state per group
+    -- (millions of groups) does not, and groups joined back to their rows hold hash tables of millions at once
+    -- (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT shop_id, sku_id, region_code, observed_date AS d,
+           any_value(category) OVER day_group                AS category,
+           (median(price) OVER day_group)::DOUBLE            AS price,
+           bool_or(price_type = 'promo') OVER day_group      AS on_promo
+    FROM usable_observations
+    WINDOW day_group AS (PARTITION BY shop_id, sku_id, region_code, observed_date)
+    QUALIFY row_number() OVER day_group = 1
 ),
 campaign_days AS (
     -- a day when a large share of the category's sellers is on promotion at once is a platform campaign (双11, 618
@@ -53,66 +39,51 @@ daily AS (
     SELECT a.* FROM daily_all AS a
     WHERE NOT (a.on_promo AND (a.category, a.d) IN (SELECT (category, d) FROM campaign_days))
 ),
-seller_week_groups AS (
-    -- (the same one-value shortcut for the week's median: most sellers have one day in the week so far)
-    SELECT shop_id, sku_id, region_code, date_trunc('week', d)::DATE AS week_start, any_value(category) AS category,
-           count(*) AS n_days, min(price) AS min_price
-    FROM daily
-    GROUP BY ALL
-),
-seller_week_multi AS (
-    SELECT d.shop_id, d.sku_id, d.region_code, date_trunc('week', d.d)::DATE AS week_start,
-           median(d.price) OVER sw AS price
-    FROM daily AS d
-    SEMI JOIN seller_week_groups AS g
-           ON g.shop_id = d.shop_id AND g.sku_id = d.sku_id AND g.region_code IS NOT DISTINCT FROM d.region_code
-          AND g.week_start = date_trunc('week', d.d)::DATE AND g.n_days > 1
-    WINDOW sw AS (PARTITION BY d.shop_id, d.sku_id, d.region_code, date_trunc('week', d.d)::DATE)
-    QUALIFY row_number() OVER sw = 1  -- a window, as daily_multi
-),
 seller_week AS (
-    SELECT g.shop_id, g.sku_id, g.region_code, g.week_start, g.category,
-           CASE WHEN g.n_days = 1 THEN g.min_price ELSE m.price END AS price
-    FROM seller_week_groups AS g
-    LEFT JOIN seller_week_multi AS m
-           ON m.shop_id = g.shop_id AND m.sku_id = g.sku_id AND m.region_code IS NOT DISTINCT FROM g.region_code
-          AND m.week_start = g.week_start
+    -- the seller's price in the week: the median of its daily prices, a window over the seller-week as daily_all
+    SELECT shop_id, sku_id, region_code, week_start,
+           any_value(category) OVER seller_week_group AS category,
+           median(price) OVER seller_week_group       AS price
+    FROM (SELECT *, date_trunc('week', d)::DATE AS week_start FROM daily)
+    WINDOW seller_week_group AS (PARTITION BY shop_id, sku_id, region_code, week_start)
+    QUALIFY row_number() OVER seller_week_group = 1
 ),
-sku_level AS (
-    -- the SKU's price level across the whole province that week (all regions)
-    SELECT sku_id, week_start, median(price) AS sku_week_median FROM seller_week GROUP BY ALL
+seller_week_level AS (
+    -- the SKU's price level across the whole province that week (all regions): a window over the SKU-week, so the
+    -- seller-weeks are read once (no median() state per SKU-week, no join of the cells back to it)
+    SELECT *, median(price) OVER (PARTITION BY sku_id, week_start) AS sku_week_median
+    FROM seller_week
 ),
 cell_prices AS (
     -- mean and sd over the sorted prices: a fixed summation order gives the same bytes on every run. The list is
     -- sorted after aggregation (list_sort): an aggregate with its own ORDER BY keeps a sort state per cell that
-    -- DuckDB cannot spill, which is what took this screen past a small server's memory with the weeks of history
+    -- DuckDB cannot spill, which is what took this screen past a small server's memory with the weeks of history.
+    -- One cell's sellers in one week: bounded by the market, not by the history. The current week's cells also
+    -- carry their sellers and prices in (price, shop) order, the evidence
     SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
-           list_sort(list(price)) AS prices
-    FROM seller_week
-    GROUP BY ALL
+           any_value(sku_week_median) AS sku_week_median,
+           list_sort(list(price)) AS prices,
+           list_sort(list({'price': price, 'shop_id': shop_id}) FILTER (WHERE week_start = date_trunc('week', $run_date::DATE))) AS offers
+    FROM seller_week_level
+    GROUP BY sku_id, region_code, week_start
 ),
 cells AS (
-    SELECT sku_id, region_code, week_start, category, n_sellers,
+    SELECT sku_id, region_code, week_start, category, n_sellers, sku_week_median, offers,
            list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price
     FROM cell_prices
     WHERE n_sellers >= $min_sellers
 ),
 scored_cells AS (
-    SELECT c.*, c.sd_price / c.mean_price AS cv, c.mean_price / l.sku_week_median AS price_level
-    FROM cells AS c JOIN sku_level AS l USING (sku_id, week_start)
-),
-current_lists AS (
-    -- the evidence of the current week's cells: sellers and prices in (price, shop) order
-    SELECT sku_id, region_code, list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
-    FROM seller_week
-    WHERE week_start = date_trunc('week', $run_date::DATE)
-    GROUP BY ALL
+    SELECT sku_id, region_code, week_start, category, n_sellers, mean_price, sd_price,
+           sd_price / mean_price AS cv, mean_price / sku_week_median AS price_level, offers
+    FROM cells
 ),
 current_cells AS (
-    SELECT s.*, list_transform(l.offers, lambda x: x.shop_id) AS shop_ids, list_transform(l.offers, lambda x: x.price) AS prices
-    FROM scored_cells AS s
-    JOIN current_lists AS l ON l.sku_id = s.sku_id AND l.region_code IS NOT DISTINCT FROM s.region_code
-    WHERE s.week_start = date_trunc('week', $run_date::DATE)
+    -- the evidence of the current week's cells: sellers and prices in (price, shop) order
+    SELECT * EXCLUDE (offers),
+           list_transform(offers, lambda x: x.shop_id) AS shop_ids, list_transform(offers, lambda x: x.price) AS prices
+    FROM scored_cells
+    WHERE week_start = date_trunc('week', $run_date::DATE)
 ),
 history AS (
     -- the scored cells of the weeks before the current one, ranked by CV within the category (rows without a CV

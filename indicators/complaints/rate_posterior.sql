@@ -106,12 +106,15 @@ platform_raw_rate AS (
 ),
 capped AS (
     -- the rate models measure the sustained level: each day's complaints count at most
-    -- max(daily_cap_min, ceil(daily_cap_factor x platform raw rate x the day's orders)); one-day surges are
-    -- complaints.surge's job
+    -- max(daily_cap_min, ceil(daily_cap_threshold_multiple x posterior_ratio_threshold x platform raw rate x the
+    -- day's orders)); one-day surges are complaints.surge's job. The cap sits above the threshold on purpose: a
+    -- cap at the threshold (5 x the platform's rate, as before session 28) let no shop with busy days be flagged,
+    -- since every such day counted at most the threshold's rate and the prior pulled the month below it.
     SELECT c.shop_id,
            sum(least(c.complaints,
                      greatest($daily_cap_min::DOUBLE,
-                              ceil($daily_cap_factor * coalesce(p.raw_rate, 0) * coalesce(o.orders, 0))))) AS k_capped
+                              ceil($daily_cap_threshold_multiple * $posterior_ratio_threshold
+                                   * coalesce(p.raw_rate, 0) * coalesce(o.orders, 0))))) AS k_capped
     FROM shop_day_complaints AS c
     LEFT JOIN registry_asof AS r ON r.shop_id = c.shop_id
     LEFT JOIN platform_raw_rate AS p ON p.platform_key = coalesce(r.platform, 'unknown')

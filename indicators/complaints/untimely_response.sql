@@ -77,7 +77,19 @@ judged AS (
     SELECT *,
            window_untimely / nullif(window_timely_known, 0)::DOUBLE AS untimely_share,
            coalesce(window_untimely >= $min_untimely
-                    AND window_untimely / nullif(window_timely_known, 0)::DOUBLE >= $untimely_share_threshold, false) AS violates
+                    AND window_untimely / nullif(window_timely_known, 0)::DOUBLE >= $untimely_share_threshold, false) AS violates,
+           -- coverage (the complaint_rates mart; pipelines/serve/bulletin/coverage.py counts 'insufficient_complaints'):
+           -- with fewer than required_answers = ceil(min_untimely / threshold) answers known, a late share at the
+           -- threshold has fewer than min_untimely late answers, so the rule cannot judge it. 'checked': enough
+           -- answers, or min_untimely late ones (the share then decides); 'insufficient_complaints': the share is at
+           -- or above the threshold on the answers there are, but they are too few; 'few_complaints': too few
+           -- answers and the share below the threshold
+           ceil($min_untimely::DOUBLE / $untimely_share_threshold - 1e-9)::INTEGER AS required_answers,
+           CASE WHEN window_untimely >= $min_untimely
+                     OR window_timely_known >= ceil($min_untimely::DOUBLE / $untimely_share_threshold - 1e-9) THEN 'checked'
+                WHEN window_timely_known > 0
+                     AND window_untimely / window_timely_known::DOUBLE >= $untimely_share_threshold THEN 'insufficient_complaints'
+                ELSE 'few_complaints' END AS judgement_status
     FROM per_entity
 )
 SELECT
@@ -102,7 +114,7 @@ SELECT
     timely_responses / nullif(timely_known, 0)::DOUBLE AS timely_rate,
     closed_complaints, relief_complaints,
     relief_complaints / nullif(closed_complaints, 0)::DOUBLE AS relief_rate,
-    open_complaints, recovered_yuan, violates
+    open_complaints, recovered_yuan, judgement_status, required_answers, violates
 FROM judged
 CROSS JOIN bounds AS b
 ORDER BY source, entity_id

@@ -7,6 +7,13 @@
 -- The seller's share over the window is compared with its category's own distribution: the P99 of the share a
 -- seller with the same number of reviews would show at the category's rate (leave-one-out: the seller itself is
 -- excluded from its category's rate).
+-- The rule judges the window's state on the run date, as the other window rules do (price.sustained_below_market,
+-- collusion.parallelism): a seller with a review answered on the date is flagged when its share of the window is
+-- over the threshold, whether or not one of the date's own reviews was fast. Requiring a suspicious review on the
+-- date (the rule until session 28) made the lead a coin toss on each day (a seller answering 30 % of its reviews
+-- fast has no fast one on about 4 days in 10) and contradicted the mart's own row, which showed the share over its
+-- threshold without a flag. A standing behaviour is a lead on every day it is seen: the bulletin tells a continuing
+-- lead from a new one by its flag_id (window_start = the first suspicious review in the window).
 WITH reviews AS (
     SELECT review_id, order_id, review_score, review_creation_date AS survey_sent_at,
            review_answer_timestamp AS answered_at
@@ -92,7 +99,7 @@ judged AS (
 ),
 final AS (
     SELECT j.*,
-           coalesce(reviews >= $min_reviews AND share > share_threshold AND suspicious_today > 0, false) AS violates,
+           coalesce(reviews >= $min_reviews AND share > share_threshold, false) AS violates,
            m.platform, m.uscc, m.region_code
     FROM judged AS j
     LEFT JOIN dim_merchant_as_of($run_date) AS m ON m.shop_id = j.shop_id

@@ -16,12 +16,18 @@
 -- baseline (within the market's rise) is still flagged when it is also (a) a 5-star share anomaly against the
 -- seller's baseline share or (b) co-occurring reviewers (Fei et al. 2013): buyers of the day's burst who together
 -- 5-star reviewed another seller in the baseline window.
+-- A shop that opened inside the baseline window (its first order after the window's first day) is measured over its
+-- active days, the days since its first review (as complaints.surge measures a new shop since its first order): the
+-- days before it could be reviewed are no days of zero reviews, and counting them as zeros cuts a 14-day-old
+-- shop's baseline to a third, which turns its ordinary reviews into a shown "own rise" that then hides a burst
+-- (docs/ACCURACY.md, "The gaps, explained"). The baseline mean, median and MAD, the own-rise baseline and the
+-- shop's mean in the market ratio are all taken over its active days.
 WITH reviews AS (
     SELECT review_id, order_id, review_score, review_answer_timestamp AS answered_at
     FROM reviews_as_of($run_date, answered_from := $run_date - $baseline_days * INTERVAL 1 DAY)
 ),
 latest_orders AS (
-    SELECT order_id, customer_id
+    SELECT order_id, customer_id, order_purchase_timestamp AS purchased_at
     FROM orders_as_of($run_date)
 ),
 customers AS (
@@ -33,12 +39,37 @@ seller_reviews AS (
     SELECT i.seller_id AS shop_id, r.review_id,
            max(r.review_score)                                                     AS score,
            min(r.answered_at)::DATE                                                AS day,
-           min(coalesce(c.customer_unique_id, 'customer_id:' || o.customer_id))   AS buyer_id
+           min(coalesce(c.customer_unique_id, 'customer_id:' || o.customer_id))   AS buyer_id,
+           min(o.purchased_at)::DATE                                               AS purchased_day
     FROM reviews AS r
     JOIN latest_orders AS o USING (order_id)
     JOIN (SELECT DISTINCT order_id, seller_id FROM order_items_as_of($run_date)) AS i USING (order_id)
     LEFT JOIN customers AS c USING (customer_id)
     GROUP BY i.seller_id, r.review_id
+),
+window_orders AS (
+    -- the first order inside the baseline window of each reviewed seller (a shop can sell before it is reviewed);
+    -- the window's orders only, so the read is bounded by the window
+    SELECT i.seller_id AS shop_id, min(o.order_purchase_timestamp)::DATE AS first_order_day
+    FROM orders_as_of($run_date, purchased_from := $run_date - $baseline_days * INTERVAL 1 DAY) AS o
+    JOIN order_items_as_of($run_date) AS i USING (order_id)
+    WHERE i.seller_id IN (SELECT shop_id FROM seller_reviews)
+    GROUP BY i.seller_id
+),
+activity AS (
+    -- A shop opened inside the baseline window when its first order (in the window, or of any order reviewed in it)
+    -- is after the window's first day. Its review history starts with its first review: reviews follow delivery by
+    -- days, so between a new shop's first order and its first review there is nothing to review yet, and those days
+    -- are no days of zero reviews either. active_days = the baseline days since its first review (at least 1); for a
+    -- shop open before the window, all baseline_days (its quiet days are zeros)
+    SELECT s.shop_id,
+           CASE WHEN least(s.first_purchase, coalesce(w.first_order_day, s.first_purchase))
+                     > ($run_date - $baseline_days * INTERVAL 1 DAY)::DATE
+                THEN greatest(least(($run_date::DATE - s.first_review)::INTEGER, $baseline_days::INTEGER), 1)
+                ELSE $baseline_days::INTEGER END AS active_days
+    FROM (SELECT shop_id, min(purchased_day) AS first_purchase, min(day) AS first_review
+          FROM seller_reviews GROUP BY shop_id) AS s
+    LEFT JOIN window_orders AS w USING (shop_id)
 ),
 seller_platform AS (
     SELECT shop_id, coalesce(any_value(platform), 'olist') AS platform
@@ -46,11 +77,13 @@ seller_platform AS (
     GROUP BY shop_id
 ),
 market_sellers AS (
-    -- every seller with 5-star reviews in the baseline window: its baseline mean a day and today's count
+    -- every seller with 5-star reviews in the baseline window: its baseline mean a day (over its active days) and
+    -- today's count
     SELECT s.shop_id, coalesce(p.platform, 'olist') AS platform,
-           count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date)::DOUBLE / $baseline_days AS lam,
-           count(*) FILTER (WHERE s.score = 5 AND s.day = $run_date)                         AS x
+           count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date)::DOUBLE / any_value(a.active_days) AS lam,
+           count(*) FILTER (WHERE s.score = 5 AND s.day = $run_date)                                  AS x
     FROM seller_reviews AS s
+    JOIN activity AS a USING (shop_id)
     LEFT JOIN seller_platform AS p USING (shop_id)
     GROUP BY s.shop_id, p.platform
     HAVING count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date) > 0
@@ -85,9 +118,12 @@ today AS (
     GROUP BY shop_id
 ),
 baseline_days AS (
+    -- the shop's active days of the baseline window (all baseline_days of it for a shop open before the window)
     SELECT t.shop_id, ($run_date - d.k * INTERVAL 1 DAY)::DATE AS day
     FROM today AS t
+    JOIN activity AS a USING (shop_id)
     CROSS JOIN range(1, $baseline_days + 1) AS d(k)
+    WHERE d.k <= a.active_days
 ),
 baseline_counts AS (
     SELECT b.shop_id, b.day,
@@ -99,6 +135,7 @@ baseline_counts AS (
 ),
 baseline AS (
     SELECT shop_id,
+           count(*)         AS active_days,
            avg(five)        AS five_mean,
            median(five)     AS five_median,
            mad(five)        AS five_mad,
@@ -155,7 +192,7 @@ own_rise AS (
     FROM today AS t
     JOIN baseline AS b USING (shop_id)
     CROSS JOIN LATERAL (SELECT t.reviews_today - t.five_today AS y,
-                               greatest((b.reviews_base - b.five_base)::DOUBLE / $baseline_days, $min_baseline_rate)
+                               greatest((b.reviews_base - b.five_base)::DOUBLE / b.active_days, $min_baseline_rate)
                                    AS lam_n) AS n
     CROSS JOIN LATERAL (SELECT (n.y + 1) * pow(1 - 1 / (9.0 * (n.y + 1)) + $popularity_z / (3 * sqrt(n.y + 1)), 3)
                                    / n.lam_n AS ratio_up) AS up
@@ -164,7 +201,7 @@ own_rise AS (
                                     ELSE 0.0 END / n.lam_n AS ratio_lo) AS lo
 ),
 scored AS (
-    SELECT t.*, b.five_mean, b.five_median, b.five_mad, b.five_base, b.reviews_base,
+    SELECT t.*, b.active_days, b.five_mean, b.five_median, b.five_mad, b.five_base, b.reviews_base,
            greatest(b.five_mean, $min_baseline_rate) AS lam_own,
            greatest(b.five_mean, $min_baseline_rate) * greatest(coalesce(mr.ratio, 1.0), o.own_credit) AS lam,
            greatest(coalesce(mr.ratio, 1.0), o.own_credit) AS guard_ratio,
@@ -241,6 +278,7 @@ SELECT
         'five_star_reviews_today', five_today,
         'reviews_today', reviews_today,
         'baseline_days', $baseline_days,
+        'baseline_active_days', active_days,
         'baseline_five_star_mean', round(five_mean, 4),
         'baseline_five_star_median', five_median,
         'baseline_five_star_mad', five_mad,

@@ -56,6 +56,9 @@ SELECT
     h.window_timely_known::BIGINT                          AS untimely_window_timely_known,
     h.window_untimely::BIGINT                              AS untimely_window_untimely,
     round(h.untimely_share, 6)                             AS untimely_window_share,
+    -- schema 3: whether complaints.untimely_response could judge the late share (too few answers: not judged)
+    h.judgement_status::VARCHAR                            AS untimely_judgement_status,
+    h.required_answers::INTEGER                            AS untimely_required_answers,
     $pipeline_version::VARCHAR                             AS pipeline_version,
     $schema_version::INTEGER                               AS schema_version
 FROM rates AS r

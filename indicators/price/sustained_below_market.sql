@@ -38,115 +38,74 @@ daily AS (
     FROM daily_groups AS g
     LEFT JOIN daily_multi AS m USING (shop_id, sku_id, d)
 ),
-candidates AS (
-    -- sellers observed on the run date
-    SELECT DISTINCT shop_id, sku_id, region_code FROM daily WHERE d = $run_date
+candidate_cells AS (
+    -- the (SKU, region) pairs observed on the run date: only their cells can hold a listing judged below (every day
+    -- of a listing is in its own SKU and region), so the rest are not ranked. Taken from the observations of the day,
+    -- a superset of the daily rows' pairs, which narrows the work without changing a result
+    SELECT DISTINCT sku_id, region_code
+    FROM usable_observations
+    WHERE observed_date = $run_date AND shop_id IS NOT NULL AND sku_id IS NOT NULL AND region_code IS NOT NULL
 ),
-cells AS (
-    -- the cell's (SKU x region x day) offers in price order, one list per cell-day. Offers without a shop are
-    -- nobody's peers. A cell of fewer than min_peers + 1 offers (min_peers at least 1 / peer_quantile, or of one)
-    -- gives nobody peers that are counted.
-    SELECT sku_id, region_code, d, count(*) AS n_cell,
-           CASE WHEN count(*) > greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9), 1) THEN list_sort(list(price)) END AS prices
+ranked_offers AS (
+    -- every offer of a candidate cell (SKU x region x day) in the window, ranked by price in its cell. Offers without
+    -- a shop are nobody's peers; without a SKU or region they have no cell. Windows over the cell, not a price list per
+    -- cell joined back to its offers: a window partition is sorted and spills (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT shop_id, sku_id, region_code, d, platform, price,
+           row_number() OVER (PARTITION BY sku_id, region_code, d ORDER BY price) AS r,
+           count(*) OVER (PARTITION BY sku_id, region_code, d)                    AS n_cell
     FROM daily
-    WHERE shop_id IS NOT NULL AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidates)
-    GROUP BY sku_id, region_code, d
+    WHERE shop_id IS NOT NULL AND sku_id IS NOT NULL AND region_code IS NOT NULL
+      AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidate_cells)
 ),
 cell_positions AS (
     -- peer rank (0-based) of the lower neighbour of each interpolation, as quantile_cont takes it over n_peers values:
-    -- floor((n_peers - 1) * q)
+    -- floor((n_peers - 1) * q). A cell of fewer than min_peers + 1 offers (min_peers at least 1 / peer_quantile, or of
+    -- one) gives nobody peers that are counted
     SELECT *, n_cell - 1 AS n_peers,
+           n_cell > greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9), 1) AS enough,
            floor((n_cell - 2)::DOUBLE * $peer_quantile::DOUBLE)::BIGINT AS lo_q,
            floor((n_cell - 2)::DOUBLE * 0.5)::BIGINT                    AS lo_m
-    FROM cells
-),
-cell_values AS (
-    -- a seller's peers are its cell without one offer at its own price. Which one does not matter, and the two
-    -- peer values an interpolation reads (ranks lo and lo + 1) depend only on where the seller's price falls against
-    -- the cell's ranks lo and lo + 1 (1-based lo + 1, lo + 2): at or below the first, the peers are the cell without
-    -- its first offer; above the second, without its last; in between, without the offer at rank lo + 1. So three
-    -- peer lists per cell-day stand for every seller of it, and each quantile is quantile_cont's own over a real peer
-    -- list, bit for bit (this DuckDB build interpolates doubles with a fused multiply-add, which SQL arithmetic cannot
-    -- reproduce), without one list per seller (millions of lists of ~100 prices, up to thousands, at province scale).
-    SELECT sku_id, region_code, d, n_peers,
-           prices[lo_q + 1] AS q_at_lo, prices[lo_q + 2] AS q_at_hi, prices[lo_m + 1] AS m_at_lo, prices[lo_m + 2] AS m_at_hi,
-           list_aggregate(prices[2:], 'quantile_cont', $peer_quantile)                             AS q_low,
-           list_aggregate(list_concat(prices[:lo_q + 1], prices[lo_q + 3:]), 'quantile_cont', $peer_quantile) AS q_mid,
-           list_aggregate(prices[:-2], 'quantile_cont', $peer_quantile)                           AS q_high,
-           list_aggregate(prices[2:], 'median')                                                   AS m_low,
-           list_aggregate(list_concat(prices[:lo_m + 1], prices[lo_m + 3:]), 'median')            AS m_mid,
-           list_aggregate(prices[:-2], 'median')                                                  AS m_high
-    FROM cell_positions
+    FROM ranked_offers
 ),
 seller_day AS (
-    -- every offer of a candidate cell in the window with the peer P10 and median of its cell without it (a seller
-    -- alone in its cell that day has no peers; cells below min_peers + 1 offers are not counted)
-    SELECT p.shop_id, p.sku_id, p.region_code, p.d, p.platform, p.price, v.n_peers,
-           CASE WHEN p.price <= v.q_at_lo THEN v.q_low WHEN p.price <= v.q_at_hi THEN v.q_mid ELSE v.q_high END AS peer_p10,
-           CASE WHEN p.price <= v.m_at_lo THEN v.m_low WHEN p.price <= v.m_at_hi THEN v.m_mid ELSE v.m_high END AS peer_median
-    FROM daily AS p
-    JOIN cell_values AS v USING (sku_id, region_code, d)
-    WHERE p.shop_id IS NOT NULL
-),
-below_groups AS (
-    -- per seller x SKU x region, kept when it is observed on the run date (the HAVING is the candidates' key, without
-    -- joining millions of candidates back). Most such groups have one day in the window (a new listing, or a thin
-    -- history): a holistic median per group does not fit a small server's memory, so, as in daily_groups, the medians
-    -- are taken only where a group has several values (the median of one value is that value)
-    SELECT shop_id, sku_id, region_code,
-           any_value(platform) FILTER (WHERE d = $run_date)                     AS platform,
-           count(*)                                                             AS n_days,
-           count(*) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)))                        AS days_with_peers,
-           count(*) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND price < peer_p10)   AS days_below,
-           min(price)                                                           AS min_price,
-           min(peer_p10) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)))                   AS min_peer_p10,
-           min(peer_median) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)))                AS min_peer_median,
-           max(n_peers)                                                         AS max_peers
-    FROM seller_day
-    GROUP BY shop_id, sku_id, region_code
-    HAVING count(*) FILTER (WHERE d = $run_date) > 0
-),
-below_multi_rows AS (
-    -- the groups with several days. Even these are millions of small groups at province scale with history, and
-    -- holistic median() states for all of them do not fit a small server's memory either, so the medians are read off
-    -- sorted ranks (window sorts spill to disk): the middle value, or for an even count the two middle values
-    -- averaged as quantile_cont does (lo * 0.5 + hi * 0.5: both products exact, one rounding, as median() gives)
-    SELECT s.shop_id, s.sku_id, s.region_code, s.price, s.peer_p10, s.peer_median,
-           s.n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND s.peer_p10 IS NOT NULL    AS p10_counted,
-           s.n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND s.peer_median IS NOT NULL AS median_counted
-    FROM seller_day AS s
-    SEMI JOIN below_groups AS g
-           ON g.shop_id = s.shop_id AND g.sku_id = s.sku_id AND g.region_code = s.region_code AND g.n_days > 1
-),
-below_multi_ranked AS (
-    SELECT shop_id, sku_id, region_code, price, peer_p10, peer_median, p10_counted, median_counted,
-           row_number() OVER (PARTITION BY shop_id, sku_id, region_code ORDER BY price) - 1                 AS r_price,
-           count(*) OVER (PARTITION BY shop_id, sku_id, region_code)                                         AS n_price,
-           row_number() OVER (PARTITION BY shop_id, sku_id, region_code, p10_counted ORDER BY peer_p10) - 1 AS r_p10,
-           count(*) OVER (PARTITION BY shop_id, sku_id, region_code, p10_counted)                            AS n_p10,
-           row_number() OVER (PARTITION BY shop_id, sku_id, region_code, median_counted ORDER BY peer_median) - 1 AS r_med,
-           count(*) OVER (PARTITION BY shop_id, sku_id, region_code, median_counted)                         AS n_med
-    FROM below_multi_rows
-),
-below_multi AS (
-    SELECT shop_id, sku_id, region_code,
-           max(price) FILTER (WHERE r_price = (n_price - 1) // 2) * 0.5
-             + max(price) FILTER (WHERE r_price = n_price // 2) * 0.5                                        AS median_price,
-           max(peer_p10) FILTER (WHERE p10_counted AND r_p10 = (n_p10 - 1) // 2) * 0.5
-             + max(peer_p10) FILTER (WHERE p10_counted AND r_p10 = n_p10 // 2) * 0.5                         AS median_peer_p10,
-           max(peer_median) FILTER (WHERE median_counted AND r_med = (n_med - 1) // 2) * 0.5
-             + max(peer_median) FILTER (WHERE median_counted AND r_med = n_med // 2) * 0.5                   AS median_peer_median
-    FROM below_multi_ranked
-    GROUP BY shop_id, sku_id, region_code
+    -- every offer of a candidate cell with the peer P10 and median of its cell without it. A seller's peers are its
+    -- cell without one offer at its own price. Which one does not matter, and the two peer values an interpolation
+    -- reads (ranks lo and lo + 1) depend only on where the seller's price falls against the cell's ranks lo + 1 and
+    -- lo + 2 (1-based): at or below the first, the peers are the cell without its first offer; above the second,
+    -- without its last; in between, without the offer at rank lo + 2. So three peer sets per cell-day stand for every
+    -- seller of it, each a quantile_cont over the cell's window with a FILTER on the rank: quantile_cont's own value
+    -- over a real peer set, bit for bit (this DuckDB build interpolates doubles with a fused multiply-add, which SQL
+    -- arithmetic cannot reproduce), without one list per seller or per cell
+    SELECT shop_id, sku_id, region_code, d, platform, price, n_peers,
+           CASE WHEN NOT enough THEN NULL
+                WHEN price <= max(price) FILTER (WHERE r = lo_q + 1) OVER cell
+                    THEN quantile_cont(price, $peer_quantile) FILTER (WHERE r > 1) OVER cell
+                WHEN price <= max(price) FILTER (WHERE r = lo_q + 2) OVER cell
+                    THEN quantile_cont(price, $peer_quantile) FILTER (WHERE r <> lo_q + 2) OVER cell
+                ELSE quantile_cont(price, $peer_quantile) FILTER (WHERE r < n_cell) OVER cell END AS peer_p10,
+           CASE WHEN NOT enough THEN NULL
+                WHEN price <= max(price) FILTER (WHERE r = lo_m + 1) OVER cell
+                    THEN median(price) FILTER (WHERE r > 1) OVER cell
+                WHEN price <= max(price) FILTER (WHERE r = lo_m + 2) OVER cell
+                    THEN median(price) FILTER (WHERE r <> lo_m + 2) OVER cell
+                ELSE median(price) FILTER (WHERE r < n_cell) OVER cell END AS peer_median
+    FROM cell_positions
+    WINDOW cell AS (PARTITION BY sku_id, region_code, d)
 ),
 below AS (
-    SELECT g.shop_id, g.sku_id, g.region_code, g.platform, g.days_with_peers, g.days_below,
-           CASE WHEN g.n_days = 1 THEN g.min_price ELSE m.median_price END                  AS median_price,
-           CASE WHEN g.n_days = 1 THEN g.min_peer_p10 ELSE m.median_peer_p10 END            AS median_peer_p10,
-           CASE WHEN g.n_days = 1 THEN g.min_peer_median ELSE m.median_peer_median END      AS median_peer_median,
-           g.max_peers
-    FROM below_groups AS g
-    LEFT JOIN below_multi AS m USING (shop_id, sku_id, region_code)
+    -- per listing (seller x SKU x region) observed on the run date, over its days in the window: one window partition
+    -- per listing (sorted, spills) read at its run-date row, instead of groups, a median per group (holistic states
+    -- of millions of groups do not spill) and joins back to them. The median of one value is that value
+    SELECT shop_id, sku_id, region_code, platform,
+           count(*) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9))) OVER listing                      AS days_with_peers,
+           count(*) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9)) AND price < peer_p10) OVER listing AS days_below,
+           median(price) OVER listing                                                                                                     AS median_price,
+           median(peer_p10) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9))) OVER listing              AS median_peer_p10,
+           median(peer_median) FILTER (WHERE n_peers >= greatest($min_peers, ceil(1.0 / $peer_quantile - 1e-9))) OVER listing           AS median_peer_median,
+           max(n_peers) OVER listing                                                                                                      AS max_peers
+    FROM seller_day
+    WINDOW listing AS (PARTITION BY shop_id, sku_id, region_code)
+    QUALIFY d = $run_date
 ),
 sku_orders AS (
     -- orders of the SKU across the province (an online market is not confined to the seller's prefecture),
@@ -158,7 +117,7 @@ sku_orders AS (
     JOIN orders_as_of($run_date, purchased_from := $run_date - to_days(CAST($window_days AS INTEGER) - 1)) AS o
       USING (order_id)
     WHERE NOT list_contains($excluded_order_statuses, lower(o.order_status))
-      AND i.product_id IN (SELECT sku_id FROM candidates)
+      AND i.product_id IN (SELECT sku_id FROM candidate_cells)
     GROUP BY ALL
 ),
 sku_totals AS (

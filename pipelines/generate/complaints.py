@@ -72,8 +72,9 @@ class Complaints:
             cnt[opened] = np.maximum(cnt[opened], 1)
         for p in w.plants:
             if p.kind == "surge" and p.first <= t <= p.last:
-                if "strength" in p.params:   # power mode: exactly ceil(strength x k1) complaints (power.surge_count)
-                    cnt[p.shops[0]] = surge_count(p.params["strength"], p.params["rate"], BASE_COMPLAINT_RATE)
+                if "strength" in p.params:   # power mode: exactly ceil(strength x k1) complaints at the
+                    # expected orders of the key day (power.surge_count, world.expected_orders)
+                    cnt[p.shops[0]] = surge_count(p.params["strength"], p.params["surge_orders"], BASE_COMPLAINT_RATE)
                 else:
                     cnt[p.shops[0]] += 10
         ts = w.trap_single_shop

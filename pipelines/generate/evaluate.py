@@ -20,7 +20,8 @@ Matching rule (docs/GENERATOR.md):
 - power (when the truth folder has power_truth.csv, written by `generate(..., power=CONTEXT)`): planted, detected
   and not_judged per (indicator_id, strength, context), for the rows that carry a strength (docs/ACCURACY.md). A
   missed plant is *not judged* when the published mart shows that the rule could not be applied to it (NOT_JUDGED:
-  too short a history, too few days with enough peers, no baseline), as opposed to judged and missed.
+  too short a history, too few days with enough peers, no baseline, too few answers to judge a late share), as
+  opposed to judged and missed.
 """
 
 from __future__ import annotations
@@ -237,6 +238,9 @@ NOT_JUDGED = {
     "price.sustained_below_market": (
         "price_anomalies", "fewer days with enough peers than the rule's share needs (days_with_peers_28d)",
         lambda r, need: r.get("days_with_peers_28d") is not None and r["days_with_peers_28d"] < need),
+    "complaints.untimely_response": (
+        "complaint_rates", "too few answers to judge a late share at the threshold (untimely_judgement_status)",
+        lambda r, need: r.get("untimely_judgement_status") in ("insufficient_complaints", "few_complaints")),
 }
 
 
@@ -262,10 +266,11 @@ def not_judged_rows(home: Path, rows: list[dict]) -> set[int]:
         if table is None:
             continue
         cols = [c for c in ("shop_id", "sku_id", "_dt", "reference_history_status", "runup_promo_start",
-                            "runup_baseline_median", "days_with_peers_28d") if c in table.column_names]
+                            "runup_baseline_median", "days_with_peers_28d", "untimely_judgement_status")
+                if c in table.column_names]
         listing: dict[tuple[str, str], list[dict]] = {}
         for rec in table.select(cols).to_pylist():
-            listing.setdefault((_s(rec["shop_id"]), _s(rec["sku_id"])), []).append(rec)
+            listing.setdefault((_s(rec["shop_id"]), _s(rec.get("sku_id"))), []).append(rec)   # merchant marts: no SKU
         for i in idx:
             r = rows[i]
             test = NOT_JUDGED[r["indicator_id"]][2]

@@ -6,6 +6,7 @@ probes, whose different prices per account are made in price_rows.py).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,9 +101,11 @@ def plant_prices(book: PriceBook, t: int, offer: Offer) -> None:
                 lv = np.concatenate([[1.0], 1.18 + u / np.std(u, ddof=1) * 0.18 / p.params["rd"]])
             price[li] = order_price[li] = np.round(b * lv, 2)
         elif k == "parallel":
-            walk = shared_walk(book.seed, p.idx, book.history_days, book.days, t)
             lv = np.array([0.94, 0.98, 1.02, 1.06])[: len(li)]
-            if st is not None:   # power: own noise on the shared steps, r = target
+            if st is None:
+                walk = shared_walk(book.seed, p.idx, book.history_days, book.days, t)
+            else:                # power: exact ±3 % steps, own noise on them, r = target and PAR 1
+                walk = exact_walk(book.seed, p.idx, book.history_days, book.days, t)
                 lv = lv * seller_noise(book.seed, p.idx, book.history_days, book.days, t, len(li), st)
             price[li] = order_price[li] = np.round(b * lv * walk, 2)
         elif k == "probe":
@@ -120,6 +123,44 @@ def shared_walk(seed: int, plant_idx: int, history_days: int, days: int, t: int)
             level = float(np.clip(level * (1 + steps[i]) * (1 - 0.2 * (level - 1)), 0.9, 1.1))
         out[tt] = level
     return out.get(t, 1.0)
+
+
+STEP = 0.03          # the power plants' shared step: exactly ±3 % (in log) every second day
+NOISE_CLIP = 0.022   # own noise per step below STEP - min_change (0.005, parallelism.yml) - cent rounding: never flips
+#                      nor hides a shared step, so every step is a matched move of both sellers (PAR 1)
+
+
+def exact_walk(seed: int, plant_idx: int, history_days: int, days: int, t: int) -> float:
+    """The power plants' common price path: every second day a step of exactly ±STEP in log, up with probability
+    0.5 - 5 x (log level) (so the level reverts to 1 and stays within exp(±0.12)). shared_walk's steps were
+    multiplied by a reversion factor and clipped at 0.9 / 1.1, so near the bounds a step shrank to 0-1.5 % and the
+    sellers' own noise flipped it: realised PAR 0.43-1 and r below target (docs/ACCURACY.md, "The gaps, explained")."""
+    r = np.random.default_rng([seed, 4, plant_idx])
+    u = r.random(size=history_days + days + 2)
+    level, out = 0.0, {}
+    for i, tt in enumerate(range(-history_days, days)):
+        if tt % 2 == 0:
+            level += STEP if u[i] < min(1.0, max(0.0, 0.5 - 5 * level)) else -STEP
+        out[tt] = level
+    return float(np.exp(out.get(t, 0.0)))
+
+
+def clipped_sd(sd_target: float, clip: float = NOISE_CLIP) -> float:
+    """sigma of a normal noise whose values clipped at ±clip have sd sd_target (clipping shrinks the variance, which
+    would raise the pair correlation above its target): E[min(x², c²)] = s²(2Φ(a) − 1 − 2aφ(a)) + 2c²(1 − Φ(a)),
+    a = c / s, solved by bisection."""
+    if not 0 <= sd_target < clip:
+        raise ValueError(f"own noise sd {sd_target} must be below the clip {clip}")
+
+    def var(s):
+        a = clip / s
+        phi, cdf = math.exp(-a * a / 2) / math.sqrt(2 * math.pi), 0.5 * (1 + math.erf(a / math.sqrt(2)))
+        return s * s * (2 * cdf - 1 - 2 * a * phi) + 2 * clip * clip * (1 - cdf)
+    lo, hi = sd_target, 100 * clip
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if var(mid) < sd_target ** 2 else (lo, mid)
+    return hi
 
 
 def _unit_spread(n: int) -> np.ndarray:
@@ -146,13 +187,13 @@ def spike_price(w, offer, p, st: float) -> float:
 
 def seller_noise(seed: int, plant_idx: int, history_days: int, days: int, t: int, n: int, st: float) -> np.ndarray:
     """Cumulative own noise of each of n parallel sellers at day t, added on the shared-step days only, with sd
-    chosen so that the pair correlation of daily log changes is target("parallel", st) (common step variance
-    0.03² / 2)."""
+    chosen so that the pair correlation of daily log changes is target("parallel", st): a step day's common variance
+    is STEP², so the own variance is STEP² (1/r − 1), realised after clipping at ±NOISE_CLIP (clipped_sd)."""
     r = target("parallel", st)
-    sigma = (2 * (0.03 ** 2 / 2) * (1 / r - 1)) ** 0.5
+    sigma = clipped_sd(STEP * (1 / r - 1) ** 0.5)
     g = np.random.default_rng([seed, 7, plant_idx])
     eps = g.normal(0, sigma, size=(history_days + days + 2, n))
-    eps = np.clip(eps, -0.025, 0.025)   # never flips a 3 % step's direction
+    eps = np.clip(eps, -NOISE_CLIP, NOISE_CLIP)   # never flips nor hides a shared step
     tt = np.arange(-history_days, days)
     on = (tt % 2 == 0) & (tt <= t)
     return np.exp(eps[: len(tt)][on].sum(axis=0))

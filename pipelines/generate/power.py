@@ -64,19 +64,21 @@ STATISTICS = {
     "cover": ("collusion.cover_distance", "RD / median RD of other cells (null ≈ 1)",
               "losing prices' sd = DIFFP 0.18 / (target x the background's median RD)"),
     "parallel": ("collusion.parallelism", "pair correlation r of price changes (bounded by 1)",
-                 "own noise on the shared ±3 % steps so that r = 1 − (1 − threshold) / s (PAR stays 1)"),
+                 "own noise (clipped below 2.2 %) on shared steps of exactly ±3 % so that r = 1 − (1 − threshold) / s (PAR stays 1)"),
     "probe": ("discrimination.paired_probe", "cohort − control gap (min_gap binds: noise p99 < 0.5 %)",
               "existing and vip charged (1 + target) x control in every round"),
     "loyalty": ("discrimination.loyalty_premium", "LP = repeat / new buyers' price (null 1)",
                 "repeat buyers pay target x the new buyers' price (34 + 34 orders a day)"),
     "rate": ("complaints.rate_posterior", "posterior rate / platform rate (null 1)",
              "complaints per order such that the expected posterior (prior mean 1.5 %, strength 200 orders) "
-             "is target x the prior mean"),
+             "is target x the prior mean, over the plant's expected orders of the month to date (from the day its "
+             "shop opened, the campaign's boost included)"),
     "untimely": ("complaints.untimely_response", "share of complaints answered late (null 0.005)",
                  "exactly a share target of its complaints late (running count)"),
     "surge": ("complaints.surge", "complaints on the key day, vs k1 = the smallest count passing ratio, minimum "
               "and negative-binomial tail (the generator's day-to-day dispersion) at the shop's expected count",
-              "ceil(s x k1) complaints on the key day"),
+              "ceil(s x k1) complaints on the key day, k1 at the shop's expected orders that day (the campaign's "
+              "boost included)"),
     "brush": ("integrity.concentrate_rate", "orders / buyer in one hour (null 1)",
               "5 new buyers place round(5 x target) orders within 50 minutes"),
     "burst": ("integrity.rating_burst", "5-star reviews on the key day, vs k1 = the smallest count passing minimum "
@@ -255,7 +257,9 @@ def nbinom_sf(k: int, lam: float, alpha: float) -> float:
 
 def surge_count(s: float, orders_per_day: float, base_rate: float = 0.01) -> int:
     """Complaints on the surge day at strength s (surge.yml: ratio ≥ 5, ≥ 5 complaints, negative-binomial tail
-    < surge_alpha at the generator's dispersion; λ ≥ 0.2)."""
+    < surge_alpha at the generator's dispersion; λ ≥ 0.2). `orders_per_day` = the shop's expected orders on the
+    surge day (world.expected_orders): on the 双11 peak the rule expects the day's orders (and the market's rise)
+    times the shop's rate, about 3.9 x an ordinary day, so k1 is taken there, not at an ordinary day's count."""
     v = functools.partial(indicator_value, "complaints/surge")
     lam = max(base_rate * orders_per_day, v("min_expected"))
     k1 = max(math.ceil(v("surge_min_complaints")), math.ceil(v("surge_ratio_threshold") * lam))
@@ -367,6 +371,9 @@ def power_labels(w, rows: list[tuple]) -> list[tuple[str, str]]:
 
 def rate_share(s: float, orders_in_month: float) -> float:
     """Complaints per order of a rate plant so that its expected posterior rate (rate_posterior.sql: beta prior of
-    mean RATE_PRIOR_MEAN and strength RATE_PRIOR_STRENGTH orders) is s x posterior_ratio_threshold x the prior mean."""
+    mean RATE_PRIOR_MEAN and strength RATE_PRIOR_STRENGTH orders) is s x posterior_ratio_threshold x the prior mean.
+    `orders_in_month` = the posterior's exposure: the plant's expected orders of the month to date of the key day
+    (world.expected_orders: only the days its shop is open, the campaign's boost included), not a full month of its
+    ordinary rate: a shop open 15 days has half the orders, and the prior pulls its posterior further down."""
     n, k, m = max(orders_in_month, 1.0), RATE_PRIOR_STRENGTH, RATE_PRIOR_MEAN
     return min(0.95, m * (target("rate", s) * (n + k) - k) / n)

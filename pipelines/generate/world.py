@@ -451,5 +451,30 @@ def _power_params(w: World, p: Plant, n_bg_l: int) -> None:
             p.params["cv"] = target("variance", s) * median_cv(w.l_markup[:n_bg_l][same], cell[same], 4)
         else:
             p.params["rd"] = target("cover", s) * median_rd(w.l_markup[:n_bg_l], cell, 5)
-    elif p.kind == "rate":   # the monthly posterior: the orders of the key day's month so far
-        p.params["rate_share"] = rate_share(s, p.params["rate"] * (w.start + dt.timedelta(days=p.t0)).day)
+    elif p.kind == "rate":
+        # the monthly posterior's exposure: the plant's expected orders of the key day's month so far, counted from
+        # the day its shop opened (a new shop has only its open days) and with the campaign's boost where it joins it
+        day_of_month = (w.start + dt.timedelta(days=p.t0)).day
+        p.params["rate_orders"] = sum(expected_orders(w, p, t) for t in range(p.t0 - day_of_month + 1, p.t0 + 1))
+        p.params["rate_share"] = rate_share(s, p.params["rate_orders"])
+    elif p.kind == "surge":
+        # the surge rule's expectation on the key day scales with the shop's orders that day (its exposure term,
+        # and the market ratio on a campaign day): the plant is sized against its expected orders of the key day
+        p.params["surge_orders"] = expected_orders(w, p, p.t0)
+
+
+CAMPAIGN_PROMO_UPLIFT = 1.3   # prices.PriceBook.offer: orders x 1.3 while a listing's promotion is on
+
+
+def expected_orders(w: World, p: Plant, t: int) -> float:
+    """A power plant's expected orders on day t as prices.PriceBook.offer sets its listing's demand: 0 before its
+    shop opens, else its order rate, times the festival boost and the promotion's uplift on festival days when its
+    listing joins the campaign (a campaign listing is on promotion through every festival phase)."""
+    from .prices import CAMPAIGN_BOOST, campaign_phase  # lazy: prices imports this module
+
+    li = p.params["listings"][0]
+    if w.shop_open[w.l_shop[li]] > t:
+        return 0.0
+    phase = campaign_phase(w.start + dt.timedelta(days=t))
+    boost = CAMPAIGN_PROMO_UPLIFT * CAMPAIGN_BOOST[phase] if phase and w.l_campaign[li] else 1.0
+    return float(w.l_rate[li]) * boost

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 LINEAGE = ["_business_date", "_file_name", "_sha256", "_row"]
 PROBLEMS_PER_FILE = 5  # quarantined rows quoted per file in the run's problem list
-TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_bad", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan", "_mm_xdup",
+TEMP_TABLES = ("_mm_in", "_mm_dup", "_mm_rej", "_mm_rt", "_mm_hdr", "_mm_rejects", "_mm_rejscan", "_mm_xdup",
                "_mm_lines")
 
 
@@ -174,8 +174,8 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
     other_files = bool(table.key) and not table.history and con.execute(
         f"SELECT EXISTS (SELECT 1 FROM staging.{quote_ident(table.table)} "  # noqa: S608 - identifier from pipelines/ingest/sources/*.yml quoted; values bound as $params
         "WHERE _business_date = CAST($d AS DATE) AND _file_name <> $f)", {"d": d, "f": name}).fetchall()[0][0]
-    dup_sql, xdup_sql, view, stage_view, params, raw_line = build_transform(table, mapping, extras, header, delimiter,
-                                                               version, row_expr, other_files, native)
+    dup_sql, xdup_sql, view, params, raw_line = build_transform(table, mapping, extras, header, delimiter, version,
+                                                                row_expr, other_files, native)
     params["d"] = d
     params["f"] = name
     if dup_sql:
@@ -184,41 +184,42 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
         con.execute(xdup_sql, bind(xdup_sql, params))
     phase("duplicates")
     base = {"d": d, "f": name, "sha": sha}
-    # quarantine first (narrow: the failing rows only), so staging can take the rest by _row
-    qparams = dict(params, **base, s=source)
-    q_sql = (
-        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"{'NULL' if text_path else raw_line} FROM ({view}) v WHERE _bad"
-    )
-    con.execute(q_sql, bind(q_sql, qparams))
-    bad_rows = con.execute(
-        "SELECT count(*) FROM meta.quarantine_rows WHERE source = $s AND business_date = $d AND file_name = $f",
-        {"s": source, "d": d, "f": name},
-    ).fetchall()[0][0]
-    if bad_rows and text_path is not None:
-        _fill_quarantine_text(con, source, d, name, text_path)
-    phase("quarantine")
-    # staging: one streaming pass over the typed rows (row order inside a table does not matter:
-    # every row carries its _row)
+    # staging first: one streaming pass that types and checks every row once and stores the rows that break no
+    # rule (`_bad`: no reason text is built; row order inside a table does not matter, every row carries its _row)
     con.execute("SET preserve_insertion_order = false")
+    staging = f"staging.{quote_ident(table.table)}"
     stg_cols = [c for c, _t in table.staging_columns()]
     cl = ", ".join(quote_ident(c) for c in stg_cols + LINEAGE)
     sel = ", ".join(quote_ident(c) for c in stg_cols)
-    if bad_rows:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _mm_bad AS SELECT row_number AS _row FROM meta.quarantine_rows "
-            "WHERE source = $s AND business_date = $d AND file_name = $f AND row_number IS NOT NULL",
-            {"s": source, "d": d, "f": name},
-        )
-        keep = "WHERE _row NOT IN (SELECT _row FROM _mm_bad)"
-    else:
-        keep = ""
     s_sql = (
-        f"INSERT INTO staging.{quote_ident(table.table)} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"FROM ({stage_view}) v {keep}"
+        f"INSERT INTO {staging} ({cl}) SELECT {sel}, CAST($d AS DATE), $f, $sha, _row "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"FROM ({view}) v WHERE NOT _bad"
     )
-    con.execute(s_sql, bind(s_sql, dict(params, **base)))
+    loaded = con.execute(s_sql, bind(s_sql, dict(params, **base))).fetchall()[0][0]
     phase("staging")
+    # quarantine: the same view over the rows staging did not take (the file's rows minus its staged _row's: a
+    # narrow anti-join, so the few bad rows are typed again, not the whole file), with their reasons. With
+    # structurally broken rows a row's number is not its ordinal (row_expr): the view then runs over every row
+    # and keeps the `_bad` ones, the same set
+    if n_rej:
+        rows = "_mm_in"
+    else:
+        rows = (f"(SELECT i.* FROM _mm_in i ANTI JOIN (SELECT _row FROM {staging} "  # noqa: S608 - identifier from pipelines/ingest/sources/*.yml quoted; values bound as $params
+                "WHERE _business_date = CAST($d AS DATE) AND _file_name = $f) s ON i._ord = s._row)")
+    _d, _x, q_view, q_params, _r = build_transform(table, mapping, extras, header, delimiter, version, row_expr,
+                                                   other_files, native, rows=rows)
+    qparams = dict(q_params, **base, s=source)
+    q_sql = (
+        "INSERT INTO meta.quarantine_rows SELECT $s, CAST($d AS DATE), $f, $sha, _row, _err_col, _err, "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
+        f"{'NULL' if text_path else raw_line} FROM ({q_view}) v WHERE _bad"
+    )
+    bad_rows = con.execute(q_sql, bind(q_sql, qparams)).fetchall()[0][0]
+    n_in = con.execute("SELECT count(*) FROM _mm_in").fetchall()[0][0]
+    if loaded + bad_rows != n_in:  # every row is staged or quarantined, never both nor neither
+        raise RuntimeError(f"{name}: {n_in} rows read but {loaded} staged and {bad_rows} quarantined")
+    if bad_rows and text_path is not None:
+        _fill_quarantine_text(con, source, d, name, text_path)
+    phase("quarantine")
     con.execute("SET preserve_insertion_order = true")
     # structurally broken rows (read_csv rejects)
     qparams = dict(base, s=source)
@@ -236,13 +237,12 @@ def load_file(con, source: str, table: Table, d, name: str, sha: str, header: li
             "left(r.csv_line, 10000) FROM _mm_rej r LEFT JOIN _mm_hdr h ON h.c = r.column_name",
             qparams,
         )
-    n_in = con.execute("SELECT count(*) FROM _mm_in").fetchall()[0][0]
     samples = con.execute(
         "SELECT row_number, column_name, reason FROM meta.quarantine_rows "
         "WHERE source = $s AND business_date = $d AND file_name = $f ORDER BY row_number LIMIT $n",
         {"s": source, "d": d, "f": name, "n": PROBLEMS_PER_FILE},
     ).fetchall()
-    loaded, bad = int(n_in) - int(bad_rows), int(bad_rows) + int(n_rej)
+    loaded, bad = int(loaded), int(bad_rows) + int(n_rej)
     return loaded + bad, loaded, bad, samples
 
 

@@ -88,9 +88,10 @@ def failure(source: str, d: dt.date, name: str, exc: BaseException) -> IngestFai
 
 
 def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> LedgerEntry:
-    t_file = time.perf_counter()
+    t_file, cpu_file = time.perf_counter(), time.process_time()
     size = path.stat().st_size
     sha = sha256_file(path)
+    t_sha, cpu_sha = time.perf_counter() - t_file, time.process_time() - cpu_file
     prev = previous_load(con, source, d, name)
     if prev and prev[0] == sha and prev[1] in DONE_OUTCOMES:
         return new_entry(source, d, name, sha, size, "skipped_same_file",
@@ -120,8 +121,8 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
             prep = prepare(path, table.formats, tmp_dir)
             t_read, cpu_read = time.perf_counter(), time.process_time()
             header, n_rej, native = read_input(con, prep, table)  # outside the transaction: see read_input
-            phases: dict[str, float] = {"read": time.perf_counter() - t_read}
-            cpu: dict[str, float] = {"read": time.process_time() - cpu_read}
+            phases: dict[str, float] = {"sha256": t_sha, "read": time.perf_counter() - t_read}
+            cpu: dict[str, float] = {"sha256": cpu_sha, "read": time.process_time() - cpu_read}
         except FileRejected as exc:
             e = new_entry(source, d, name, sha, size, "rejected", str(exc), prep.encoding if prep else None,
                           table=table.table, samples=[(None, exc.column, str(exc))])
@@ -142,7 +143,10 @@ def _ingest_file(con, home, source: str, d: dt.date, path: Path, name: str) -> L
             write_ledger(con, e)
             drop_temp_tables(con)
             fault_point("ingest.before_commit")
+            t_commit, cpu_commit = time.perf_counter(), time.process_time()
             con.execute("COMMIT")
+            phases["commit"] = time.perf_counter() - t_commit
+            cpu["commit"] = time.process_time() - cpu_commit
             log.debug("ingested %s %s: %d rows in %.3f s (%s)", source, name, read, time.perf_counter() - t_file,
                       ", ".join(f"{k} {v:.3f} s" for k, v in phases.items()))
             log.debug("ingest cpu %s %s: %s", source, name, ", ".join(f"{k} {v:.3f} s" for k, v in cpu.items()))

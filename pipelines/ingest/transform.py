@@ -164,7 +164,7 @@ def _native_column(col, raw: str, table: Table, with_future: bool):
 
 
 def build_transform(table: Table, mapping, extras, header, delim, version, row_expr: str,
-                    other_files: bool = False, native: dict[int, str] | None = None):
+                    other_files: bool = False, native: dict[int, str] | None = None, rows: str = "_mm_in"):
     """SQL of the per-file transform, built so that a 10-million-row file is read in bounded memory:
 
     - `dup_sql` builds TEMP TABLE _mm_dup (key -> first row) for keys seen more than once: a narrow
@@ -174,16 +174,18 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
       and date) builds TEMP TABLE _mm_xdup: the keys of this file already loaded from another file of
       the same date, with the first such file and its row. Those rows are duplicates too (the same
       export dropped twice, or overlapping exports), quarantined naming where the key was loaded;
-    - `view_sql` is a query (used as a subquery, with bound $parameters): typed columns, per-column
-      error reasons, the duplicate reason (LEFT JOIN _mm_dup / _mm_xdup) and the combined _err/_err_col;
-      it is never materialised: the quarantine and staging INSERTs each stream over it.
-    - `stage_sql`: the typed columns and derived ones only, for the staging INSERT.
-    Returns (dup_sql or None, xdup_sql or None, view_sql, stage_sql, params, raw_line)."""
+    - `view_sql` is a query over the rows of `rows` (_mm_in, or a subquery of it: its columns) (used as a
+      subquery, with bound $parameters): typed columns, derived ones, per-column error reasons, the
+      duplicate reason (LEFT JOIN _mm_dup / _mm_xdup), `_bad` (a cheap predicate: any rule broken, no text
+      built) and the combined _err/_err_col; it is never materialised: the staging INSERT streams over it
+      taking the rows that are not `_bad` (DuckDB builds no reason text for a column the INSERT does not
+      take), the quarantine INSERT over the same view of the rows staging did not take.
+    Returns (dup_sql or None, xdup_sql or None, view_sql, params, raw_line)."""
     params: dict = {}
     native = native or {}
     typed, errors, norms = typed_columns(table, mapping, with_future=True, native=native)
     # the file's rows with each text column's normalised value computed once (typed_columns' `i._nK`)
-    src = f"(SELECT *, {', '.join(norms)} FROM _mm_in i)" if norms else "_mm_in"  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted
+    src = f"(SELECT *, {', '.join(norms)} FROM {rows} i)" if norms else rows  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted
     err_cols = []
     for idx, (col, pos, err) in enumerate(errors):
         if err is None:
@@ -270,10 +272,4 @@ def build_transform(table: Table, mapping, extras, header, delim, version, row_e
         f"dup AS (SELECT t.*, {', '.join(derived + [dup + ' AS _dup'])} FROM checked t {join}) "
         f"SELECT *, ({bad}) AS _bad, {err_col} AS _err_col, {err_text} AS _err FROM dup"
     )
-    # staging takes the typed columns only: no reasons, no duplicate join (the quarantined rows, duplicates
-    # included, are left out by their _row)
-    stage_sql = (
-        f"WITH typed AS (SELECT {', '.join([f'{row_expr} AS _row', *typed])} FROM {src} i) "  # noqa: S608 - identifiers from pipelines/ingest/sources/*.yml quoted; values bound as $params
-        f"SELECT t.*{''.join(', ' + x for x in derived)} FROM typed t"
-    )
-    return dup_sql, xdup_sql, view_sql, stage_sql, params, raw_line
+    return dup_sql, xdup_sql, view_sql, params, raw_line

@@ -80,20 +80,27 @@ class DerivedView:
 LEADS = DerivedView(
     name="leads", base="indicator_flags",
     zh="线索（去重）：每条线索一行",
-    en=("One row per distinct lead across all published days: the lead's identity is its flag_id (indicator, "
-        "entity, window start), so a running lead whose behaviour window grows day by day is one row, with "
-        "the first and last day it was published and its latest window end, figures and evidence; count leads "
-        "here, not in indicator_flags (which repeats a running lead every day)"),
+    en=("One row per distinct lead across all published days: a lead is an indicator and an entity flagged on "
+        "consecutive business dates (an episode), so a running lead is one row whether its behaviour window "
+        "grows day by day or slides with the run date (the 28-day rules), with the first and last day it was "
+        "published, its earliest window start and latest window end, figures and evidence; a day without the "
+        "flag ends the episode. Count leads here, not in indicator_flags (which repeats a running lead every day)"),
+    # episode: dates minus their rank within (indicator, entity) is constant over a run of consecutive dates
+    # (gaps and islands); a sliding window's start moves every day, so the flag_id cannot be the lead's identity
     select="""
+        WITH flagged AS (
+            SELECT *, dt - CAST(dense_rank() OVER (PARTITION BY indicator_id, entity_id ORDER BY dt) AS INTEGER)
+                   AS episode
+            FROM {base})
         SELECT indicator_id, arg_max(family, dt) AS family, arg_max(entity_type, dt) AS entity_type, entity_id,
-               window_start, max(window_end) AS window_end,
+               min(window_start) AS window_start, max(window_end) AS window_end,
                min(dt) AS first_seen, max(dt) AS last_seen, count(DISTINCT dt) AS days_seen,
                arg_max(flag_id, dt) AS flag_id, arg_max(platform, dt) AS platform, arg_max(shop_id, dt) AS shop_id,
                arg_max(uscc, dt) AS uscc, arg_max(sku_id, dt) AS sku_id, arg_max(region_code, dt) AS region_code,
                arg_max(severity, dt) AS severity, arg_max(value, dt) AS value, arg_max(threshold, dt) AS threshold,
                arg_max(evidence, dt) AS evidence, arg_max(policy_ref, dt) AS policy_ref
-        FROM {base}
-        GROUP BY indicator_id, entity_id, window_start""",
+        FROM flagged
+        GROUP BY indicator_id, entity_id, episode""",
     columns=(
         ("window_end", "行为截止日期（最新）", "Last date of the behaviour as of last_seen (a running lead's window grows)"),
         ("first_seen", "首次发布日期", "First business date (dt) on which the lead was published"),

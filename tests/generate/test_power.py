@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -220,6 +221,52 @@ def test_loyalty_premium_is_one_plus_strength_times_five_percent(ordinary):
         assert hi / lo == pytest.approx(target("loyalty", float(r["strength"])), abs=0.002), r
 
 
+def test_parallel_plants_move_together_on_every_step(ordinary):
+    """collusion.parallelism: the planted sellers of a cell share every ±3 % step (PAR 1 as documented), whatever
+    the strength: each seller's change on a step day is in the step's direction and above min_change (0.5 %), and
+    on the other days nobody moves. Before session 28 the shared walk's steps shrank near its bounds and the own
+    noise flipped them (realised PAR 0.43-1 in the power provinces)."""
+    con = duckdb.connect()
+    plants = _primary(ordinary, "parallel")
+    assert plants
+    con.execute(f"""
+        CREATE TABLE d AS SELECT sku_id, region_code, shop_id, CAST(observed_at AS DATE) AS d,
+                                 median(CAST(price AS DOUBLE)) AS p
+        FROM read_csv('{_price_rows(ordinary)}', all_varchar=true)
+        WHERE list_contains(?, sku_id || ':' || region_code) AND price_type IN ('list', 'promo')
+          AND account_cohort IS NULL GROUP BY ALL""", [[f"{r['sku_id']}:{r['region_code']}" for r in plants]])
+    for r in plants:
+        moves = con.execute("""
+            WITH m AS (SELECT d, ln(p / lag(p) OVER (PARTITION BY shop_id ORDER BY d)) AS dlog FROM d
+                       WHERE sku_id = ? AND region_code = ?)
+            SELECT d, min(dlog), max(dlog), count(*) FROM m WHERE dlog IS NOT NULL AND d > ?::DATE - 28
+            GROUP BY d ORDER BY d""", [r["sku_id"], r["region_code"], KEY]).fetchall()
+        assert len(moves) >= 27, r
+        steps = [m for m in moves if max(abs(m[1]), abs(m[2])) > 0.005]
+        assert len(steps) >= 13, r                                   # every second day
+        for _, lo, hi, n in steps:
+            assert n >= 2 and (lo > 0.005 or hi < -0.005), (r, lo, hi)   # all up or all down, none hidden
+        assert all(max(abs(m[1]), abs(m[2])) < 1e-3 for m in moves if m not in steps), r
+
+
+def test_parallel_noise_realises_the_target_correlation():
+    """The own noise's sd after clipping is the one that gives the target pair correlation: clipped_sd solves the
+    clipped normal's variance (checked on a large sample), and a pair of sellers on exact ±STEP steps correlates at
+    target("parallel", s)."""
+    from pipelines.generate.planted_prices import NOISE_CLIP, STEP, clipped_sd
+
+    g = np.random.default_rng(1)
+    for s in STRENGTHS:
+        r = target("parallel", s)
+        sd = STEP * (1 / r - 1) ** 0.5
+        sigma = clipped_sd(sd)
+        assert sigma > sd
+        eps = np.clip(g.normal(0, sigma, size=(400_000, 2)), -NOISE_CLIP, NOISE_CLIP)
+        assert eps.std() == pytest.approx(sd, rel=0.01)
+        steps = g.choice([-STEP, STEP], size=400_000)
+        assert np.corrcoef(steps + eps[:, 0], steps + eps[:, 1])[0, 1] == pytest.approx(r, abs=0.003)
+
+
 def _write_flags(home: Path, day: str, rows: list[dict]) -> None:
     d = home / "marts" / "indicator_flags" / f"dt={day}"
     d.mkdir(parents=True)
@@ -365,3 +412,54 @@ def test_surge_and_burst_plants_pass_the_rules_threshold_at_strength_one():
         lam = max(FIVE_STAR_PER_ORDER * orders, 0.5)
         assert k1 >= 10 and poisson_sf(k1, lam) < p
         assert k1 == 10 or poisson_sf(k1 - 1, lam) >= p
+
+
+# ------------------------------------------------------------------ complaint plants sized as the rules see them (s28)
+
+def test_complaint_plants_are_sized_against_their_expected_orders():
+    """A surge plant's k1 is taken at its expected orders of the key day, which on the 双11 peak are the campaign's
+    (orders x 3, promotion x 1.3: the rule expects the day's orders and the market's rise), not an ordinary day's;
+    a rate plant's share is set against the orders of the posterior's month to date the shop actually has (a shop
+    open 15 days has 15 days of orders, not the month's). world.expected_orders is the price book's own demand."""
+    import numpy as np
+
+    from pipelines.generate.complaints import BASE_COMPLAINT_RATE
+    from pipelines.generate.power import rate_share, surge_count
+    from pipelines.generate.prices import PriceBook
+    from pipelines.generate.world import build_world, expected_orders
+
+    w = build_world(dt.date(2026, 11, 11), 1, 0.02, 7, power="campaign")
+    offer = PriceBook(w, w.start, 1, 7, 35).offer(0, np.random.default_rng(0))
+    surges = [p for p in w.plants if p.kind == "surge"]
+    for p in [q for q in w.plants if q.kind in ("surge", "rate", "untimely")]:
+        assert expected_orders(w, p, 0) == pytest.approx(offer.rate[p.params["listings"][0]])
+    for p in surges:
+        assert p.params["surge_orders"] == pytest.approx(p.params["rate"] * 1.3 * 3.0)
+    p15 = next(p for p in surges if p.params["strength"] == 1.5)
+    assert surge_count(1.5, p15.params["surge_orders"], BASE_COMPLAINT_RATE) > surge_count(1.5, p15.params["rate"])
+
+    w = build_world(dt.date(2026, 10, 30), 1, 0.02, 7, power="new_shop")
+    for p in [q for q in w.plants if q.kind == "rate"]:
+        open_days = p.t0 - int(w.shop_open[p.shops[0]]) + 1
+        assert open_days == 15 and p.params["rate_orders"] == pytest.approx(open_days * p.params["rate"])
+        assert p.params["rate_share"] == pytest.approx(rate_share(p.params["strength"], open_days * p.params["rate"]))
+
+
+def test_missed_untimely_plants_with_too_few_answers_are_not_judged(tmp_path):
+    """complaints.untimely_response: a missed plant whose complaint_rates row says too few answers to judge a late
+    share at the threshold (insufficient_complaints / few_complaints) is not judged; 'checked' is judged and missed."""
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    head = "indicator_id,platform,shop_id,uscc,sku_id,region_code,first_date,last_date"
+    rows = [f"complaints.untimely_response,jd,JD{i},U{i},,210100,2026-10-16,2026-10-30" for i in (1, 2, 3)]
+    (truth / "ground_truth.csv").write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    (truth / "power_truth.csv").write_text(
+        "\n".join([head + ",strength,context"] + [f"{r},1.5,new_shop" for r in rows]) + "\n", encoding="utf-8")
+    home = tmp_path / "home"
+    write_part(home, "complaint_rates", "2026-10-30", [
+        {"shop_id": "JD1", "untimely_judgement_status": "insufficient_complaints"},
+        {"shop_id": "JD2", "untimely_judgement_status": "few_complaints"},
+        {"shop_id": "JD3", "untimely_judgement_status": "checked"}])
+    power = evaluate(home, truth)["power"]
+    assert power[("complaints.untimely_response", "1.5", "new_shop")] == {"planted": 3, "detected": 0,
+                                                                          "not_judged": 2}

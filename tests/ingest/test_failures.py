@@ -160,3 +160,36 @@ def test_a_bad_policy_value_is_a_user_error(home):
     home.config_file.write_text("ingest:\n  on_rejected_file: ignore\n", encoding="utf-8")
     with pytest.raises(UserError, match="ingest.on_rejected_file must be one of alert, fail"):
         daily.run_day(home, D)
+
+
+def test_staging_and_quarantine_split_every_row_and_a_disagreement_fails_the_file(home, con, monkeypatch):
+    """Staging takes the rows that break no rule, the quarantine the rows staging did not take
+    (pipelines.ingest.load): every row of the file is in exactly one of them, and rows read = loaded +
+    quarantined is checked, not assumed. If the two passes ever disagreed (a bug), the file's transaction is
+    rolled back: no staged row, no quarantined row, no ledger row, and the stage fails naming the file."""
+    from pipelines.ingest import load
+
+    rows = _rows("s", names=("电饭煲", "台灯", "水杯", "茶壶"))
+    rows[1][9] = "abc"        # row 2: not a number
+    rows[3][0] = rows[0][0]   # row 4: repeats row 1's observation_id
+    land(home, P, D, "split.csv", _csv(rows))
+    (e,) = orchestrate.ingest_day(con, home, D, sources=[P]).entries
+    assert (e.rows_read, e.rows_loaded, e.rows_quarantined) == (4, 2, 2)
+    staged = {r[0] for r in con.execute("SELECT _row FROM staging.price_observations").fetchall()}
+    quarantined = {r[0] for r in con.execute("SELECT row_number FROM meta.quarantine_rows").fetchall()}
+    assert staged == {1, 3} and quarantined == {2, 4}
+
+    real = load.build_transform
+
+    def build_transform(*args, rows="_mm_in", **kw):  # the quarantine pass loses its rows
+        dup, xdup, view, params, raw = real(*args, rows=rows, **kw)
+        return dup, xdup, view if rows == "_mm_in" else f"SELECT * FROM ({view}) WHERE false", params, raw
+
+    monkeypatch.setattr(load, "build_transform", build_transform)
+    land(home, P, D, "lost.csv", _csv([[f"l-{r[0]}", *r[1:]] for r in rows]))
+    with pytest.raises(IngestFailed, match=r"lost.csv: .*4 rows read but 2 staged and 0 quarantined"):
+        orchestrate.ingest_day(con, home, D, sources=[P])
+    assert con.execute("SELECT count(*) FROM staging.price_observations WHERE _file_name = 'lost.csv'").fetchall() \
+        == [(0,)]
+    assert con.execute("SELECT count(*) FROM meta.quarantine_rows WHERE file_name = 'lost.csv'").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM meta.ingestion_ledger WHERE file_name = 'lost.csv'").fetchall() == [(0,)]

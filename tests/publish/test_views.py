@@ -33,26 +33,81 @@ def _flags(home: Home) -> str:
     return f"read_parquet('{home.mart_dir('indicator_flags')}/dt=*/*.parquet', hive_partitioning = true)"
 
 
+def _episodes(rows: list[tuple]) -> dict[tuple, list[tuple]]:
+    """(indicator, entity, first date of a run of consecutive dates) -> its rows: the lead as the bulletin reads it,
+    computed here in Python from the published rows, independently of the view's SQL."""
+    by_pair: dict[tuple, list[tuple]] = {}
+    for row in rows:
+        by_pair.setdefault((row[0], row[1]), []).append(row)
+    out: dict[tuple, list[tuple]] = {}
+    for pair, items in by_pair.items():
+        start = prev = None
+        for row in sorted(items, key=lambda r: r[2]):
+            day = row[2]
+            if prev is None or (day - prev).days > 1:
+                start = day
+            prev = day
+            out.setdefault(pair + (start,), []).append(row)
+    return out
+
+
 def test_leads_has_one_row_per_distinct_lead(home):
     con = duckdb.connect()
-    # a lead is its flag_id: indicator, entity and window start (a running lead's window_end grows daily)
-    distinct, lead_days, flag_ids = con.execute(
-        f"SELECT count(DISTINCT (indicator_id, entity_id, window_start)), "
-        f"count(DISTINCT (indicator_id, entity_id, window_start, dt)), count(DISTINCT flag_id) FROM {_flags(home)}"
-    ).fetchone()
-    rows = con.execute(f"SELECT count(*) FROM {_flags(home)}").fetchone()[0]
-    assert rows > distinct == flag_ids > 0, "the sample's running leads repeat across days: the test needs that"
+    rows = con.execute(f"SELECT indicator_id, entity_id, dt, window_start, flag_id FROM {_flags(home)}").fetchall()
+    episodes = _episodes(rows)
+    sliding = [e for e in episodes.values() if len({r[3] for r in e}) > 1]
+    assert len(rows) > len(episodes) > 0, "the sample's running leads repeat across days: the test needs that"
+    assert sliding, "the sample has 28-day rules whose window start slides with the run date: the test needs them"
     _, leads = run_query(home, "SELECT count(*), sum(days_seen), bool_and(first_seen <= last_seen), "
                                "bool_and(days_seen <= datediff('day', first_seen, last_seen) + 1) FROM leads")
-    assert leads == [(distinct, lead_days, True, True)]
+    days = sum(len({r[2] for r in e}) for e in episodes.values())
+    assert leads == [(len(episodes), days, True, True)]
+    # one sliding lead is one row, with its earliest window start
+    ind, ent, first = next((k for k, e in episodes.items() if len({r[3] for r in e}) > 1))
+    _, one = run_query(home, f"SELECT window_start, first_seen, days_seen FROM leads WHERE indicator_id = '{ind}' "
+                             f"AND entity_id = '{ent}' AND first_seen = DATE '{first}'")
+    e = episodes[(ind, ent, first)]
+    assert one == [(min(r[3] for r in e), first, len({r[2] for r in e}))]
+
+
+def test_a_day_without_the_flag_ends_a_lead():
+    """Given rows of one entity: a sliding 28-day window flagged on 3 consecutive days, then not, then again."""
+    from pipelines.publish.views import LEADS
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE indicator_flags AS SELECT * FROM (VALUES "
+                "('price.sustained_below_market', 'price', 'listing', 'S1:K1', DATE '2026-10-05', DATE '2026-11-01', "
+                " DATE '2026-11-01', 'f1', 't', 'S1', 'U1', 'K1', '210100', 'low', 1.0, 0.5, '{}', 'p'),"
+                "('price.sustained_below_market', 'price', 'listing', 'S1:K1', DATE '2026-10-06', DATE '2026-11-02', "
+                " DATE '2026-11-02', 'f2', 't', 'S1', 'U1', 'K1', '210100', 'high', 2.0, 0.5, '{}', 'p'),"
+                "('price.sustained_below_market', 'price', 'listing', 'S1:K1', DATE '2026-10-07', DATE '2026-11-03', "
+                " DATE '2026-11-03', 'f3', 't', 'S1', 'U1', 'K1', '210100', 'medium', 3.0, 0.5, '{}', 'p'),"
+                "('price.sustained_below_market', 'price', 'listing', 'S1:K1', DATE '2026-10-09', DATE '2026-11-05', "
+                " DATE '2026-11-05', 'f5', 't', 'S1', 'U1', 'K1', '210100', 'low', 4.0, 0.5, '{}', 'p'),"
+                "('price.spike_mad', 'price', 'listing', 'S1:K1', DATE '2026-11-02', DATE '2026-11-02', "
+                " DATE '2026-11-02', 'g2', 't', 'S1', 'U1', 'K1', '210100', 'low', 9.0, 3.5, '{}', 'p')"
+                ") AS t(indicator_id, family, entity_type, entity_id, window_start, window_end, dt, flag_id, platform, "
+                "shop_id, uscc, sku_id, region_code, severity, value, threshold, evidence, policy_ref)")
+    got = con.execute(f"SELECT indicator_id, window_start, window_end, first_seen, last_seen, days_seen, severity, "
+                      f"value FROM ({LEADS.sql()}) ORDER BY indicator_id, first_seen").fetchall()
+    d = __import__("datetime").date
+    assert got == [
+        ("price.spike_mad", d(2026, 11, 2), d(2026, 11, 2), d(2026, 11, 2), d(2026, 11, 2), 1, "low", 9.0),
+        ("price.sustained_below_market", d(2026, 10, 5), d(2026, 11, 3), d(2026, 11, 1), d(2026, 11, 3), 3,
+         "medium", 3.0),
+        ("price.sustained_below_market", d(2026, 10, 9), d(2026, 11, 5), d(2026, 11, 5), d(2026, 11, 5), 1, "low", 4.0),
+    ]
 
 
 def test_leads_carry_the_figures_of_their_last_day(home):
     con = duckdb.connect()
-    latest = set(con.execute(
-        f"SELECT indicator_id, entity_id, window_start, window_end, dt, severity, value, evidence FROM {_flags(home)} "
-        "QUALIFY dt = max(dt) OVER (PARTITION BY indicator_id, entity_id, window_start)").fetchall())
-    _, leads = run_query(home, "SELECT indicator_id, entity_id, window_start, window_end, last_seen, severity, value, "
+    rows = con.execute(f"SELECT indicator_id, entity_id, dt, window_start, window_end, severity, value, evidence "
+                       f"FROM {_flags(home)}").fetchall()
+    latest = set()
+    for (ind, ent, _), e in _episodes(rows).items():
+        last = max(r[2] for r in e)
+        latest |= {(ind, ent, r[4], last, r[5], r[6], r[7]) for r in e if r[2] == last}
+    _, leads = run_query(home, "SELECT indicator_id, entity_id, window_end, last_seen, severity, value, "
                                "evidence FROM leads")
     assert set(leads) == latest
 

@@ -38,7 +38,9 @@ def test_headline_counts_match_the_published_partitions(fake_home):
     assert f'<b id="total-leads">{len(today)}</b>' in page
     assert f'{len(today) - len(yesterday):+d}' in page
     assert bulletin.path == home.reports / RUN_DATE.isoformat() / "bulletin.html"
-    new = {r["flag_id"] for r in today} - {r["flag_id"] for r in yesterday}
+    # new: an indicator and entity not flagged yesterday (a sliding window's flag_id changes every day)
+    seen = {(r["indicator_id"], r["entity_id"]) for r in yesterday}
+    new = [r for r in today if (r["indicator_id"], r["entity_id"]) not in seen]
     assert bulletin.headline["new"] == len(new)
     assert f'<span id="new-leads">{len(new)}</span>' in page
 

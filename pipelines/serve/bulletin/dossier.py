@@ -80,11 +80,15 @@ def _leads(con, home: Home, run_date: date, shops: list[str], usccs: list[str]) 
         return []
     sql = (f"WITH f AS (SELECT *, CASE WHEN family = 'collusion' THEN list_concat("  # noqa: S608 - path quoted by quote_literal, values bound
            "json_extract_string(evidence, '$.shop_ids[*]'), json_extract_string(evidence, '$.parallel_pair_list[*].shop_a'), "
-           f"json_extract_string(evidence, '$.parallel_pair_list[*].shop_b')) END AS cell_shops FROM {src} WHERE dt BETWEEN $a AND $d) "
-           "SELECT *, min(dt) OVER w AS first_seen, count(*) OVER w AS days_seen FROM f "
+           f"json_extract_string(evidence, '$.parallel_pair_list[*].shop_b')) END AS cell_shops, "
+           # one lead = an indicator and an entity flagged on consecutive dates (as the `leads` view)
+           "dt - CAST(dense_rank() OVER (PARTITION BY indicator_id, entity_id ORDER BY dt) AS INTEGER) AS episode "
+           f"FROM {src} WHERE dt BETWEEN $a AND $d) "
+           "SELECT * EXCLUDE (episode), min(dt) OVER w AS first_seen, count(DISTINCT dt) OVER w AS days_seen FROM f "
            "WHERE list_contains($shops, shop_id) OR list_contains($usccs, uscc) "
            "OR len(list_intersect(coalesce(cell_shops, []), $shops)) > 0 "
-           "WINDOW w AS (PARTITION BY flag_id) QUALIFY dt = max(dt) OVER w ORDER BY dt DESC, indicator_id")
+           "WINDOW w AS (PARTITION BY indicator_id, entity_id, episode) QUALIFY dt = max(dt) OVER w "
+           "ORDER BY dt DESC, indicator_id")
     cur = con.execute(sql, {"a": run_date - timedelta(days=LEAD_DAYS - 1), "d": run_date, "shops": shops,
                             "usccs": usccs})
     cols = [c[0] for c in cur.description]

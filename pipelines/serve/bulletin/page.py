@@ -57,10 +57,12 @@ def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
     regions = sections.regions(flags, yesterday, had_yesterday)
     charts = sections.trends(con, home, run_date)
     published = data.published_partitions(con, run_date)
-    # A lead that continues (same flag_id: indicator, entity, window start) is not new today.
-    seen_yesterday = {r.get("flag_id") for r in yesterday}
+    # A lead that continues (the same indicator and entity flagged yesterday, as in the `leads` view) is not new
+    # today: a 28-day rule's window start slides with the run date, so its flag_id changes every day.
+    seen_yesterday = {(r.get("indicator_id"), r.get("entity_id")) for r in yesterday}
     headline = {"total": len(flags), "change": (len(flags) - len(yesterday)) if had_yesterday else None,
-                "new": sum(1 for r in flags if r.get("flag_id") not in seen_yesterday) if had_yesterday else None,
+                "new": sum(1 for r in flags if (r.get("indicator_id"), r.get("entity_id")) not in seen_yesterday)
+                if had_yesterday else None,
                 "high": sum(1 for r in flags if r.get("severity") == "high"),
                 "by_family": {f["id"]: f["today"] for f in families},
                 "by_region": {r["code"]: r["leads"] for r in regions}}

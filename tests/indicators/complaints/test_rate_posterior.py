@@ -132,10 +132,36 @@ def test_a_two_day_burst_does_not_make_the_month_look_bad(mem_warehouse, run):
     rows = by_id(run(con, ID, date(2026, 11, 9)))
     burst = rows["BURST"]
     platform_rate = (10 * 3 + 20) / (11 * 9 * 30)
-    cap = max(2, math.ceil(5 * platform_rate * 30))   # max(daily_cap_min, ceil(factor x rate x the day's orders))
-    assert cap == 3
+    # max(daily_cap_min, ceil(daily_cap_threshold_multiple x threshold x rate x the day's orders))
+    cap = max(2, math.ceil(2 * 5 * platform_rate * 30))
+    assert cap == 6
     assert burst["complaints"] == 20 and burst["complaints_capped"] == 2 * cap
     assert not burst["flagged"]
+
+
+def test_a_rate_kept_every_busy_day_is_counted_in_full_and_flagged(mem_warehouse, run):
+    """Issue 20, campaign power (0/5 at 1.5x): the daily cap was at the threshold's rate (5 x the platform's), so a
+    shop busy enough every day for the cap to bind counted at most the threshold's rate and the prior pulled its
+    month below the threshold: no sustained high rate on busy days could ever be flagged. The cap is now at twice
+    the threshold's rate: a shop at ~10 x the platform's rate on 30 orders a day keeps every complaint."""
+    con = mem_warehouse
+    for i in range(40):
+        shop(con, f"N{i}")
+        for d in range(1, 6):
+            orders(con, f"N{i}", f"2026-11-0{d}", 30)
+        complaints(con, "2026-11-03", f"N{i}", 2)
+    shop(con, "HIGH")
+    for d in range(1, 6):
+        orders(con, "HIGH", f"2026-11-0{d}", 30)
+        complaints(con, f"2026-11-0{d}", "HIGH", 5)
+    rows = by_id(run(con, ID, date(2026, 11, 5)))
+    high = rows["HIGH"]
+    platform_rate = (40 * 2 + 25) / (41 * 5 * 30)
+    assert math.ceil(2 * 5 * platform_rate * 30) == 6             # the new cap: 6 a day, above HIGH's 5
+    assert math.ceil(5 * platform_rate * 30) == 3                  # the old cap: 3 a day
+    assert high["complaints"] == 25 and high["complaints_capped"] == 25
+    assert high["flagged"] and high["value"] >= 5
+    assert not any(rows[f"N{i}"]["flagged"] for i in range(40))
 
 
 def test_month_to_date_and_rerun_safe(mem_warehouse, run):

@@ -180,3 +180,59 @@ def test_ordinary_noise_of_a_regular_seller_is_not_a_burst(mem_warehouse, burst)
     assert ev["modified_z_scale"] == pytest.approx(0.6745 * 7 ** 0.5, abs=1e-3)
     assert 1e-2 < s7["rating_poisson_p"] < 2e-2
     assert not s7["flagged"]
+
+
+# ------------------------------------------------------------------ issue 20: new shops (session 28)
+
+def new_shop_history(con, shop, opened=-14, lag=4, five=2, other=1):
+    """A shop that opened on RUN + opened (its first order): every day since, `five` + `other` orders, each reviewed
+    `lag` days later (5 and 3 stars), so that its reviews run from RUN + opened + lag to the day before RUN."""
+    for d in range(opened, -lag):
+        for k in range(five + other):
+            o = order(con, shop, at(d, "08:00:00"), f"{shop}_new{d}_{k}")
+            review(con, o, 5 if k < five else 3, at(d + lag, f"1{k % 10}:{k // 10 % 60:02d}:00"))
+
+
+def test_a_new_shops_baseline_is_the_days_since_its_first_review(mem_warehouse, burst):
+    """The power curves' new_shop miss: a shop open 14 days, reviewed for 10 (2 five-star and 1 other review a day),
+    gets 16 five-star and 3 other reviews. Counting the 18 days before its first review as zeros cut its baseline to
+    0.71 five-star and 0.36 other a day, so its 3 other reviews read as a shown own rise (lower bound 0.82 / 0.36 > 1),
+    credited at its upper bound (22x), and the burst was tested against 15.5 a day (p 0.5); from its first order (14
+    days) the lower bound is still 1.15 > 1. Over its 10 reviewed days its baseline is 2 and 1 a day: no rise shown
+    (0.82 < 1), and 16 against 2 (x the market's 4/3) is a burst."""
+    con = mem_warehouse
+    ordinary_market(con)
+    new_shop_history(con, "N1")
+    day_reviews(con, "N1", 0, 16, 3, "today")
+    n1 = by_shop(result(con, burst, RUN))["N1"]
+    ev = n1["evidence"]
+    assert n1["rating_poisson_p"] < P_THRESHOLD and n1["flagged"]
+    assert n1["rating_baseline_mean"] == pytest.approx(2.0)          # not 0.71 (28 days with 18 zeros)
+    assert ev["own_non_five_star_ratio_lo"] < 1 and ev["own_rise_credited"] == 1.0
+    assert ev["baseline_five_star_median"] == 2 and ev["baseline_five_star_mad"] == 0
+    assert ev["baseline_active_days"] == 10
+
+
+def test_a_new_shops_ordinary_day_is_not_a_burst_and_old_sellers_keep_the_window(mem_warehouse, burst):
+    """The false-alarm side: the new shops' ordinary day (2 or 3 five-star, 1 other) is not flagged, and the market's
+    per-seller means are over active days too: 11 new shops at their usual 2 a day are not a market-wide rise (their
+    mean over 28 days, 0.71, would read as a ratio of 2.8). A seller whose first review of the window comes late but
+    whose reviewed order was placed before the window is not a new shop: its baseline is the whole window."""
+    con = mem_warehouse
+    for j in range(11):
+        merchant(con, f"N{j}")
+        new_shop_history(con, f"N{j}")
+        day_reviews(con, f"N{j}", 0, 2 + j % 2, 1, "today")
+    merchant(con, "Q1")
+    o = order(con, "Q1", at(-35, "08:00:00"), "q_old")
+    review(con, o, 5, at(-5))
+    for k in range(2):
+        o = order(con, "Q1", at(-4, "08:00:00"), f"q{k}")
+        review(con, o, 5, at(0, f"1{k}:00:00"))
+    rows = by_shop(result(con, burst, RUN))
+    assert rows["N0"]["evidence"]["market_ratio"] == pytest.approx(1.0)   # 2 or 3 today against 2 a day
+    assert rows["N0"]["rating_baseline_mean"] == pytest.approx(2.0)
+    assert rows["Q1"]["rating_baseline_mean"] == pytest.approx(1 / 28, abs=1e-4)
+    assert not any(r["flagged"] for r in rows.values())
+    assert rows["N0"]["evidence"]["baseline_active_days"] == 10
+    assert rows["Q1"]["evidence"]["baseline_active_days"] == 28

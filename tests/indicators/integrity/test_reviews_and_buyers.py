@@ -163,6 +163,30 @@ def test_category_with_fast_answers_everywhere_raises_the_bar(mem_warehouse, lat
     assert rows["S1"]["latency_share_threshold"] > 0.6 and not rows["S1"]["flagged"]
 
 
+def test_the_windows_state_is_judged_on_a_day_without_a_fast_review(mem_warehouse, latency):
+    """Issue 20's power curves: a seller answering 8 of its 20 five-star reviews within minutes of delivery, none of
+    them on the run date, is a lead on the run date (its 28-day share 0.4 is over the threshold, as the mart row
+    shows); the rule until session 28 waited for a fast review on the date. A seller with no review on the date is
+    not judged that day."""
+    con = mem_warehouse
+    product(con, "P1", "beleza_saude")
+    for s in ("S2", "S3", "S4", "S5"):
+        latency_reviews(con, s, 20, fast=1)
+    for shop, last in (("S1", 1), ("S6", 2)):   # S1's last review is answered on the run date, S6's the day before
+        for i in range(20):
+            delivered = RUN - timedelta(days=last + i)
+            answered = f"{delivered} 12:10:00" if i >= 12 else f"{delivered + timedelta(days=1)} 18:00:00"
+            o = order(con, shop, f"{delivered - timedelta(days=3)} 08:00:00", f"{shop}b{i}",
+                      delivered_at=f"{delivered} 12:00:00", estimated_at=f"{delivered + timedelta(days=5)} 00:00:00")
+            review(con, o, 5, answered, created_at=f"{delivered} 00:00:00")
+    rows = by_shop(result(con, latency, RUN))
+    s1 = rows["S1"]
+    assert s1["evidence"]["suspicious_today"] == 0 and s1["latency_share"] == pytest.approx(0.4)
+    assert s1["flagged"]
+    assert "S6" not in rows
+    assert not any(rows[s]["flagged"] for s in ("S2", "S3", "S4", "S5"))
+
+
 def test_too_few_reviews_are_not_judged(mem_warehouse, latency):
     con = mem_warehouse
     latency_reviews(con, "S1", 5, fast=5)
