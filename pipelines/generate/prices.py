@@ -17,6 +17,7 @@ from .world import CATEGORIES, SHOCK_CATEGORY, World
 # promotion kinds of a listing
 NO_PROMO, PROMO, CAMPAIGN = 0, 1, 2
 CAMPAIGN_BOOST = {0: 1.0, 1: 1.4, 2: 3.0}   # demand multiplier of campaign listings per festival phase
+PROMO_UPLIFT = 1.3   # demand multiplier of a listing while its promotion is on
 
 
 @dataclass
@@ -87,7 +88,7 @@ class PriceBook:
         on = self.pkind > NO_PROMO
         price = np.where(on, np.round(np.minimum(self.reg, self.pref) * (1 - depth), 2), self.reg)
         rate = w.l_rate * active
-        rate = rate * np.where(on, 1.3, 1.0) * np.where(w.l_campaign, CAMPAIGN_BOOST[phase], 1.0)
+        rate = rate * np.where(on, PROMO_UPLIFT, 1.0) * np.where(w.l_campaign, CAMPAIGN_BOOST[phase], 1.0)
         if phase:
             rate[np.isin(w.l_shop, w.popular_shops)] *= 2.0
         offer = Offer(active=active, price=price, ptype=on.astype(np.int8), ref=np.where(on, self.pref, np.nan),

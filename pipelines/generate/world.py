@@ -463,18 +463,15 @@ def _power_params(w: World, p: Plant, n_bg_l: int) -> None:
         p.params["surge_orders"] = expected_orders(w, p, p.t0)
 
 
-CAMPAIGN_PROMO_UPLIFT = 1.3   # prices.PriceBook.offer: orders x 1.3 while a listing's promotion is on
-
-
 def expected_orders(w: World, p: Plant, t: int) -> float:
     """A power plant's expected orders on day t as prices.PriceBook.offer sets its listing's demand: 0 before its
     shop opens, else its order rate, times the festival boost and the promotion's uplift on festival days when its
     listing joins the campaign (a campaign listing is on promotion through every festival phase)."""
-    from .prices import CAMPAIGN_BOOST, campaign_phase  # lazy: prices imports this module
+    from .prices import CAMPAIGN_BOOST, PROMO_UPLIFT, campaign_phase  # lazy: prices imports this module
 
     li = p.params["listings"][0]
     if w.shop_open[w.l_shop[li]] > t:
         return 0.0
     phase = campaign_phase(w.start + dt.timedelta(days=t))
-    boost = CAMPAIGN_PROMO_UPLIFT * CAMPAIGN_BOOST[phase] if phase and w.l_campaign[li] else 1.0
+    boost = PROMO_UPLIFT * CAMPAIGN_BOOST[phase] if phase and w.l_campaign[li] else 1.0
     return float(w.l_rate[li]) * boost

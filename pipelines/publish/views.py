@@ -77,6 +77,11 @@ class DerivedView:
         return self.select.format(base=quote_ident(self.base))
 
 
+# A lead's episode: its business dates minus their rank within (indicator, entity) is constant over a run of
+# consecutive dates (gaps and islands). A 28-day rule's window start slides every day, so the flag_id cannot be
+# the lead's identity; the `leads` view, the bulletin's new count and the dossiers all use this one.
+LEAD_EPISODE = "dt - CAST(dense_rank() OVER (PARTITION BY indicator_id, entity_id ORDER BY dt) AS INTEGER)"
+
 LEADS = DerivedView(
     name="leads", base="indicator_flags",
     zh="线索（去重）：每条线索一行",
@@ -85,13 +90,8 @@ LEADS = DerivedView(
         "grows day by day or slides with the run date (the 28-day rules), with the first and last day it was "
         "published, its earliest window start and latest window end, figures and evidence; a day without the "
         "flag ends the episode. Count leads here, not in indicator_flags (which repeats a running lead every day)"),
-    # episode: dates minus their rank within (indicator, entity) is constant over a run of consecutive dates
-    # (gaps and islands); a sliding window's start moves every day, so the flag_id cannot be the lead's identity
-    select="""
-        WITH flagged AS (
-            SELECT *, dt - CAST(dense_rank() OVER (PARTITION BY indicator_id, entity_id ORDER BY dt) AS INTEGER)
-                   AS episode
-            FROM {base})
+    select=f"""
+        WITH flagged AS (SELECT *, {LEAD_EPISODE} AS episode FROM {{base}})
         SELECT indicator_id, arg_max(family, dt) AS family, arg_max(entity_type, dt) AS entity_type, entity_id,
                min(window_start) AS window_start, max(window_end) AS window_end,
                min(dt) AS first_seen, max(dt) AS last_seen, count(DISTINCT dt) AS days_seen,
@@ -100,7 +100,7 @@ LEADS = DerivedView(
                arg_max(severity, dt) AS severity, arg_max(value, dt) AS value, arg_max(threshold, dt) AS threshold,
                arg_max(evidence, dt) AS evidence, arg_max(policy_ref, dt) AS policy_ref
         FROM flagged
-        GROUP BY indicator_id, entity_id, episode""",
+        GROUP BY indicator_id, entity_id, episode""",  # noqa: S608 - LEAD_EPISODE is a constant of this module
     columns=(
         ("window_end", "行为截止日期（最新）", "Last date of the behaviour as of last_seen (a running lead's window grows)"),
         ("first_seen", "首次发布日期", "First business date (dt) on which the lead was published"),

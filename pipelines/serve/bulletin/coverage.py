@@ -36,18 +36,40 @@ ANCHOR = "<h2>重点线索"
 
 @dataclass(frozen=True)
 class HistoryCheck:
+    """A rule with a minimum history: its mart's columns <stem>_status, <stem>_days and <stem>_required_days."""
+
     indicator_id: str
     mart: str
-    stem: str  # the mart's columns <stem>_status, <stem>_days, <stem>_required_days
+    stem: str
+
+    insufficient = INSUFFICIENT
+    lacking_zh, lacking_en = "条历史不足", "insufficient history"
+    unit_zh, unit_en = "天", "days"
+
+    @property
+    def status(self) -> str:
+        return f"{self.stem}_status"
+
+    @property
+    def have(self) -> str:
+        return f"{self.stem}_days"
+
+    @property
+    def required(self) -> str:
+        return f"{self.stem}_required_days"
 
 
 HISTORY_CHECKS = (
     HistoryCheck("price.phantom_reference", "price_anomalies", "reference_history"),
 )
 
+INSUFFICIENT_COUNT = "insufficient_complaints"
+
 
 @dataclass(frozen=True)
 class CountCheck:
+    """A rule that needs enough events to judge a share: its status, events-had and events-needed columns."""
+
     indicator_id: str
     mart: str
     status: str          # the status column; INSUFFICIENT_COUNT where the rule could not judge
@@ -56,8 +78,10 @@ class CountCheck:
     unit_zh: str
     unit_en: str
 
+    insufficient = INSUFFICIENT_COUNT
+    lacking_zh, lacking_en = "个对象投诉量不足", "insufficient complaints"
 
-INSUFFICIENT_COUNT = "insufficient_complaints"
+
 COUNT_CHECKS = (
     CountCheck("complaints.untimely_response", "complaint_rates", "untimely_judgement_status",
                "untimely_window_timely_known", "untimely_required_answers", "件已答复", "answered"),
@@ -67,29 +91,19 @@ COUNT_CHECKS = (
 def insufficient_history(con, home: Home, run_date: date) -> list[dict]:
     """Per indicator with rows of insufficient history in its mart's partition of `run_date`: how many, and
     the shortest and longest history against the days the rule needs."""
-    names = data.indicator_names()
-    found = []
-    for check in HISTORY_CHECKS:
-        src = data.published_source(home, check.mart)
-        if src is None or not data.has_partition(home, check.mart, run_date):
-            continue
-        status, days, required = (quote_ident(f"{check.stem}_{c}") for c in ("status", "days", "required_days"))
-        n, shortest, longest, need = con.execute(
-            f"SELECT count(*), min({days}), max({days}), max({required}) FROM {src} "  # noqa: S608 - path quoted by quote_literal, identifiers quoted, values bound
-            f"WHERE dt = $d AND {status} = $s", {"d": run_date, "s": INSUFFICIENT}).fetchone()
-        if n:
-            found.append({"indicator_id": check.indicator_id, "name_zh": names.get(check.indicator_id, ""),
-                          "mart": check.mart, "rows": int(n), "shortest": shortest, "longest": longest,
-                          "required": need})
-    return found
+    return _insufficient(con, home, run_date, HISTORY_CHECKS)
 
 
 def insufficient_counts(con, home: Home, run_date: date) -> list[dict]:
     """Per indicator with rows of insufficient complaints in its mart's partition of `run_date`: how many, and the
     fewest and most events (answers known) against the events the rule needs."""
+    return _insufficient(con, home, run_date, COUNT_CHECKS)
+
+
+def _insufficient(con, home: Home, run_date: date, checks) -> list[dict]:
     names = data.indicator_names()
     found = []
-    for check in COUNT_CHECKS:
+    for check in checks:
         src = data.published_source(home, check.mart)
         if src is None or not data.has_partition(home, check.mart, run_date):
             continue
@@ -99,45 +113,34 @@ def insufficient_counts(con, home: Home, run_date: date) -> list[dict]:
         status, have, required = (quote_ident(c) for c in (check.status, check.have, check.required))
         n, fewest, most, need = con.execute(
             f"SELECT count(*), min({have}), max({have}), max({required}) FROM {src} "  # noqa: S608 - path quoted by quote_literal, identifiers quoted, values bound
-            f"WHERE dt = $d AND {status} = $s", {"d": run_date, "s": INSUFFICIENT_COUNT}).fetchone()
+            f"WHERE dt = $d AND {status} = $s", {"d": run_date, "s": check.insufficient}).fetchone()
         if n:
-            found.append({"kind": "count", "indicator_id": check.indicator_id,
-                          "name_zh": names.get(check.indicator_id, ""), "mart": check.mart, "status": check.status,
-                          "rows": int(n), "shortest": fewest, "longest": most, "required": need,
-                          "unit_zh": check.unit_zh, "unit_en": check.unit_en})
+            found.append({"check": check, "indicator_id": check.indicator_id,
+                          "name_zh": names.get(check.indicator_id, ""), "rows": int(n), "shortest": fewest,
+                          "longest": most, "required": need})
     return found
 
 
 def note_html(notes: list[dict]) -> Markup:
-    """The note as HTML (empty when every rule had the history it needs)."""
+    """The note as HTML (empty when every rule had the history and the events it needs)."""
     if not notes:
         return Markup("")
     items = []
     for n in notes:
+        c = n["check"]
         span = f"{n['shortest']}" if n["shortest"] == n["longest"] else f"{n['shortest']}–{n['longest']}"
-        if n.get("kind") == "count":
-            items.append(Markup(
-                '<li data-indicator="{id}">{zh} <span class="en">{id}</span>：{rows} 个对象投诉量不足（{span}/{req} {uzh}），未判断 '
-                '<span class="en">{rows} with insufficient complaints: {span} of {req} {uen}, not judged (see {mart}.{status})'
-                '</span></li>').format(id=n["indicator_id"], zh=n["name_zh"], rows=n["rows"], span=span,
-                                       req=n["required"], uzh=n["unit_zh"], uen=n["unit_en"], mart=n["mart"],
-                                       status=n["status"]))
-            continue
         items.append(Markup(
-            '<li data-indicator="{id}">{zh} <span class="en">{id}</span>：{rows} 条历史不足（{span}/{req} 天），未判断 '
-            '<span class="en">{rows} with insufficient history: {span} of {req} days, not judged (see {mart}.{stem}_status)'
-            '</span></li>').format(id=n["indicator_id"], zh=n["name_zh"], rows=n["rows"], span=span,
-                                   req=n["required"], mart=n["mart"], stem=_stem(n["indicator_id"])))
+            '<li data-indicator="{id}">{zh} <span class="en">{id}</span>：{rows} {lzh}（{span}/{req} {uzh}），未判断 '
+            '<span class="en">{rows} with {len_}: {span} of {req} {uen}, not judged (see {mart}.{status})'
+            '</span></li>').format(id=n["indicator_id"], zh=n["name_zh"], rows=n["rows"], lzh=c.lacking_zh,
+                                   span=span, req=n["required"], uzh=c.unit_zh, len_=c.lacking_en, uen=c.unit_en,
+                                   mart=c.mart, status=c.status))
     return Markup(
         '<div id="insufficient-history" class="note">\n<h3>历史或数据不足 <span class="en">Insufficient history or data'
         '</span></h3>\n'
         "<p>以下规则需要的历史天数或投诉量多于现有数据，相关对象未作判断（不是未发现问题）。"
         '<span class="en">These rules need more days of history, or more complaints, than there are: the rows below'
         " were not judged (no lead there is not nothing found).</span></p>\n<ul>\n") + Markup("\n").join(items) + Markup("\n</ul>\n</div>\n")
-
-
-def _stem(indicator_id: str) -> str:
-    return next(c.stem for c in HISTORY_CHECKS if c.indicator_id == indicator_id)
 
 
 def with_history_note(page: str, con, home: Home, run_date: date) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipelines.core.errors import UserError
 from pipelines.core.home import Home
+from pipelines.publish.views import LEAD_EPISODE
 from pipelines.serve.bulletin import data, followup
 from pipelines.serve.bulletin.charts import mini_chart_svg
 from pipelines.serve.bulletin.explain import cell_shop_ids, evidence_of, explain
@@ -82,7 +83,7 @@ def _leads(con, home: Home, run_date: date, shops: list[str], usccs: list[str]) 
            "json_extract_string(evidence, '$.shop_ids[*]'), json_extract_string(evidence, '$.parallel_pair_list[*].shop_a'), "
            f"json_extract_string(evidence, '$.parallel_pair_list[*].shop_b')) END AS cell_shops, "
            # one lead = an indicator and an entity flagged on consecutive dates (as the `leads` view)
-           "dt - CAST(dense_rank() OVER (PARTITION BY indicator_id, entity_id ORDER BY dt) AS INTEGER) AS episode "
+           f"{LEAD_EPISODE} AS episode "
            f"FROM {src} WHERE dt BETWEEN $a AND $d) "
            "SELECT * EXCLUDE (episode), min(dt) OVER w AS first_seen, count(DISTINCT dt) OVER w AS days_seen FROM f "
            "WHERE list_contains($shops, shop_id) OR list_contains($usccs, uscc) "
