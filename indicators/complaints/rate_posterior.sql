@@ -7,7 +7,7 @@
 -- Parameters: $run_date, $min_exposure, $min_complaints, $posterior_ratio_threshold, $wilson_z,
 -- $fit_prior, $prior_min_shops, $prior_min_strength, $prior_max_strength, $default_prior_mean, $default_prior_strength.
 -- Every source row is restricted to dates <= $run_date (loaded by then, and dated by then).
-WITH bounds AS (
+WITH RECURSIVE bounds AS (
     SELECT $run_date::DATE AS run_date, date_trunc('month', $run_date::DATE)::DATE AS month_start
 ),
 registry_asof AS (
@@ -152,32 +152,51 @@ prior_input AS (
     -- method of moments on the merchants with the minimum exposure. The moments are summed as DECIMALs (k/n to 12
     -- places, 1/n to 15), whose sums are exact: a floating-point var_samp()/avg() adds in thread order, so a rerun
     -- of the same date could move the posterior's last bits and, at the threshold, a flag
-    SELECT platform_key, k, n, round(k / n, 12)::DECIMAL(18, 12) AS p, round(1 / n, 15)::DECIMAL(18, 15) AS inv_n
+    SELECT platform_key, entity_id, k, n,
+           round(k / n, 12)::DECIMAL(18, 12) AS p, round(1 / n, 15)::DECIMAL(18, 15) AS inv_n
     FROM rated WHERE orders >= $min_exposure
 ),
-moment_sums AS (
-    SELECT platform_key, count(*) AS shops, sum(k) AS k, sum(n) AS n, sum(p) AS s1, sum(p * p) AS s2, sum(inv_n) AS s_inv
-    FROM prior_input GROUP BY platform_key
-    UNION ALL
-    SELECT '*all*', count(*), sum(k), sum(n), sum(p), sum(p * p), sum(inv_n) FROM prior_input
+first_fits AS (
+    -- the prior of every gated merchant, per platform and over all platforms ('*all*')
+    SELECT coalesce(platform_key, '*all*') AS platform_key, count(*) AS shops, sum(k) / sum(n) AS m,
+           beta_moment_strength(count(*), sum(k), sum(n), sum(p), sum(p * p), sum(inv_n),
+                                $prior_min_strength, $prior_max_strength) AS strength
+    FROM prior_input
+    GROUP BY GROUPING SETS ((platform_key), ())
+    HAVING count(*) >= $prior_min_shops AND sum(k) > 0 AND $fit_prior
 ),
-moments AS (
-    -- sample variance (N·Σp² − (Σp)²) / (N(N−1)), its numerator exact
-    SELECT platform_key, shops, k / n AS m,
-           CASE WHEN shops > 1 THEN (shops * s2 - s1 * s1)::DOUBLE / (shops * (shops - 1)) END AS v_obs,
-           s_inv::DOUBLE / shops AS mean_inv_n
-    FROM moment_sums
+mean_revisions AS (
+    -- The benchmark is the rate of the merchants the rule would not flag. A platform's pooled rate is weighted by
+    -- orders, so a few busy merchants with many complaints raise it and then hide each other (masking). As in
+    -- Phase I of a control chart (points outside the limits are removed and the centre line revised until none is
+    -- left: Montgomery, Introduction to Statistical Quality Control, ch. 6), the mean is refitted without the
+    -- merchants flagged against the previous mean, until that set no longer changes. A merchant is flagged when
+    -- k >= min_complaints and (m·S + k)/(S + n) >= threshold·m, that is k >= m·((threshold−1)·S + threshold·n):
+    -- a lower mean flags a superset, and leaving flagged merchants (rates above the mean) out lowers the mean, so
+    -- the revisions only go down and stop. The strength S stays the first fit's: the spread between merchants is
+    -- measured on all of them (a prior fitted on the ordinary ones alone would deny that outliers exist and shrink
+    -- every one of them back to the mean). A clean platform flags nobody at the first mean: no revision.
+    SELECT platform_key, 1 AS pass, m, strength, shops AS shops_kept, false AS settled
+    FROM first_fits
+    UNION ALL
+    SELECT r.platform_key, r.pass + 1,
+           -- keep the previous mean if the revision would leave fewer than prior_min_shops or no complaint
+           CASE WHEN count(i.k) >= $prior_min_shops AND sum(i.k) > 0 THEN sum(i.k) / sum(i.n) ELSE r.m END,
+           r.strength, count(i.k),
+           CASE WHEN count(i.k) >= $prior_min_shops AND sum(i.k) > 0 THEN sum(i.k) / sum(i.n) ELSE r.m END = r.m
+    FROM mean_revisions AS r
+    LEFT JOIN prior_input AS i
+           ON (r.platform_key = '*all*' OR i.platform_key = r.platform_key)
+          AND NOT (i.k >= $min_complaints
+                   AND i.k >= r.m * (($posterior_ratio_threshold - 1) * r.strength + $posterior_ratio_threshold * i.n))
+    WHERE NOT r.settled AND r.pass < 20
+    GROUP BY r.platform_key, r.pass, r.m, r.strength
 ),
 fits AS (
-    -- between-merchant variance = observed variance of k/n minus the binomial noise m(1-m)·mean(1/n);
-    -- strength α+β = m(1-m)/variance - 1, bounded to [min, max]; no excess variance -> the cap (maximal pooling)
-    SELECT platform_key, shops, m,
-           v_obs - m * (1 - m) * mean_inv_n AS v_between,
-           CASE WHEN v_obs - m * (1 - m) * mean_inv_n > 0
-                THEN least(greatest(m * (1 - m) / (v_obs - m * (1 - m) * mean_inv_n) - 1, $prior_min_strength::DOUBLE), $prior_max_strength::DOUBLE)
-                ELSE $prior_max_strength::DOUBLE END AS strength
-    FROM moments
-    WHERE shops >= $prior_min_shops AND m > 0 AND $fit_prior
+    SELECT f.platform_key, f.shops, r.m, f.strength, f.shops - r.shops_kept AS left_out
+    FROM first_fits AS f
+    JOIN mean_revisions AS r USING (platform_key)
+    QUALIFY r.pass = max(r.pass) OVER (PARTITION BY f.platform_key)
 ),
 with_prior AS (
     SELECT r.*,
@@ -186,10 +205,11 @@ with_prior AS (
            CASE WHEN fp.m IS NOT NULL THEN 'platform_month'
                 WHEN fa.m IS NOT NULL THEN 'all_platforms_month'
                 ELSE 'default' END AS prior_source,
-           coalesce(fp.shops, fa.shops, 0) AS prior_shops
+           coalesce(fp.shops, fa.shops, 0) AS prior_shops,
+           coalesce(fp.left_out, fa.left_out, 0) AS prior_left_out
     FROM rated AS r
     LEFT JOIN fits AS fp ON fp.platform_key = r.platform_key
-    LEFT JOIN (SELECT * FROM fits WHERE platform_key = '*all*') AS fa ON true
+    LEFT JOIN fits AS fa ON fa.platform_key = '*all*'
 ),
 scored AS (
     SELECT *,
@@ -241,6 +261,7 @@ SELECT
         'prior_alpha', round(prior_mean * prior_strength, 4),
         'prior_beta', round((1 - prior_mean) * prior_strength, 4),
         'prior_source', prior_source,
+        'prior_left_out_merchants', prior_left_out,
         'wilson_low_per_10k', round(10000 * wilson_low, 2),
         'wilson_high_per_10k', round(10000 * wilson_high, 2),
         'complaint_ids', complaint_ids

@@ -230,3 +230,66 @@ def test_the_posterior_does_not_depend_on_the_order_rows_are_read(mem_warehouse,
     backward = on_another_warehouse(lambda con: _fitted_prior_of_a_market(con, run, reversed(range(60))))
     assert forward[0][2] != 100000  # the prior was fitted (not the cap), so its moments matter
     assert backward == forward
+
+
+def _masked_market(con):
+    """40 ordinary jd shops at 1 % (200 orders, 2 complaints), one busy shop at 30 % (1,000 orders, 300 complaints)
+    and two at 14 % (400 orders, 56 complaints), over ten days (under the daily cap: 2 x 5 x the platform's 5 %)."""
+    for i in range(40):
+        shop(con, f"O{i:02d}", platform="jd")
+        orders(con, f"O{i:02d}", "2026-11-05", 200)
+        complaints(con, "2026-11-05", f"O{i:02d}", 2)
+    mid_days = [6, 5] * 4 + [6, 6]   # 56
+    for s, per_day, complaints_by_day in (("BIG", 100, [30] * 10), ("MID1", 40, mid_days), ("MID2", 40, mid_days)):
+        shop(con, s, platform="jd")
+        for d, k in zip(range(5, 15), complaints_by_day):
+            orders(con, s, f"2026-11-{d:02d}", per_day)
+            complaints(con, f"2026-11-{d:02d}", s, k)
+    return [(200, 2)] * 40 + [(1000, 300), (400, 56), (400, 56)]
+
+
+def _first_fit(data):
+    """The method of moments on all gated shops (the rule's first fit), computed here independently."""
+    ks, ns = [k for _, k in data], [n for n, _ in data]
+    m = sum(ks) / sum(ns)
+    ps = [k / n for n, k in data]
+    mean_p = sum(ps) / len(ps)
+    v_between = (sum((p - mean_p) ** 2 for p in ps) / (len(ps) - 1)
+                 - m * (1 - m) * sum(1 / n for n in ns) / len(ps))
+    return m, min(max(m * (1 - m) / v_between - 1, 100), 100000)
+
+
+def test_busy_outliers_do_not_hide_each_other_behind_the_mean_they_raise(mem_warehouse, run):
+    """Masking (issue 20, rate_posterior campaign 1/5 at 1.5x): the busy bad shops raise the pooled rate they are
+    judged against. The benchmark is refitted without the shops flagged against it until that set settles (Phase I
+    of a control chart); the strength stays the first fit's."""
+    con = mem_warehouse
+    data = _masked_market(con)
+    rows = by_id(run(con, ID, RUN))
+    m1, strength = _first_fit(data)
+    assert rows["MID1"]["complaints_capped"] == 56 and rows["BIG"]["complaints_capped"] == 300
+    # against the first mean (5.0 %) the 14 % shops are 3.6x, not flagged: only BIG is. Without BIG the mean is
+    # 2.2 % and the MIDs are flagged; without them, the 40 ordinary shops' 1 %, against which all three stay flagged
+    assert (m1 * strength + 56) / (strength + 400) / m1 < 5 <= (m1 * strength + 300) / (strength + 1000) / m1
+    for s in ("BIG", "MID1", "MID2"):
+        assert rows[s]["flagged"], s
+        assert rows[s]["prior_mean"] == pytest.approx(80 / 8000) and rows[s]["prior_strength"] == pytest.approx(strength)
+        n, k = (1000, 300) if s == "BIG" else (400, 56)
+        assert rows[s]["value"] == pytest.approx((0.01 * strength + k) / (strength + n) / 0.01, abs=1e-4)
+    assert not any(rows[f"O{i:02d}"]["flagged"] for i in range(40))
+    assert json.loads(rows["BIG"]["evidence"])["prior_left_out_merchants"] == 3 and rows["BIG"]["prior_shops"] == 43
+
+
+def test_a_market_without_outliers_keeps_its_first_fit(mem_warehouse, run):
+    """A clean platform flags nobody against its first mean: no revision, the pooled rate of all gated shops."""
+    con = mem_warehouse
+    for i in range(12):
+        shop(con, f"C{i:02d}", platform="jd")
+        orders(con, f"C{i:02d}", "2026-11-05", 150 + 10 * i)
+        complaints(con, "2026-11-05", f"C{i:02d}", 1 + i % 4)
+    rows = by_id(run(con, ID, RUN))
+    k = sum(1 + i % 4 for i in range(12))
+    n = sum(150 + 10 * i for i in range(12))
+    assert rows["C00"]["prior_mean"] == pytest.approx(k / n)
+    assert json.loads(rows["C00"]["evidence"])["prior_left_out_merchants"] == 0
+    assert not any(r["flagged"] for r in rows.values())
