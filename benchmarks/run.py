@@ -162,6 +162,21 @@ SUITE_RE = re.compile(r"quality (\S+): \d+ rows.* in ([0-9.]+) s$", re.MULTILINE
 INGEST_RE = re.compile(r"ingested (\S+ \S+): \d+ rows in ([0-9.]+) s \(([^)]*)\)")
 
 
+def step_seconds(text: str) -> dict[str, float]:
+    """Seconds per indicator, mart, quality suite and ingested file (and its phases) from a `--verbose` run log."""
+    # the first line of each step is the run date's: publish later computes every indicator again on an empty
+    # probe date (pipelines/publish/dictionary.py, 2000-01-01, a few ms each), which must not replace it
+    steps: dict[str, float] = {}
+    for kind, name, sec in STEP_RE.findall(text):
+        steps.setdefault(f"{kind} {name}", float(sec))
+    steps |= {f"suite {name}": float(sec) for name, sec in SUITE_RE.findall(text)}
+    for name, sec, phases in INGEST_RE.findall(text):
+        steps[f"ingest {name}"] = float(sec)
+        for what, psec in re.findall(r"(\w+) ([0-9.]+) s", phases):
+            steps[f"ingest {name} · {what}"] = float(psec)
+    return steps
+
+
 def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
     from warehouse.db import duckdb_settings  # light: reads HOME/config.yml and the environment only
 
@@ -175,12 +190,7 @@ def product_run(home: Path, log: Path, env: dict | None = None) -> dict:
         print(f"product run failed: {r['failed']}", flush=True)
     m = STAGE_RE.findall(r["stdout"])
     r["stages"] = {k: float(v) for k, v in re.findall(r"(\w+) ([0-9.]+)s", m[-1])} if m else {}
-    r["steps"] = {f"{kind} {name}": float(sec) for kind, name, sec in STEP_RE.findall(text)}
-    r["steps"] |= {f"suite {name}": float(sec) for name, sec in SUITE_RE.findall(text)}
-    for name, sec, phases in INGEST_RE.findall(text):
-        r["steps"][f"ingest {name}"] = float(sec)
-        for what, psec in re.findall(r"(\w+) ([0-9.]+) s", phases):
-            r["steps"][f"ingest {name} · {what}"] = float(psec)
+    r["steps"] = step_seconds(text)
     r["peak_step"] = step_at(text, r.get("rss_peak_at"), r.get("started_at"))
     r["step_peaks"] = step_peaks(text, r.pop("series", []), r.get("started_at"))
     return r

@@ -1,8 +1,12 @@
 -- collusion.parallelism: seller pairs of a market cell (same SKU and region) moving prices together far more than
 -- control pairs (the same SKU's sellers in other regions). Days on which a large share of the category's sellers
 -- move at once (platform campaigns, common cost shocks) are left out. Screen, not a finding.
+-- Bounded plan (issue 23): the pairs of a cell grow with the square of its sellers (200 sellers: 19,900 pairs x 28
+-- days), but a pair can only be parallel with at least min_matched co-move days (parallel_floor, co_move_days), so
+-- only pairs found by a self-join of the price changes are scored, exactly as before; controls are drawn from a pool
+-- of about control_pair_pool cross-region pairs (control_sellers, control_pool).
 -- Parameters: $run_date, $window_days, $min_change, $common_move_share, $min_events, $par_threshold, $r_threshold,
--- $control_quantile.
+-- $control_quantile, $max_control_pairs, $max_control_sellers_per_region, $control_pair_pool.
 WITH usable_observations AS (
     SELECT *
     FROM price_observations_as_of($run_date)
@@ -46,11 +50,49 @@ steps AS MATERIALIZED (
 listings_today AS MATERIALIZED (
     SELECT DISTINCT shop_id, sku_id, region_code FROM daily WHERE d = $run_date
 ),
+parallel_floor AS (
+    -- the fewest matched events a parallel pair can have. A parallel pair has PAR > control_par_q >= 0 (a quantile
+    -- of PARs in [0, 1]), so matched >= 1 and events >= 1; it is a candidate, so events >= min_events and
+    -- matched / events > par_threshold; as events >= m = greatest(1, ceil(min_events)) and matched / events <=
+    -- matched / m, matched / m > par_threshold too. The floor is the least such matched (k / m, the very division the
+    -- candidate test makes; m + 1 when no k <= m passes, i.e. par_threshold >= 1: no pair can be parallel):
+    -- 4 with the defaults (3 / 4 = 0.75 is not above 0.75)
+    SELECT coalesce(min(k), any_value(m) + 1) AS min_matched
+    FROM (SELECT greatest(1, ceil(CAST($min_events AS DOUBLE)))::BIGINT AS m) AS e,
+         range(1, e.m + 1) AS r(k)
+    WHERE k::DOUBLE / e.m > $par_threshold
+),
+cell_changes AS (
+    -- price changes (dir <> 0, so never on a common-move day) of the sellers listed in a cell today, tagged with the
+    -- cell: in the window and on the day before it (a change there would match one on the window's first day)
+    SELECT l.sku_id, l.region_code, s.shop_id, s.d, s.dir
+    FROM steps AS s
+    JOIN listings_today AS l ON l.shop_id = s.shop_id AND l.sku_id = s.sku_id
+    WHERE s.dir <> 0 AND s.d >= $run_date - to_days(CAST($window_days AS INTEGER))
+),
+co_move_days AS (
+    -- a co-move day of a pair: a day d in the window on which one seller changed price and the other changed in the
+    -- same direction on d - 1, d or d + 1 (equi-join on the other seller's change day shifted by -1, 0, +1).
+    -- Necessary condition: every matched event of cell_pair_days below is such a day. A matched pair-day d has
+    -- dir <> 0 for one seller on d and the same dir for the other on d (dir), d - 1 (dir_prev: only when that step is
+    -- the day before) or d + 1 (dir_next: only the day after); steps hold at most one row per seller, SKU and day
+    -- (gap_days = 1), so the matched events are distinct co-move days: matched >= min_matched needs at least
+    -- min_matched co-move days. The join reads only changes (~5 % of steps), never the pairs that did not co-move.
+    SELECT x.sku_id, x.region_code, least(x.shop_id, y.shop_id) AS shop_a, greatest(x.shop_id, y.shop_id) AS shop_b,
+           x.d
+    FROM cell_changes AS x
+    JOIN (SELECT c.*, c.d + o.shift AS d_near FROM cell_changes AS c, (VALUES (-1), (0), (1)) AS o(shift)) AS y
+      ON y.sku_id = x.sku_id AND y.region_code = x.region_code AND y.dir = x.dir AND y.d_near = x.d
+     AND y.shop_id <> x.shop_id
+    WHERE x.d > $run_date - to_days(CAST($window_days AS INTEGER))
+),
 cell_pair_list AS (
-    -- pairs of the SKU's sellers in the same region observed today (the market cell)
-    SELECT a.sku_id, a.shop_id AS shop_a, b.shop_id AS shop_b, a.region_code AS region_a, true AS in_cell
-    FROM listings_today AS a
-    JOIN listings_today AS b ON a.sku_id = b.sku_id AND a.region_code = b.region_code AND a.shop_id < b.shop_id
+    -- the screened pairs of a cell: those with at least min_matched co-move days (the only ones that can be
+    -- parallel); their events, PAR and r are computed exactly below
+    SELECT sku_id, shop_a, shop_b, region_code AS region_a, true AS in_cell
+    FROM co_move_days
+    GROUP BY sku_id, region_code, shop_a, shop_b
+    HAVING count(DISTINCT d) >= (SELECT min_matched FROM parallel_floor)
 ),
 cell_pair_steps AS MATERIALIZED (
     -- each pair with the first seller's days, materialised so that the pair list is joined first: left to itself the
@@ -86,14 +128,39 @@ scored_cell_pairs AS MATERIALIZED (
              AND corr_ok AS candidate
     FROM (SELECT *, coalesce(r > $r_threshold, false) AS corr_ok FROM cell_pair_stats)
 ),
+control_sellers AS (
+    -- the sellers control pairs are drawn from, only for SKUs with a candidate cell pair, in md5 order of the shop id (a
+    -- fixed pseudo-random order: the same on every rerun and DuckDB version, whatever the row order), at most
+    -- max_control_sellers_per_region of them in a region; k = rank in the SKU, k_region = rank in its region
+    SELECT sku_id, shop_id, region_code,
+           row_number() OVER (PARTITION BY sku_id ORDER BY md5(shop_id), shop_id, region_code) AS k,
+           k_region
+    FROM (SELECT sku_id, shop_id, region_code,
+                 row_number() OVER (PARTITION BY sku_id, region_code ORDER BY md5(shop_id), shop_id) AS k_region
+          FROM listings_today
+          WHERE sku_id IN (SELECT sku_id FROM scored_cell_pairs WHERE candidate))
+    WHERE k_region <= $max_control_sellers_per_region
+),
+control_pool AS (
+    -- the first sellers whose cross-region pairs reach control_pair_pool: the pairs of all the SKU's sellers grow with
+    -- the square of them (3,000 sellers: 4 million pairs to rank), the pool's stay near control_pair_pool. Seller k
+    -- is kept while the k - 1 before it have fewer cross-region pairs, ((k - 1)^2 - sum over regions of n_r^2) / 2,
+    -- n_r counting region r's sellers among them (the running sum adds k_region^2 - (k_region - 1)^2 = 2 k_region - 1
+    -- per seller). A SKU with fewer cross-region pairs (and no more than max_control_sellers_per_region sellers in a
+    -- region) keeps all its sellers: its controls are all its cross-region pairs, as when none were left out
+    SELECT sku_id, shop_id, region_code
+    FROM (SELECT *, sum(2 * k_region - 1) OVER (PARTITION BY sku_id ORDER BY k ROWS UNBOUNDED PRECEDING)
+                    - (2 * k_region - 1) AS same_region_sq_before
+          FROM control_sellers)
+    WHERE ((k - 1) * (k - 1) - same_region_sq_before) / 2 < $control_pair_pool
+),
 control_pair_list AS (
-    -- control pairs (the same SKU's sellers in different regions), only for SKUs with a candidate cell pair
+    -- control pairs: the pool's pairs in different regions
     SELECT a.sku_id, a.shop_id AS shop_a, b.shop_id AS shop_b
-    FROM listings_today AS a
-    JOIN listings_today AS b ON a.sku_id = b.sku_id AND a.region_code <> b.region_code AND a.shop_id < b.shop_id
-    WHERE a.sku_id IN (SELECT sku_id FROM scored_cell_pairs WHERE candidate)
+    FROM control_pool AS a
+    JOIN control_pool AS b ON a.sku_id = b.sku_id AND a.region_code <> b.region_code AND a.shop_id < b.shop_id
     -- at most max_control_pairs per SKU, a fixed sample (md5 of the pair: the same pairs on every rerun and DuckDB
-    -- version): the pairs grow with the square of the SKU's sellers, and each is joined to its 28 days of moves
+    -- version); each is joined to its 28 days of moves
     QUALIFY row_number() OVER (PARTITION BY a.sku_id ORDER BY md5(a.shop_id || chr(31) || b.shop_id), a.shop_id, b.shop_id)
             <= $max_control_pairs
 ),
@@ -121,25 +188,37 @@ controls AS (
 cell_pairs AS (
     SELECT *,
            -- the evidence lists at most 50 parallel pairs of a cell (their count is `parallel_pairs`): ranked here so
-           -- that the list is capped inside the aggregate (a cell's pairs grow with the square of its sellers;
-           -- docs/BENCHMARKS.md, "Bounded plans")
+           -- that the list is capped inside the aggregate (docs/BENCHMARKS.md, "Bounded plans")
            row_number() OVER (PARTITION BY sku_id, region_a, parallel ORDER BY shop_a, shop_b) AS pair_rank
     FROM (SELECT p.*, c.control_pairs, c.control_par_q,
                  coalesce(p.candidate AND p.par > c.control_par_q, false) AS parallel
           FROM scored_cell_pairs AS p LEFT JOIN controls AS c USING (sku_id))
 ),
-cells AS (
+cell_sellers AS (
+    -- every cell with at least two sellers listed today is screened, whether or not a pair of it moved together
+    SELECT sku_id, region_code, count(*) AS sellers FROM listings_today GROUP BY ALL HAVING count(*) >= 2
+),
+screened_cells AS (
     SELECT sku_id, region_a AS region_code,
-           count(*)                                   AS pairs,
            count(*) FILTER (WHERE parallel)           AS parallel_pairs,
            max(par)                                   AS max_par,
            max(r)                                     AS max_r,
-           any_value(control_pairs)                   AS control_pairs,
-           any_value(control_par_q)                   AS control_par_q,
            list(json_object('shop_a', shop_a, 'shop_b', shop_b, 'events', events, 'par', round(par, 3), 'r', round(r, 3))
                 ORDER BY shop_a, shop_b) FILTER (WHERE parallel AND pair_rank <= 50) AS parallel_pair_list
     FROM cell_pairs
     GROUP BY ALL
+),
+cells AS (
+    -- pairs: all pairs of the cell's sellers listed today, n (n - 1) / 2; max_par and max_r: over the screened
+    -- pairs (at least min_matched co-move days, the only ones that can be parallel), max_par 0 and max_r NULL when
+    -- the cell has none
+    SELECT k.sku_id, k.region_code, k.sellers * (k.sellers - 1) // 2 AS pairs,
+           coalesce(p.parallel_pairs, 0)             AS parallel_pairs,
+           coalesce(p.max_par, 0)                    AS max_par,
+           p.max_r, c.control_pairs, c.control_par_q, p.parallel_pair_list
+    FROM cell_sellers AS k
+    LEFT JOIN screened_cells AS p ON p.sku_id = k.sku_id AND p.region_code = k.region_code
+    LEFT JOIN controls AS c ON c.sku_id = k.sku_id
 )
 SELECT
     'market_cell'                                          AS entity_type,

@@ -28,3 +28,13 @@ def test_step_at_after_midnight_is_not_the_first_step_of_the_log():
     assert step_at(LOG, _epoch(4, 0, 0, 5), started) == "quality staging.price_observations"
     assert step_at(LOG, _epoch(4, 0, 0, 30), started) == "the end of the run (bulletin, lineage)"
     assert step_at(LOG, None, started) == ""
+
+
+def test_step_seconds_keep_the_run_dates_not_the_publish_probes():
+    """publish computes every indicator again on an empty probe date (2000-01-01): its ~0 s lines must not replace
+    the run date's seconds (session 29: `make bench` reported spike_mad + cn_reference_7d as 0.0 s)."""
+    from benchmarks.run import step_seconds
+
+    log = ("22:23:51 DEBUG computed indicator price.spike_mad: 6952953 rows in 60.114 s\n"
+           "22:30:35 DEBUG computed indicator price.spike_mad: 0 rows in 0.012 s\n")
+    assert step_seconds(log)["indicator price.spike_mad"] == 60.114
