@@ -43,22 +43,33 @@ noise AS (
     SELECT platform, count(*) AS control_pairs, quantile_cont(gap, $noise_quantile) AS noise_gap
     FROM control_pairs GROUP BY platform
 ),
+round_control_prices AS (
+    -- each round's control price: the median of its control probes, as a window (a median() state per group, one
+    -- per cohort observation, millions at 30 M observations a day, is never spilled and ran that day out of memory
+    -- here; a window partition is sorted and spills: docs/BENCHMARKS.md, "Bounded plans")
+    SELECT platform, shop_id, sku_id, observed_date, round_no,
+           median(price) OVER rw::DOUBLE AS control_price,
+           min(observation_id) OVER rw   AS control_observation_id
+    FROM rounds
+    WHERE account_cohort = 'control'
+      AND observed_date > $run_date - to_days(CAST($round_window_days AS INTEGER))
+    WINDOW rw AS (PARTITION BY platform, shop_id, sku_id, observed_date, round_no)
+    QUALIFY row_number() OVER rw = 1
+),
 round_controls AS (
+    -- every cohort observation of a judged cohort with its round's control price (a round without a control
+    -- probe has no gap)
     SELECT r.platform, r.shop_id, r.sku_id, r.region_code, r.observed_date, r.round_no, r.account_cohort,
-           r.observation_id, r.price::DOUBLE AS price,
-           median(c.price)::DOUBLE AS control_price,
-           min(c.observation_id) AS control_observation_id
+           r.observation_id, r.price::DOUBLE AS price, c.control_price, c.control_observation_id
     FROM rounds AS r
-    JOIN rounds AS c
+    JOIN round_control_prices AS c
       ON c.platform = r.platform AND c.shop_id = r.shop_id AND c.sku_id = r.sku_id AND c.observed_date = r.observed_date
-     AND c.round_no = r.round_no AND c.account_cohort = 'control'
+     AND c.round_no = r.round_no
     SEMI JOIN judged_cohorts AS j
            ON j.platform = r.platform AND j.shop_id = r.shop_id AND j.sku_id = r.sku_id
           AND j.account_cohort = r.account_cohort
     WHERE r.account_cohort <> 'control'
       AND r.observed_date > $run_date - to_days(CAST($round_window_days AS INTEGER))
-    GROUP BY r.platform, r.shop_id, r.sku_id, r.region_code, r.observed_date, r.round_no, r.account_cohort,
-             r.observation_id, r.price
 ),
 round_gaps AS (
     SELECT *, (price - control_price) / control_price AS gap FROM round_controls
