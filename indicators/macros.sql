@@ -217,20 +217,3 @@ regexp_replace(lower(translate(s,
     '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　',
     '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ')),
     '[\s\x{00A0}\x{200B}-\x{200D}\x{2060}\x{FEFF}]+', '', 'g');
-
--- ---------------------------------------------------------------- beta-binomial prior (method of moments)
-
--- Strength α+β of a beta prior fitted by the method of moments to merchants' rates k/n, from the fit's sums:
--- shops, Σk, Σn, Σp, Σp², Σ(1/n) with p = k/n (complaints.rate_posterior sums them as exact DECIMALs). Mean
--- m = Σk/Σn; sample variance of p (N·Σp² − (Σp)²) / (N(N−1)); between-merchant variance = that minus the binomial
--- noise m(1−m)·mean(1/n); strength = m(1−m)/between − 1, bounded to [min_strength, max_strength]; no measurable
--- excess variance (or one merchant) gives max_strength (full pooling). Written once for the rule's two fits.
-CREATE OR REPLACE TEMP MACRO beta_moment_strength(shops, k, n, s1, s2, s_inv, min_strength, max_strength) AS (
-    CASE WHEN shops > 1
-              AND (shops * s2 - s1 * s1)::DOUBLE / (shops * (shops - 1))
-                  - (k / n) * (1 - k / n) * s_inv::DOUBLE / shops > 0
-         THEN least(greatest((k / n) * (1 - k / n)
-                             / ((shops * s2 - s1 * s1)::DOUBLE / (shops * (shops - 1))
-                                - (k / n) * (1 - k / n) * s_inv::DOUBLE / shops) - 1,
-                             min_strength::DOUBLE), max_strength::DOUBLE)
-         ELSE max_strength::DOUBLE END);

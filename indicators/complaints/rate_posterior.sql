@@ -156,14 +156,28 @@ prior_input AS (
            round(k / n, 12)::DECIMAL(18, 12) AS p, round(1 / n, 15)::DECIMAL(18, 15) AS inv_n
     FROM rated WHERE orders >= $min_exposure
 ),
+moment_sums AS (
+    SELECT coalesce(platform_key, '*all*') AS platform_key, count(*) AS shops, sum(k) AS k, sum(n) AS n,
+           sum(p) AS s1, sum(p * p) AS s2, sum(inv_n) AS s_inv
+    FROM prior_input GROUP BY GROUPING SETS ((platform_key), ())
+),
+moments AS (
+    -- sample variance (N·Σp² − (Σp)²) / (N(N−1)), its numerator exact
+    SELECT platform_key, shops, k / n AS m,
+           CASE WHEN shops > 1 THEN (shops * s2 - s1 * s1)::DOUBLE / (shops * (shops - 1)) END AS v_obs,
+           s_inv::DOUBLE / shops AS mean_inv_n
+    FROM moment_sums
+),
 first_fits AS (
-    -- the prior of every gated merchant, per platform and over all platforms ('*all*')
-    SELECT coalesce(platform_key, '*all*') AS platform_key, count(*) AS shops, sum(k) / sum(n) AS m,
-           beta_moment_strength(count(*), sum(k), sum(n), sum(p), sum(p * p), sum(inv_n),
-                                $prior_min_strength, $prior_max_strength) AS strength
-    FROM prior_input
-    GROUP BY GROUPING SETS ((platform_key), ())
-    HAVING count(*) >= $prior_min_shops AND sum(k) > 0 AND $fit_prior
+    -- the prior of every gated merchant, per platform and over all platforms ('*all*'):
+    -- between-merchant variance = observed variance of k/n minus the binomial noise m(1-m)·mean(1/n);
+    -- strength α+β = m(1-m)/variance - 1, bounded to [min, max]; no excess variance -> the cap (maximal pooling)
+    SELECT platform_key, shops, m,
+           CASE WHEN v_obs - m * (1 - m) * mean_inv_n > 0
+                THEN least(greatest(m * (1 - m) / (v_obs - m * (1 - m) * mean_inv_n) - 1, $prior_min_strength::DOUBLE), $prior_max_strength::DOUBLE)
+                ELSE $prior_max_strength::DOUBLE END AS strength
+    FROM moments
+    WHERE shops >= $prior_min_shops AND m > 0 AND $fit_prior
 ),
 mean_revisions AS (
     -- The benchmark is the rate of the merchants the rule would not flag. A platform's pooled rate is weighted by
@@ -179,18 +193,17 @@ mean_revisions AS (
     SELECT platform_key, 1 AS pass, m, strength, shops AS shops_kept, false AS settled
     FROM first_fits
     UNION ALL
-    SELECT r.platform_key, r.pass + 1,
-           -- keep the previous mean if the revision would leave fewer than prior_min_shops or no complaint
-           CASE WHEN count(i.k) >= $prior_min_shops AND sum(i.k) > 0 THEN sum(i.k) / sum(i.n) ELSE r.m END,
-           r.strength, count(i.k),
-           CASE WHEN count(i.k) >= $prior_min_shops AND sum(i.k) > 0 THEN sum(i.k) / sum(i.n) ELSE r.m END = r.m
-    FROM mean_revisions AS r
-    LEFT JOIN prior_input AS i
-           ON (r.platform_key = '*all*' OR i.platform_key = r.platform_key)
-          AND NOT (i.k >= $min_complaints
-                   AND i.k >= r.m * (($posterior_ratio_threshold - 1) * r.strength + $posterior_ratio_threshold * i.n))
-    WHERE NOT r.settled AND r.pass < 20
-    GROUP BY r.platform_key, r.pass, r.m, r.strength
+    SELECT platform_key, pass + 1, m_next, strength, shops_kept, m_next = m
+    FROM (SELECT r.platform_key, r.pass, r.m, r.strength, count(i.k) AS shops_kept,
+                 -- keep the previous mean if the revision would leave fewer than prior_min_shops or no complaint
+                 CASE WHEN count(i.k) >= $prior_min_shops AND sum(i.k) > 0 THEN sum(i.k) / sum(i.n) ELSE r.m END AS m_next
+          FROM mean_revisions AS r
+          LEFT JOIN prior_input AS i
+                 ON (r.platform_key = '*all*' OR i.platform_key = r.platform_key)
+                AND NOT (i.k >= $min_complaints
+                         AND i.k >= r.m * (($posterior_ratio_threshold - 1) * r.strength + $posterior_ratio_threshold * i.n))
+          WHERE NOT r.settled AND r.pass < 20
+          GROUP BY r.platform_key, r.pass, r.m, r.strength)
 ),
 fits AS (
     SELECT f.platform_key, f.shops, r.m, f.strength, f.shops - r.shops_kept AS left_out
