@@ -33,6 +33,10 @@ class Offer:
     rate: np.ndarray          # expected orders of the day
     checkout_ok: np.ndarray   # checkout captures may be taken (False for planted price listings)
 
+    def release_shown(self) -> None:
+        """Free what only the day's price rows read, before the orders are made (the day's memory peak)."""
+        self.ptype = self.ref = self.pstart = self.disclosed = self.checkout_ok = None
+
 
 def campaign_phase(day: dt.date) -> int:
     """2 on a festival's peak or eve, 1 in the 9 days of warm-up before it, else 0."""
@@ -58,19 +62,22 @@ class PriceBook:
         n = len(w.l_shop)
         self.reg = np.round(w.sku_base[w.l_sku] * w.l_markup, 2)   # sticky list price
         self.pkind = np.zeros(n, np.int8)      # NO_PROMO / PROMO / CAMPAIGN
-        self.pstart = np.zeros(n, np.int64)
-        self.pend = np.zeros(n, np.int64)
+        self.pstart = np.zeros(n, np.int32)   # day offsets: int32 spares 8 bytes a listing
+        self.pend = np.zeros(n, np.int32)
         self.pdisc = np.zeros(n)
         self.pref = np.zeros(n)
         self.pdisclosed = np.zeros(n, bool)
         self.last_trade = np.full(n, np.nan, np.float32)
-        self.ring = np.full((30, n), np.nan, np.float32)   # offered prices of the last 30 days
+        # offered prices of the last 30 days; a run of fewer days keeps a slot per day it has (the same minimum:
+        # a slot of a day before the run is empty either way), so a one-day scale-850 world spares 6.8 GB
+        self.ring = np.full((min(30, history_days + days), n), np.nan, np.float32)
         self.cost = np.ones(len(CATEGORIES))
 
     def offer(self, t: int, rng: np.random.Generator) -> Offer:
+        # memory: a scale-850 day has 59 M listings, so every temporary of this function is 0.5 GB per byte per
+        # listing; the arithmetic is done in place, in the same order as written (the same bytes, less memory)
         w = self.w
         n = len(w.l_shop)
-        base = w.sku_base[w.l_sku]
         active = w.shop_open[w.l_shop] <= t
         # common cost shock: one category reprices upward at once (a trap for parallelism/run-up)
         if t == min(3, self.days - 1):
@@ -79,16 +86,26 @@ class PriceBook:
             self.reg[m] = np.round(self.reg[m] * 1.08, 2)
         # sticky list prices: a few listings reprice each day
         ch = rng.random(n) < 0.03
-        self.reg[ch] = np.round(base[ch] * w.l_markup[ch] * self.cost[w.sku_cat[w.l_sku[ch]]]
+        self.reg[ch] = np.round(w.sku_base[w.l_sku[ch]] * w.l_markup[ch] * self.cost[w.sku_cat[w.l_sku[ch]]]
                                 * (1 + rng.normal(0, 0.02, ch.sum())), 2)
+        del ch
         self.pkind[(self.pkind > NO_PROMO) & (t > self.pend)] = NO_PROMO
         phase = campaign_phase(self.start + dt.timedelta(days=t))
         self._start_promotions(t, rng, phase)
-        depth = np.where((self.pkind == CAMPAIGN) & (phase == 1), 0.5, 1.0) * self.pdisc
         on = self.pkind > NO_PROMO
-        price = np.where(on, np.round(np.minimum(self.reg, self.pref) * (1 - depth), 2), self.reg)
+        # price = where(on, round(min(reg, pref) * (1 - depth), 2), reg), depth = (0.5 on a warm-up campaign else 1)
+        # x the promotion's discount
+        factor = np.where((self.pkind == CAMPAIGN) & (phase == 1), 0.5, 1.0)
+        factor *= self.pdisc
+        np.subtract(1, factor, out=factor)
+        price = np.minimum(self.reg, self.pref)
+        price *= factor
+        del factor
+        np.round(price, 2, out=price)
+        np.copyto(price, self.reg, where=~on)
         rate = w.l_rate * active
-        rate = rate * np.where(on, PROMO_UPLIFT, 1.0) * np.where(w.l_campaign, CAMPAIGN_BOOST[phase], 1.0)
+        rate *= np.where(on, PROMO_UPLIFT, 1.0)
+        rate *= np.where(w.l_campaign, CAMPAIGN_BOOST[phase], 1.0)
         if phase:
             rate[np.isin(w.l_shop, w.popular_shops)] *= 2.0
         offer = Offer(active=active, price=price, ptype=on.astype(np.int8), ref=np.where(on, self.pref, np.nan),
@@ -133,4 +150,4 @@ class PriceBook:
 
     def remember(self, t: int, offer: Offer) -> None:
         """Keep the day's offered prices (EU 30-day rule) for honest references."""
-        self.ring[t % 30] = np.where(offer.active, offer.price, np.nan)
+        self.ring[t % len(self.ring)] = np.where(offer.active, offer.price, np.nan)

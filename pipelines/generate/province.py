@@ -72,6 +72,7 @@ class Province:
         rng = np.random.default_rng([self.seed, 1, t + 10000])
         offer = self.prices.offer(t, rng)
         self.price_rows.day(t, sinks, rng, offer, self.prices)
+        offer.release_shown()
         sold = self.orders.day(t, sinks, rng, rng.poisson(offer.rate), offer.order_price)
         if sold is not None:
             self.prices.record_trades(*sold)

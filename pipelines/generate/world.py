@@ -430,6 +430,8 @@ def build_world(start: dt.date, days: int, scale: float, seed: int, *, clean: bo
         if "strength" in p.params:
             _power_params(w, p, n_bg_l)
     w.plants = plants
+    # row indices as int32 once the world is built: 12 bytes a listing fewer (0.7 GB at a scale-850 day's 59 M)
+    w.l_shop, w.l_sku, w.l_sched = (a.astype(np.int32) for a in (w.l_shop, w.l_sku, w.l_sched))
     return w
 
 
