@@ -24,19 +24,16 @@ exception_pattern AS (
     FROM (SELECT DISTINCT mm_fold_text(e) AS folded FROM (SELECT unnest(CAST($exceptions AS VARCHAR[])) AS e))
     WHERE nullif(folded, '') IS NOT NULL
 ),
-observed AS (
-    SELECT o.observation_id, o.observed_date, o.platform, o.shop_id, o.sku_id, o.region_code, o.product_name
-    FROM price_observations_as_of($run_date) AS o
-    CROSS JOIN bounds AS b
-    WHERE o.observed_date >= b.lookback_start
-      AND nullif(trim(o.product_name), '') IS NOT NULL
-),
 titles AS (
-    -- each distinct title is folded and searched once, however many days and shops show it
+    -- each distinct title of the window is folded and searched once, however many days and shops show it
     SELECT t.product_name,
            CASE WHEN e.pattern IS NULL THEN mm_fold_text(t.product_name)
                 ELSE regexp_replace(mm_fold_text(t.product_name), e.pattern, '□', 'g') END AS searchable
-    FROM (SELECT DISTINCT product_name FROM observed) AS t
+    FROM (SELECT DISTINCT o.product_name
+          FROM price_observations_as_of($run_date) AS o
+          CROSS JOIN bounds AS b
+          WHERE o.observed_date >= b.lookback_start
+            AND nullif(trim(o.product_name), '') IS NOT NULL) AS t
     CROSS JOIN exception_pattern AS e
 ),
 title_terms AS (
@@ -44,6 +41,16 @@ title_terms AS (
     FROM titles AS t
     JOIN term_list AS tl ON contains(t.searchable, tl.folded_term)
     GROUP BY t.product_name
+),
+observed AS (
+    -- the window's observations of the titles carrying a term. The window is read a second time, filtered by the
+    -- few such titles, rather than kept whole for both reads: kept, 180 days of observations were materialised
+    -- (0.8 GB of buffer at scale 10, docs/BENCHMARKS.md "180 days of history")
+    SELECT o.observation_id, o.observed_date, o.platform, o.shop_id, o.sku_id, o.region_code, o.product_name
+    FROM price_observations_as_of($run_date) AS o
+    CROSS JOIN bounds AS b
+    WHERE o.observed_date >= b.lookback_start
+      AND o.product_name IN (SELECT product_name FROM title_terms)
 ),
 per_listing AS (
     SELECT o.shop_id, o.sku_id,
