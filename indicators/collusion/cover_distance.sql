@@ -204,7 +204,11 @@ held_rounds AS (
     GROUP BY r.sku_id, r.region_code
 ),
 judged AS (
-    SELECT c.*, h.history_cells, h.rd_high_quantile, m.market_history_cells, m.rd_median,
+    -- the cells' seller lists stay out of these joins (a row per cell carrying every seller's id and price through
+    -- three hash joins held the 100 M-observation day's 59 M sellers in memory at once): the 20 lowest come along,
+    -- a flagged cell's whole lists are joined back at the end
+    SELECT c.* EXCLUDE (shop_ids, prices), c.shop_ids[1:20] AS lowest_shop_ids, c.prices[1:20] AS lowest_prices,
+           h.history_cells, h.rd_high_quantile, m.market_history_cells, m.rd_median,
         $rd_ratio * m.rd_median AS rd_benchmark,
         1 + coalesce(r.held_rounds, 0) AS cover_rounds, coalesce(r.earlier_rounds, []) AS earlier_rounds,
         coalesce(m.market_history_cells >= $min_history_cells
@@ -216,6 +220,12 @@ judged AS (
     LEFT JOIN market_history AS m USING (sku_id, region_code)
     LEFT JOIN category_history AS h USING (sku_id, region_code)
     LEFT JOIN held_rounds AS r ON r.sku_id = c.sku_id AND r.region_code IS NOT DISTINCT FROM c.region_code
+),
+flagged_lists AS (
+    SELECT c.sku_id AS flagged_sku_id, c.region_code AS flagged_region_code, c.shop_ids, c.prices
+    FROM current_cells AS c
+    SEMI JOIN (SELECT sku_id, region_code FROM judged WHERE violates) AS v
+      ON v.sku_id = c.sku_id AND v.region_code IS NOT DISTINCT FROM c.region_code
 )
 SELECT
     'market_cell'                                          AS entity_type,
@@ -228,8 +238,10 @@ SELECT
     CASE WHEN rd > 2 * rd_benchmark THEN 'medium' ELSE 'low' END AS severity,
     violates                                               AS flagged,
     json_object(
-        'screen', 'cover_distance', 'n_sellers', n_sellers, 'shop_ids', shop_ids, 'prices', prices,
-        'lowest_shop_id', shop_ids[1], 'second_shop_id', shop_ids[2],
+        -- a flagged cell lists every seller (the bulletin and the dossiers name them); any other cell its 20 lowest
+        'screen', 'cover_distance', 'n_sellers', n_sellers,
+        'shop_ids', coalesce(f.shop_ids, lowest_shop_ids), 'prices', coalesce(f.prices, lowest_prices),
+        'lowest_shop_id', lowest_shop_ids[1], 'second_shop_id', lowest_shop_ids[2],
         'diffp', round(diffp, 4), 'rd', round(rd, 4), 'rdnor', round(rdnor, 4), 'spread', round(spread, 4),
         'skewness', round(skewness, 4), 'kurtosis', round(kurtosis, 4),
         'category', category, 'category_history_cells', history_cells, 'category_rd_high_quantile', round(rd_high_quantile, 4),
@@ -241,4 +253,6 @@ SELECT
     round(spread, 4) AS spread, round(skewness, 4) AS skewness, round(kurtosis, 4) AS kurtosis,
     rd_high_quantile AS category_rd_high_quantile, rd_median AS market_rd_median, cover_rounds, violates
 FROM judged
+LEFT JOIN flagged_lists AS f
+  ON f.flagged_sku_id = judged.sku_id AND f.flagged_region_code IS NOT DISTINCT FROM judged.region_code
 ORDER BY entity_id

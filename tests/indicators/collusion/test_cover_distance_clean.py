@@ -112,3 +112,26 @@ def test_ordinary_one_week_promotion_of_one_seller_is_not_a_cover_pattern(mem_wa
     assert ev["n_sellers"] == 5 and ev["prices"][0] == 93.6 and row["rd"] > row["threshold"]
     assert ev["cover_rounds"] == 1 and [r["diffp"] for r in ev["earlier_rounds"]] == [round(1 / 117, 4)] * 2
     assert not row["flagged"]
+
+
+def test_evidence_lists_every_seller_of_a_flagged_cell_and_the_20_lowest_of_any_other(mem_warehouse):
+    """Given a planted cover cell of 25 sellers (one at 100, 24 covers at 118.0-120.3) and an ordinary cell of 25
+    sellers priced 100-124, every day of the history and this week. Expect the cover cell flagged with all 25 sellers
+    in its evidence (the bulletin and the dossiers name them), and the ordinary cell not flagged with its 20 lowest:
+    an unflagged cell's evidence is bounded, whatever the size of the market."""
+    con, ind = mem_warehouse, indicator("collusion.cover_distance")
+    _background(con)
+    start = WEEK - timedelta(days=14)
+    for i, p in enumerate([100.0] + [118.0 + 0.1 * k for k in range(24)]):
+        _list_days(con, f"X{i:02d}", "K1", p, start, 18)
+    for i in range(25):
+        _list_days(con, f"Y{i:02d}", "K2", 100.0 + i, start, 18)
+    _category(con)
+    got = {r["entity_id"]: r for r in rows(con, ind, RUN)}
+    cover, plain = got[f"K1:210100:{CELL}"], got[f"K2:210100:{CELL}"]
+    ev_cover, ev_plain = json.loads(cover["evidence"]), json.loads(plain["evidence"])
+    assert cover["flagged"] and cover["n_sellers"] == 25
+    assert ev_cover["shop_ids"] == [f"X{i:02d}" for i in range(25)] and len(ev_cover["prices"]) == 25
+    assert not plain["flagged"] and plain["n_sellers"] == 25 and ev_plain["n_sellers"] == 25
+    assert ev_plain["shop_ids"] == [f"Y{i:02d}" for i in range(20)]
+    assert ev_plain["prices"] == [100.0 + i for i in range(20)]
