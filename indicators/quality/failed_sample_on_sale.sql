@@ -32,7 +32,7 @@ titles AS (
           FROM price_observations_as_of($run_date) AS o
           CROSS JOIN bounds AS b
           WHERE o.observed_date > b.lookback_start
-            AND nullif(trim(o.product_name), '') IS NOT NULL  -- a blank title contains no product name
+            AND o.product_name IS NOT NULL
             AND EXISTS (SELECT 1 FROM failed WHERE sku_id IS NULL AND name_key IS NOT NULL AND model_key IS NOT NULL))
 ),
 by_name AS (
@@ -43,33 +43,29 @@ by_name AS (
     JOIN titles AS t ON contains(t.folded, f.name_key) AND contains(t.folded, f.model_key)
     WHERE f.sku_id IS NULL AND f.name_key IS NOT NULL AND f.model_key IS NOT NULL
 ),
+product_observations AS (
+    -- the window's observations of the products the failed records name (by SKU or by a matched title), read once and
+    -- filtered before anything is kept: a few rows. Read whole and kept for the two matches below, 180 days of
+    -- observations were buffered (0.75 GB at scale 10 with 180 days of history, docs/BENCHMARKS.md "180 days of
+    -- history")
+    SELECT o.observation_id, o.observed_date, o.platform, o.shop_id, o.sku_id, o.region_code, o.product_name
+    FROM price_observations_as_of($run_date) AS o
+    CROSS JOIN bounds AS b
+    WHERE o.observed_date > b.lookback_start
+      AND (o.sku_id IN (SELECT sku_id FROM failed) OR o.product_name IN (SELECT product_name FROM by_name))
+),
 matched AS (
-    -- every observation after a failed record's publication of the product that record names. Each branch filters
-    -- the window by its own key (implied by its join; the IS NOT NULL is a filter of the scan itself), so the two
-    -- reads of the feed differ: alike, DuckDB kept the whole window once for both (a common subplan: 0.75 GB of
-    -- buffer at scale 10 with 180 days of history, docs/BENCHMARKS.md "180 days of history")
+    -- every observation after a failed record's publication of the product that record names
     SELECT f.sampling_id, 'sku_id' AS matched_by,
            o.observation_id, o.observed_date, o.platform, o.shop_id, o.sku_id, o.region_code
     FROM failed AS f
-    JOIN (SELECT o.*
-          FROM price_observations_as_of($run_date) AS o
-          CROSS JOIN bounds AS b
-          WHERE o.observed_date > b.lookback_start
-            AND o.sku_id IS NOT NULL
-            AND o.sku_id IN (SELECT sku_id FROM failed)) AS o
-      ON o.sku_id = f.sku_id AND o.observed_date > f.published_date
+    JOIN product_observations AS o ON o.sku_id = f.sku_id AND o.observed_date > f.published_date
     UNION ALL
     SELECT f.sampling_id, 'name_model' AS matched_by,
            o.observation_id, o.observed_date, o.platform, o.shop_id, o.sku_id, o.region_code
     FROM by_name AS n
     JOIN failed AS f USING (sampling_id)
-    JOIN (SELECT o.*
-          FROM price_observations_as_of($run_date) AS o
-          CROSS JOIN bounds AS b
-          WHERE o.observed_date > b.lookback_start
-            AND o.product_name IS NOT NULL
-            AND o.product_name IN (SELECT product_name FROM by_name)) AS o
-      ON o.product_name = n.product_name AND o.observed_date > f.published_date
+    JOIN product_observations AS o ON o.product_name = n.product_name AND o.observed_date > f.published_date
 ),
 registry_asof AS (
     SELECT shop_id, uscc, region_code FROM registry_as_of($run_date)

@@ -91,7 +91,7 @@ class PriceRows:
         secs = rng.integers(8 * 3600, 22 * 3600, n)
         parts = [dict(li=li, **({} if per_listing else shown), secs=secs, cohort=None,
                       device=rng.choice(len(DEVICES), n).astype(np.int8), cond=None, cur=None)]
-        if tag == "":
+        if per_listing:   # an ordinary day
             by_listing = shown["price"]
             # checkout (payable) captures for a quarter of the listings
             m = checkout_ok & (rng.random(n) < 0.25)
