@@ -58,32 +58,23 @@ cell_prices AS (
     -- mean and sd over the sorted prices: a fixed summation order gives the same bytes on every run. The list is
     -- sorted after aggregation (list_sort): an aggregate with its own ORDER BY keeps a sort state per cell that
     -- DuckDB cannot spill, which is what took this screen past a small server's memory with the weeks of history.
-    -- One cell's sellers in one week: bounded by the market, not by the history. The current week's cells also
-    -- carry their sellers and prices in (price, shop) order, the evidence
-    SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
-           any_value(sku_week_median) AS sku_week_median,
-           list_sort(list(price)) AS prices,
-           list_sort(list({'price': price, 'shop_id': shop_id}) FILTER (WHERE week_start = date_trunc('week', $run_date::DATE))) AS offers
-    FROM seller_week_level
-    GROUP BY sku_id, region_code, week_start
-),
-cells AS (
-    SELECT sku_id, region_code, week_start, category, n_sellers, sku_week_median, offers,
+    -- The list is reduced to the statistics in the step that builds it: a list per cell kept in a CTE read twice
+    -- (materialised) held every seller of the day at once (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT sku_id, region_code, week_start, category, n_sellers, sku_week_median,
            list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price
-    FROM cell_prices
-    WHERE n_sellers >= $min_sellers
+    FROM (SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
+                 any_value(sku_week_median) AS sku_week_median, list_sort(list(price)) AS prices
+          FROM seller_week_level
+          GROUP BY sku_id, region_code, week_start)
 ),
 scored_cells AS (
     SELECT sku_id, region_code, week_start, category, n_sellers, mean_price, sd_price,
-           sd_price / mean_price AS cv, mean_price / sku_week_median AS price_level, offers
-    FROM cells
+           sd_price / mean_price AS cv, mean_price / sku_week_median AS price_level
+    FROM cell_prices
+    WHERE n_sellers >= $min_sellers
 ),
 current_cells AS (
-    -- the evidence of the current week's cells: sellers and prices in (price, shop) order
-    SELECT * EXCLUDE (offers),
-           list_transform(offers, lambda x: x.shop_id) AS shop_ids, list_transform(offers, lambda x: x.price) AS prices
-    FROM scored_cells
-    WHERE week_start = date_trunc('week', $run_date::DATE)
+    SELECT * FROM scored_cells WHERE week_start = date_trunc('week', $run_date::DATE)
 ),
 history AS (
     -- the scored cells of the weeks before the current one, ranked by CV within the category (rows without a CV
@@ -158,6 +149,15 @@ judged AS (
                  AND cv <= $cv_ratio * cv_median
                  AND price_level >= $min_price_level, false) AS violates
     FROM judged_input
+),
+evidence_offers AS (
+    -- the evidence of the current week's cells: every seller with its price, in (price, shop) order, built for the
+    -- final rows only (the lists never pass through a CTE read twice)
+    SELECT sku_id AS offer_sku_id, region_code AS offer_region_code,
+           list_sort(list({'price': price, 'shop_id': shop_id})) AS offers
+    FROM seller_week_level
+    WHERE week_start = date_trunc('week', $run_date::DATE)
+    GROUP BY sku_id, region_code
 )
 SELECT
     'market_cell'                                          AS entity_type,
@@ -170,7 +170,8 @@ SELECT
     CASE WHEN cv <= 0.5 * $cv_ratio * cv_median THEN 'medium' ELSE 'low' END AS severity,
     violates                                               AS flagged,
     json_object(
-        'screen', 'variance', 'n_sellers', n_sellers, 'shop_ids', shop_ids, 'prices', prices,
+        'screen', 'variance', 'n_sellers', n_sellers, 'shop_ids', list_transform(e.offers, lambda x: x.shop_id),
+        'prices', list_transform(e.offers, lambda x: x.price),
         'mean_price', round(mean_price, 2), 'sd_price', round(sd_price, 4), 'cv', round(cv, 5),
         'category', category, 'category_history_cells', history_cells,
         'category_cv_low_quantile', round(cv_low_quantile, 5), 'category_cv_median', round(cv_median, 5),
@@ -179,4 +180,6 @@ SELECT
     week_start, category, n_sellers, mean_price, sd_price, round(cv, 5) AS cv, round(price_level, 4) AS price_level,
     cv_low_quantile AS category_cv_low_quantile, cv_median AS category_cv_median, violates
 FROM judged
+LEFT JOIN evidence_offers AS e
+  ON e.offer_sku_id = judged.sku_id AND e.offer_region_code IS NOT DISTINCT FROM judged.region_code
 ORDER BY entity_id
