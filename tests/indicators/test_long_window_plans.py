@@ -7,14 +7,13 @@ DuckDB materialises a CTE read twice, and finds reads of the same table with the
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import pytest
 
 from indicators.compute import create_macros
-from pipelines.core.sql import bind
 from tests.indicators.given import merchant, staged
+from tests.indicators.plans import materialised_ctes
 from tests.indicators.price._run import indicator
 
 D = date(2026, 3, 6)
@@ -46,19 +45,7 @@ def _given(con):
 
 def _materialised_ctes(con, indicator_id: str) -> list[str]:
     ind = indicator(indicator_id)
-    values = ind.parameters({}) | {"run_date": D}
-    [(_, text)] = con.execute("EXPLAIN (FORMAT json) " + ind.sql, bind(ind.sql, values)).fetchall()
-    names: list[str] = []
-
-    def walk(node):
-        if node["name"] == "CTE":
-            names.append(node.get("extra_info", {}).get("CTE Name", ""))
-        for child in node.get("children", []):
-            walk(child)
-
-    for node in json.loads(text):
-        walk(node)
-    return names
+    return materialised_ctes(con, ind.sql, ind.parameters({}) | {"run_date": D})
 
 
 @pytest.mark.parametrize("indicator_id", sorted(WINDOW_CTES))

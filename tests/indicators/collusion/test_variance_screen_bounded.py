@@ -12,7 +12,6 @@ The plan, not the memory, is checked: the materialised CTEs are read off EXPLAIN
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import pytest
@@ -20,25 +19,11 @@ import pytest
 from indicators.compute import create_macros
 from pipelines.core.sql import bind
 from tests.indicators.given import observation
+from tests.indicators.plans import materialised_ctes
 from tests.indicators.price._run import indicator
 
 RUN = date(2026, 10, 29)
 FINAL_SELECT = "\nSELECT\n    'market_cell'"
-
-
-def _materialised(con, sql: str, values: dict) -> set[str]:
-    [(_, text)] = con.execute("EXPLAIN (FORMAT json) " + sql, bind(sql, values)).fetchall()
-    names: set[str] = set()
-
-    def walk(node):
-        if node["name"] == "CTE":
-            names.add(node.get("extra_info", {}).get("CTE Name", ""))
-        for child in node.get("children", []):
-            walk(child)
-
-    for node in json.loads(text):
-        walk(node)
-    return names
 
 
 def _list_columns(con, sql: str, values: dict, cte: str) -> list[str]:
@@ -57,7 +42,7 @@ def test_no_materialised_cte_carries_a_list_of_sellers(mem_warehouse, indicator_
             observation(con, (RUN - timedelta(days=d)).isoformat(), f"X{i}", "K1", p, price_type="list")
     ind = indicator(indicator_id)
     values = ind.parameters({}) | {"run_date": RUN}
-    materialised = _materialised(con, ind.sql, values) - {""}
+    materialised = set(materialised_ctes(con, ind.sql, values)) - {""}
     assert "daily_all" in materialised, f"the plan was not read: {materialised}"
     carrying = {c: cols for c in sorted(materialised) if not c.startswith("__")
                 if (cols := _list_columns(con, ind.sql, values, c))}
