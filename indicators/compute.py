@@ -23,6 +23,7 @@ from indicators.registry import Indicator, helper_sql, load_catalogue, mart_sql
 from pipelines.core import privacy
 from pipelines.core.sql import bind, quote_ident  # used here; also still imported from here by older callers
 from pipelines.ingest.yml_spec import StrictSpec, read_yml, validated
+from warehouse.db import memory_note
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ def compute_day(con: duckdb.DuckDBPyConnection, run_date: date, overrides: dict 
             # one debug line per step: `market-monitor -v run` shows where a day's compute time goes
             # (benchmarks/run.py reads these lines for its per-indicator profile)
             log.debug("computed indicator %s: %d rows in %.3f s", ind.id, counts[ind.id], time.perf_counter() - t0)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("after %s: %s", ind.id, memory_note(con))
             continue
         mart = mart_tables[table]
         spec = marts[mart]
@@ -196,4 +199,6 @@ def compute_day(con: duckdb.DuckDBPyConnection, run_date: date, overrides: dict 
             f"SELECT count(*) FROM work.{quote_ident('mart__' + mart)}"  # noqa: S608 - identifiers from our own metadata, quoted; values are bound parameters
         ).fetchall()[0][0]
         log.debug("computed mart %s: %d rows in %.3f s", mart, counts["mart:" + mart], time.perf_counter() - t0)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("after mart %s: %s", mart, memory_note(con))
     return counts

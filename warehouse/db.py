@@ -178,6 +178,17 @@ def python_memory_headroom(con: duckdb.DuckDBPyConnection, headroom: int = PUBLI
         con.execute(f"SET memory_limit = '{_configured_limit(con) or limit}B'")
 
 
+def memory_note(con: duckdb.DuckDBPyConnection) -> str:
+    """DuckDB's memory and spill right now, for a debug line after each step (`market-monitor -v run`): what a
+    step leaves behind in the buffer pool or the temp directory is what the next step cannot use."""
+    used, temp, biggest = con.execute(
+        "SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes), "
+        "arg_max(tag, memory_usage_bytes) FROM duckdb_memory()").fetchone()
+    spill = spill_bytes(Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]))
+    return (f"buffer pool {(used or 0) / 2**30:.2f} GiB (most: {biggest}), temporary storage "
+            f"{(temp or 0) / 2**30:.2f} GiB, spill files {spill / 2**30:.2f} GiB")
+
+
 def clean_spill_directory(temp_dir: Path) -> int:
     """Remove DuckDB spill files left in `temp_dir` (a run killed mid-query leaves them); returns bytes freed.
     Only the writer calls this, holding the warehouse's lock, so no other run of this home is spilling there."""

@@ -38,7 +38,7 @@ from pipelines.publish.dictionary import after_publish
 from pipelines.publish.manifest import SchemaChangeRefused
 from pipelines.publish.parquet import publish_partition, update_manifest, write_parquet
 from pipelines.serve.bulletin import build_bulletin, build_merchant_dossier
-from warehouse.db import connect_writer, python_memory_headroom
+from warehouse.db import connect_writer, memory_note, python_memory_headroom
 
 log = logging.getLogger(__name__)
 
@@ -393,6 +393,8 @@ def run_day(home: Home, run_date: date, con=None, wait_seconds: float = 0.0,
                 raise RunError(f"run {run_date}: stage {stage} failed: {exc}; the previously published "
                                "partitions stay as they were") from exc
             result.seconds[stage] = round(time.perf_counter() - t0, 3)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("after stage %s: %s", stage, memory_note(c))
             if stage == "ingest":
                 result.ingest = value
             elif stage == "compute":
