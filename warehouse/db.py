@@ -185,8 +185,8 @@ def memory_note(con: duckdb.DuckDBPyConnection) -> str:
         "SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes), "
         "arg_max(tag, memory_usage_bytes) FROM duckdb_memory()").fetchone()
     spill = spill_bytes(Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]))
-    return (f"buffer pool {(used or 0) / 2**30:.2f} GiB (most: {biggest}), temporary storage "
-            f"{(temp or 0) / 2**30:.2f} GiB, spill files {spill / 2**30:.2f} GiB")
+    return (f"buffer pool {(used or 0) / 2**20:,.0f} MiB (most: {biggest}), temporary storage "
+            f"{(temp or 0) / 2**20:,.0f} MiB, spill files {spill / 2**20:,.0f} MiB")
 
 
 def clean_spill_directory(temp_dir: Path) -> int:
