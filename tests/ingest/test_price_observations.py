@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pipelines.ingest import ingest_day
 from pipelines.ingest.cyprus import cyprus_to_price_observations
+from pipelines.ingest.load import SHORT_BLOCK
 from pipelines.serve.raw_line import raw_line
 from tests.ingest.conftest import accounting, land, real, snapshot
 
@@ -203,4 +204,32 @@ def test_changed_file_replaces_its_rows(con, home):
     (e,) = ingest_day(con, home, D).entries
     assert e.outcome == "rejected"
     assert con.execute("SELECT count(*) FROM staging.price_observations").fetchall()[0][0] == 0
+    accounting(con)
+
+
+def test_quarantine_finds_bad_rows_in_every_block(con, home):
+    """The quarantine pass re-checks only the blocks of rows where staging is short (load.SHORT_BLOCK): bad rows
+    at block edges, two in one block, in the last partial block and a block with no good row at all are each
+    quarantined once, on their own row number, and no good row is."""
+    n = 5 * SHORT_BLOCK + 7
+    bad = {1, SHORT_BLOCK - 1, SHORT_BLOCK, 2 * SHORT_BLOCK - 1, 2 * SHORT_BLOCK + 5, 2 * SHORT_BLOCK + 6, n}
+    bad |= set(range(3 * SHORT_BLOCK, 4 * SHORT_BLOCK))  # a block with nothing staged
+    rows = [row(f"o{k}", price="-1" if k in bad else "99.00") for k in range(1, n + 1)]
+    land(home, "price_observations", D, "blocks.csv", csv_text(*rows))
+    (e,) = ingest_day(con, home, D).entries
+    assert (e.rows_read, e.rows_loaded, e.rows_quarantined) == (n, n - len(bad), len(bad))
+    got = quarantine(con, "blocks.csv")
+    assert [r[0] for r in got] == sorted(bad)
+    assert {r[1] for r in got} == {"price"}
+    staged = {r[0] for r in con.execute("SELECT _row FROM staging.price_observations WHERE _file_name = 'blocks.csv'").fetchall()}
+    assert staged == set(range(1, n + 1)) - bad
+    accounting(con)
+
+
+def test_a_clean_file_skips_the_quarantine_pass(con, home):
+    n = 2 * SHORT_BLOCK + 1
+    land(home, "price_observations", D, "clean.csv", csv_text(*(row(f"o{k}") for k in range(1, n + 1))))
+    (e,) = ingest_day(con, home, D).entries
+    assert (e.rows_read, e.rows_loaded, e.rows_quarantined) == (n, n, 0)
+    assert quarantine(con, "clean.csv") == []
     accounting(con)
