@@ -72,7 +72,14 @@ round_controls AS (
       AND r.observed_date > $run_date - to_days(CAST($round_window_days AS INTEGER))
 ),
 round_gaps AS (
-    SELECT *, (price - control_price) / control_price AS gap FROM round_controls
+    -- the cohort's median gap as a window over its observations, not a median() in cohort_day: a median() state
+    -- per listing x cohort (about 5 M at 100 M observations a day) is never spilled and ran that day out of
+    -- memory, while a window partition is sorted and spills (lists and distinct counts there do spill);
+    -- the same value (docs/BENCHMARKS.md, "Bounded plans")
+    SELECT *, (price - control_price) / control_price AS gap,
+           median((price - control_price) / control_price) OVER (
+               PARTITION BY platform, shop_id, sku_id, account_cohort) AS cohort_median_gap
+    FROM round_controls
 ),
 cohort_day AS (
     -- a round is (day, round number of the day): rounds on different days count separately
@@ -81,7 +88,7 @@ cohort_day AS (
            count(DISTINCT (g.observed_date, g.round_no)) FILTER (WHERE g.gap > greatest(n.noise_gap, $min_gap)) AS rounds_above,
            count(DISTINCT g.observed_date)                                             AS round_days,
            min(g.observed_date)                                                        AS first_round_date,
-           median(g.gap)                                                               AS median_gap,
+           any_value(g.cohort_median_gap)                                              AS median_gap,
            any_value(n.noise_gap)                                                      AS noise_gap,
            any_value(n.control_pairs)                                                  AS control_pairs,
            list(g.observation_id ORDER BY g.observation_id) FILTER (WHERE g.gap > greatest(n.noise_gap, $min_gap)) AS observation_ids,

@@ -23,3 +23,31 @@ def materialised_ctes(con, sql: str, values: dict) -> list[str]:
     for node in json.loads(text):
         walk(node)
     return names
+
+
+HOLISTIC = ("median(", "quantile", "mode(", "mad(")  # aggregates whose state holds every value of its group
+
+
+def holistic_group_bys(con, sql: str, values: dict) -> list[str]:
+    """The holistic aggregates (median, quantiles, mode, MAD) that DuckDB computes in a GROUP BY node for `sql`,
+    each as "<function> by <n> key(s)". Such a state keeps every value of its group in memory and is never spilled
+    (lists, string_agg and distinct counts are), so one per group of a key that grows with the data runs a big day
+    out of memory. DuckDB also plans a lone whole-partition window aggregate (`median(x) OVER (PARTITION BY k)` and
+    nothing else in that window node) as a GROUP BY joined back, so this is read off the plan, not the SQL."""
+    [(_, text)] = con.execute("EXPLAIN (FORMAT json) " + sql, bind(sql, values)).fetchall()
+    found: list[str] = []
+
+    def walk(node):
+        if node["name"].endswith("GROUP_BY"):
+            info = node.get("extra_info", {})
+            aggregates, groups = info.get("Aggregates", []), info.get("Groups", [])
+            aggregates = [aggregates] if isinstance(aggregates, str) else aggregates
+            groups = [groups] if isinstance(groups, str) else groups
+            found.extend(f"{a.split('(')[0]} by {len(groups)} key(s)"  # the function, not its column numbers
+                         for a in aggregates if any(h in a for h in HOLISTIC))
+        for child in node.get("children", []):
+            walk(child)
+
+    for node in json.loads(text):
+        walk(node)
+    return found
