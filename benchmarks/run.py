@@ -206,6 +206,8 @@ def _log_steps(text: str, started: float):
     midnight = time.mktime((base.tm_year, base.tm_mon, base.tm_mday, 0, 0, 0, 0, 0, -1))
     days, last = 0, -1
     for stamp, message in LOG_LINE_RE.findall(text):
+        if message.startswith("after "):  # the memory line written after a step ends, not a step
+            continue
         h, m, sec = (int(x) for x in stamp.split(":"))
         clock = h * 3600 + m * 60 + sec
         if clock < last:
