@@ -72,18 +72,31 @@ daily AS (
     FROM daily_groups AS g
     LEFT JOIN daily_multi AS m USING (shop_id, sku_id, d)
 ),
-shop_windows AS (
-    SELECT p.shop_id, p.sku_id, p.promo_start,
-           max(d.price) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS runup_high,
-           arg_max(d.observation_id, (d.price, d.observation_id)) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER))) AS runup_high_observation_id,
-           arg_max(d.d, (d.price, d.d)) FILTER (WHERE d.d >= p.promo_start - to_days(CAST($runup_days AS INTEGER)))  AS runup_high_date,
-           median(d.price) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS baseline_median,
-           count(*) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER)))               AS baseline_days_observed
+promotion_days AS (
+    -- each promotion's own daily prices in its baseline + run-up window, with the baseline median as a window over
+    -- the promotion's days, not a median() per promotion in shop_windows: a holistic state per group is never
+    -- spilled (0.7 M promotions on the 100 M-observation day), a window partition is sorted and spills. The
+    -- row_number beside it keeps it a window: alone, DuckDB would plan it as a GROUP BY again (docs/BENCHMARKS.md,
+    -- "Bounded plans"); the same value
+    SELECT p.shop_id, p.sku_id, p.promo_start, d.d, d.price, d.observation_id,
+           median(d.price) FILTER (WHERE d.d < p.promo_start - to_days(CAST($runup_days AS INTEGER))) OVER promotion
+               AS baseline_median,
+           row_number() OVER (promotion ORDER BY d.d) AS day_rank
     FROM promotions_today AS p
     JOIN (SELECT d.*, i.observation_id FROM daily AS d JOIN promoter_day_observations AS i USING (shop_id, sku_id, d)) AS d
       ON d.shop_id = p.shop_id AND d.sku_id = p.sku_id
      AND d.d < p.promo_start AND d.d >= p.promo_start - to_days(CAST($baseline_days AS INTEGER))
-    GROUP BY ALL
+    WINDOW promotion AS (PARTITION BY p.shop_id, p.sku_id, p.promo_start)
+),
+shop_windows AS (
+    SELECT d.shop_id, d.sku_id, d.promo_start,
+           max(d.price) FILTER (WHERE d.d >= d.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS runup_high,
+           arg_max(d.observation_id, (d.price, d.observation_id)) FILTER (WHERE d.d >= d.promo_start - to_days(CAST($runup_days AS INTEGER))) AS runup_high_observation_id,
+           arg_max(d.d, (d.price, d.d)) FILTER (WHERE d.d >= d.promo_start - to_days(CAST($runup_days AS INTEGER)))  AS runup_high_date,
+           any_value(d.baseline_median)                                                                      AS baseline_median,
+           count(*) FILTER (WHERE d.d < d.promo_start - to_days(CAST($runup_days AS INTEGER)))               AS baseline_days_observed
+    FROM promotion_days AS d
+    GROUP BY d.shop_id, d.sku_id, d.promo_start
 ),
 seller_window_rows AS (
     -- every seller's daily prices in the baseline + run-up window of each SKU and start date promoted today
