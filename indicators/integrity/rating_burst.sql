@@ -133,15 +133,27 @@ baseline_counts AS (
     LEFT JOIN seller_reviews AS s ON s.shop_id = b.shop_id AND s.day = b.day
     GROUP BY b.shop_id, b.day
 ),
+baseline_spread AS (
+    -- the median and MAD of a shop's daily 5-star counts as windows over its baseline days, not median()/mad() per
+    -- shop in `baseline`: a holistic state per group is never spilled, a window partition is sorted and spills; the
+    -- row_number beside them keeps them windows (alone, DuckDB would plan them as a GROUP BY again:
+    -- docs/BENCHMARKS.md, "Bounded plans"); the same values
+    SELECT shop_id, five, reviews,
+           median(five) OVER shop                  AS five_median,
+           mad(five) OVER shop                     AS five_mad,
+           row_number() OVER (shop ORDER BY day)   AS day_rank
+    FROM baseline_counts
+    WINDOW shop AS (PARTITION BY shop_id)
+),
 baseline AS (
     SELECT shop_id,
-           count(*)         AS active_days,
-           avg(five)        AS five_mean,
-           median(five)     AS five_median,
-           mad(five)        AS five_mad,
-           sum(five)        AS five_base,
-           sum(reviews)     AS reviews_base
-    FROM baseline_counts
+           count(*)                AS active_days,
+           avg(five)               AS five_mean,
+           any_value(five_median)  AS five_median,
+           any_value(five_mad)     AS five_mad,
+           sum(five)               AS five_base,
+           sum(reviews)            AS reviews_base
+    FROM baseline_spread
     GROUP BY shop_id
 ),
 platform_share AS (
