@@ -201,10 +201,19 @@ control_pair_stats AS (
     JOIN steps AS sb ON sb.shop_id = a.shop_b AND sb.sku_id = a.sku_id AND sb.d = a.d
     GROUP BY ALL
 ),
+control_spread AS (
+    -- the SKU's control quantile as a window over its control pairs, not a quantile_cont() per SKU in `controls`: a
+    -- holistic state per group is never spilled, a window partition is sorted and spills; the row_number beside it
+    -- keeps it a window (alone, DuckDB would plan it as a GROUP BY again: docs/BENCHMARKS.md, "Bounded plans")
+    SELECT sku_id,
+           quantile_cont(coalesce(matched_events::DOUBLE / nullif(events, 0), 0), $control_quantile) OVER sku AS control_par_q,
+           row_number() OVER (sku ORDER BY shop_a, shop_b) AS pair_rank
+    FROM control_pair_stats
+    WINDOW sku AS (PARTITION BY sku_id)
+),
 controls AS (
-    SELECT sku_id, count(*) AS control_pairs,
-           quantile_cont(coalesce(matched_events::DOUBLE / nullif(events, 0), 0), $control_quantile) AS control_par_q
-    FROM control_pair_stats GROUP BY sku_id
+    SELECT sku_id, count(*) AS control_pairs, any_value(control_par_q) AS control_par_q
+    FROM control_spread GROUP BY sku_id
 ),
 cell_pairs AS (
     SELECT *,
