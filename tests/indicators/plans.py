@@ -4,25 +4,26 @@ plan, not of a timing)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from pipelines.core.sql import bind
+
+
+def plan_nodes(con, sql: str, values: dict) -> Iterator[dict]:
+    """Every operator of the plan of `sql` bound with `values`, parents before their children."""
+    [(_, text)] = con.execute("EXPLAIN (FORMAT json) " + sql, bind(sql, values)).fetchall()
+    stack = list(reversed(json.loads(text)))
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.get("children", [])))
 
 
 def materialised_ctes(con, sql: str, values: dict) -> list[str]:
     """The names of the CTEs DuckDB materialises for `sql` bound with `values` (its own common subplans included,
     as `__common_subplan…`), in plan order."""
-    [(_, text)] = con.execute("EXPLAIN (FORMAT json) " + sql, bind(sql, values)).fetchall()
-    names: list[str] = []
-
-    def walk(node):
-        if node["name"] == "CTE":
-            names.append(node.get("extra_info", {}).get("CTE Name", ""))
-        for child in node.get("children", []):
-            walk(child)
-
-    for node in json.loads(text):
-        walk(node)
-    return names
+    return [node.get("extra_info", {}).get("CTE Name", "") for node in plan_nodes(con, sql, values)
+            if node["name"] == "CTE"]
 
 
 HOLISTIC = ("median(", "quantile", "mode(", "mad(")  # aggregates whose state holds every value of its group
@@ -32,12 +33,10 @@ def holistic_group_bys(con, sql: str, values: dict) -> list[str]:
     """The holistic aggregates (median, quantiles, mode, MAD) that DuckDB computes in a GROUP BY node for `sql`,
     each as "<function> by <n> key(s)". Such a state keeps every value of its group in memory and is never spilled
     (lists, string_agg and distinct counts are), so one per group of a key that grows with the data runs a big day
-    out of memory. DuckDB also plans a lone whole-partition window aggregate (`median(x) OVER (PARTITION BY k)` and
-    nothing else in that window node) as a GROUP BY joined back, so this is read off the plan, not the SQL."""
-    [(_, text)] = con.execute("EXPLAIN (FORMAT json) " + sql, bind(sql, values)).fetchall()
+    out of memory. DuckDB can also plan a whole-partition window aggregate (`median(x) OVER (PARTITION BY k)` with no
+    ordered window beside it) as a GROUP BY joined back, so this is read off the plan, not the SQL."""
     found: list[str] = []
-
-    def walk(node):
+    for node in plan_nodes(con, sql, values):
         if node["name"].endswith("GROUP_BY"):
             info = node.get("extra_info", {})
             aggregates, groups = info.get("Aggregates", []), info.get("Groups", [])
@@ -45,9 +44,4 @@ def holistic_group_bys(con, sql: str, values: dict) -> list[str]:
             groups = [groups] if isinstance(groups, str) else groups
             found.extend(f"{a.split('(')[0]} by {len(groups)} key(s)"  # the function, not its column numbers
                          for a in aggregates if any(h in a for h in HOLISTIC))
-        for child in node.get("children", []):
-            walk(child)
-
-    for node in json.loads(text):
-        walk(node)
     return found
