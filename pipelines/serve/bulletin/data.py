@@ -6,7 +6,7 @@ Every query here returns plain rows; turning them into page sections is `section
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from indicators.compute import mart_catalogue
 from indicators.registry import load_catalogue
@@ -73,12 +73,58 @@ def latest_partition(home: Home, mart: str, day: date) -> date | None:
     return max(days) if days else None
 
 
-def read_flags(con, home: Home, day: date) -> list[dict]:
-    """The day's published leads (indicator_flags), in indicator and entity order."""
+# The bulletin reads only what it shows: counts are aggregated here, and only the top leads come back as rows.
+# A 100-million-observation day publishes hundreds of thousands of leads; reading them all as Python dicts cost
+# gigabytes (docs/BENCHMARKS.md, session 33).
+FLAG_GROUPS_SQL = ("SELECT family, region_code, count(*) AS leads, count(*) FILTER (WHERE severity = 'high') AS high "
+                   "FROM {src} WHERE dt = $d GROUP BY ALL ORDER BY ALL")
+REGION_SHOPS_SQL = ("SELECT CASE WHEN list_contains($cities, region_code) THEN region_code END AS region, "
+                    "count(DISTINCT shop_id) FROM {src} WHERE dt = $d GROUP BY 1")
+# A lead that continues (the same indicator and entity flagged yesterday, as in the `leads` view) is not new today.
+NEW_LEADS_SQL = ("SELECT count(*) FROM (SELECT indicator_id, entity_id FROM {src} WHERE dt = $d) AS t "
+                 "ANTI JOIN (SELECT DISTINCT indicator_id, entity_id FROM {src} WHERE dt = $y) AS y "
+                 "ON t.indicator_id IS NOT DISTINCT FROM y.indicator_id AND t.entity_id IS NOT DISTINCT FROM y.entity_id")
+# The rank of sections.top_leads: most severe first, then furthest beyond the threshold (|value| / |threshold|, or
+# |value| without a threshold; a value that is not a finite number ranks as 0), then indicator and entity.
+_RATIO = ("CASE WHEN threshold IS NOT NULL AND threshold::DOUBLE <> 0 THEN abs(value::DOUBLE) / abs(threshold::DOUBLE) "
+          "ELSE abs(value::DOUBLE) END")
+TOP_FLAGS_SQL = ("SELECT * FROM {src} WHERE dt = $d QUALIFY row_number() OVER (PARTITION BY family ORDER BY "  # noqa: S608 - constants only
+                 "CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END DESC, "
+                 f"CASE WHEN isfinite({_RATIO}) THEN {_RATIO} ELSE 0 END DESC, coalesce(indicator_id, ''), "
+                 "coalesce(entity_id, ''), flag_id) <= $n ORDER BY family, indicator_id, entity_id")
+
+
+def _flags_source(home: Home, day: date) -> str | None:
     src = published_source(home, "indicator_flags")
-    if src is None or not has_partition(home, "indicator_flags", day):
-        return []
-    return _dicts(con.execute(f"SELECT * FROM {src} WHERE dt = $d ORDER BY indicator_id, entity_id", {"d": day}))  # noqa: S608 - path quoted by quote_literal, values bound
+    return src if src is not None and has_partition(home, "indicator_flags", day) else None
+
+
+def flag_groups(con, home: Home, day: date) -> list[tuple]:
+    """(family, region_code, leads, high-severity leads) of the day's published leads; [] without a partition."""
+    src = _flags_source(home, day)
+    return con.execute(FLAG_GROUPS_SQL.format(src=src), {"d": day}).fetchall() if src else []
+
+
+def region_shops(con, home: Home, day: date, cities: list[str]) -> dict[str | None, int]:
+    """Distinct shops with a lead on the day per city of `cities` (None: every other region, or none)."""
+    src = _flags_source(home, day)
+    if src is None:
+        return {}
+    return dict(con.execute(REGION_SHOPS_SQL.format(src=src), {"d": day, "cities": cities}).fetchall())
+
+
+def new_leads(con, home: Home, day: date) -> int | None:
+    """Leads of the day whose indicator and entity were not flagged the day before (None without yesterday)."""
+    src, yesterday = _flags_source(home, day), day - timedelta(days=1)
+    if not has_partition(home, "indicator_flags", yesterday):
+        return None
+    return 0 if src is None else con.execute(NEW_LEADS_SQL.format(src=src), {"d": day, "y": yesterday}).fetchone()[0]
+
+
+def top_flags(con, home: Home, day: date, per_family: int) -> list[dict]:
+    """The day's `per_family` highest-ranked leads of each family (the rows the bulletin shows)."""
+    src = _flags_source(home, day)
+    return _dicts(con.execute(TOP_FLAGS_SQL.format(src=src), {"d": day, "n": per_family})) if src else []
 
 
 def read_latest(con, home: Home, mart: str, day: date) -> tuple[date | None, list[dict]]:
@@ -88,6 +134,54 @@ def read_latest(con, home: Home, mart: str, day: date) -> tuple[date | None, lis
     if latest is None or src is None:
         return None, []
     return latest, _dicts(con.execute(f"SELECT * FROM {src} WHERE dt = $d", {"d": latest}))  # noqa: S608 - path quoted by quote_literal, values bound
+
+
+def latest_summary(con, home: Home, mart: str, day: date, column: str) -> tuple[date | None, list[tuple]]:
+    """(newest partition on or before `day`, [(value of `column`, rows)]) of the mart: counts, not rows."""
+    latest = latest_partition(home, mart, day)
+    src = published_source(home, mart)
+    if latest is None or src is None:
+        return None, []
+    return latest, con.execute(f'SELECT "{column}", count(*) FROM {src} WHERE dt = $d GROUP BY 1', {"d": latest}).fetchall()  # noqa: S608 - column from the mart catalogue's code, path quoted, values bound
+
+
+def read_latest_top(con, home: Home, mart: str, day: date, rank, limit: int) -> tuple[date | None, int, list[dict]]:
+    """(newest partition on or before `day`, its row count, its first `limit` rows by `rank`): `rank` turns the
+    partition's column names into an ORDER BY expression (or None for file order)."""
+    latest = latest_partition(home, mart, day)
+    src = published_source(home, mart)
+    if latest is None or src is None:
+        return None, 0, []
+    columns = [c[0] for c in con.execute(f"SELECT * FROM {src} LIMIT 0").description]  # noqa: S608 - path quoted by quote_literal
+    order = rank(columns)
+    n = con.execute(f"SELECT count(*) FROM {src} WHERE dt = $d", {"d": latest}).fetchone()[0]  # noqa: S608 - path quoted by quote_literal, values bound
+    cur = con.execute(f"SELECT * FROM {src} WHERE dt = $d {f'ORDER BY {order}' if order else ''} LIMIT $n",  # noqa: S608 - path quoted, order built from the file's own column names
+                      {"d": latest, "n": limit})
+    return latest, n, _dicts(cur)
+
+
+def tiers_of(con, home: Home, day: date, usccs: list[str]) -> dict[str, str]:
+    """USCC -> tier in the newest merchant_credit_tiers partition on or before `day`, for `usccs` only."""
+    latest = latest_partition(home, "merchant_credit_tiers", day)
+    src = published_source(home, "merchant_credit_tiers")
+    if latest is None or src is None or not usccs:
+        return {}
+    return dict(con.execute(f"SELECT uscc, tier FROM {src} WHERE dt = $d AND list_contains($u, uscc)",  # noqa: S608 - path quoted by quote_literal, values bound
+                            {"d": latest, "u": usccs}).fetchall())
+
+
+def riskiest_merchants(con, home: Home, day: date, limit: int) -> tuple[list[str], int]:
+    """(the `limit` tier D then C merchants with the highest scores, how many tier C/D merchants there are) in the
+    newest merchant_credit_tiers partition on or before `day`."""
+    latest = latest_partition(home, "merchant_credit_tiers", day)
+    src = published_source(home, "merchant_credit_tiers")
+    if latest is None or src is None:
+        return [], 0
+    where = f"FROM {src} WHERE dt = $d AND tier IN ('C', 'D') AND uscc IS NOT NULL"
+    total = con.execute(f"SELECT count(*) {where}", {"d": latest}).fetchone()[0]  # noqa: S608 - path quoted by quote_literal, values bound
+    rows = con.execute(f"SELECT uscc {where} ORDER BY tier DESC, score DESC NULLS LAST, uscc LIMIT $n",  # noqa: S608 - path quoted by quote_literal, values bound
+                       {"d": latest, "n": limit}).fetchall()
+    return [str(r[0]) for r in rows], total
 
 
 def flag_counts(con, home: Home, first: date, last: date) -> list[tuple]:

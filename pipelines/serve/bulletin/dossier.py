@@ -1,9 +1,10 @@
 """The merchant dossier (一户一档): HOME/reports/<D>/merchants/<id>.html, one offline page per merchant.
 
 A merchant is its USCC when one is known (from the lead, the registry or the credit tiers), else its
-platform shop id. The bulletin of D builds one for every merchant with a lead on D (a collusion lead
-implicates each shop of its cell) or a tier of C or D in the newest credit partition, and links each
-lead to it; `market-monitor report --date D --merchant ID` builds one on demand.
+platform shop id. The bulletin of D builds one for every merchant a lead shown on the page names (a
+collusion lead implicates each shop of its cell) and for the riskiest tier C/D merchants of the newest
+credit partition (page.DOSSIER_TIERS), and links each shown lead to it; `market-monitor report --date D
+--merchant ID` builds any other on demand.
 
 Every section is read for all the merchants at once (one query per section, not per merchant):
 register entries, credit tier with its factor contributions and history, leads over 90 days with
@@ -66,11 +67,13 @@ def merchants_of_leads(flags: list[dict]) -> set[str]:
     return found
 
 
-def _tier_rows(con, home: Home, run_date: date) -> list[dict]:
+def _tier_rows(con, home: Home, run_date: date, usccs: list[str]) -> list[dict]:
+    """The tier history (every partition on or before the date) of `usccs` only, oldest first."""
     src = data.published_source(home, "merchant_credit_tiers")
-    if src is None:
+    if src is None or not usccs:
         return []
-    cur = con.execute(f"SELECT * FROM {src} WHERE dt <= $d ORDER BY dt", {"d": run_date})  # noqa: S608 - path quoted by quote_literal, values bound
+    cur = con.execute(f"SELECT * FROM {src} WHERE dt <= $d AND list_contains($u, uscc) ORDER BY dt",  # noqa: S608 - path quoted by quote_literal, values bound
+                      {"d": run_date, "u": usccs})
     cols = [c[0] for c in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -112,7 +115,7 @@ def _complaints(con, home: Home, run_date: date, shops: list[str]) -> list[tuple
 def gather(con, home: Home, run_date: date, ids: set[str]) -> dict[str, dict]:
     """Merchant id -> everything its dossier shows, for all the ids at once."""
     registry = safe_rows(con, REGISTRY_SQL, {"ids": sorted(ids)})
-    tiers = _tier_rows(con, home, run_date)
+    tiers = _tier_rows(con, home, run_date, sorted(set(ids) | {r[3] for r in registry if r[3]}))
     # a shop with a registered USCC belongs to that merchant
     merchants: dict[str, dict] = {}
     shop_uscc = {r[1]: r[3] for r in registry if r[3]}
@@ -211,7 +214,7 @@ def known_merchant(con, home: Home, run_date: date, merchant: str) -> bool:
     """Whether anything published or registered names this USCC or shop id."""
     if safe_rows(con, REGISTRY_SQL, {"ids": [merchant]}):
         return True
-    if any(r.get("uscc") == merchant for r in _tier_rows(con, home, run_date)):
+    if _tier_rows(con, home, run_date, [merchant]):
         return True
     return bool(_leads(con, home, run_date, [merchant], [merchant]) or _complaints(con, home, run_date, [merchant]))
 

@@ -33,38 +33,40 @@ TREND_DAYS = 90
 TOP_PER_FAMILY = 25
 
 
-def _count_by_family(rows: list[dict]) -> dict[str, int]:
+def _count_by_family(groups: list[tuple]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for r in rows:
-        out[r["family"]] = out.get(r["family"], 0) + 1
+    for family, _region, leads, _high in groups:
+        out[family] = out.get(family, 0) + leads
     return out
 
 
-def families(rows_today: list[dict], rows_yesterday: list[dict], had_yesterday: bool) -> list[dict]:
-    """Leads per family today and the change since yesterday (None when yesterday was not published)."""
-    t, y = _count_by_family(rows_today), _count_by_family(rows_yesterday)
+def families(groups_today: list[tuple], groups_yesterday: list[tuple], had_yesterday: bool) -> list[dict]:
+    """Leads per family today and the change since yesterday (None when yesterday was not published), from the
+    (family, region_code, leads, high) groups of `data.flag_groups`."""
+    t, y = _count_by_family(groups_today), _count_by_family(groups_yesterday)
     return [{"id": f, "zh": family_label(f)[0], "en": family_label(f)[1],
              "today": t.get(f, 0), "change": (t.get(f, 0) - y.get(f, 0)) if had_yesterday else None}
             for f in families_in_order(set(t) | set(y))]
 
 
-def regions(rows_today: list[dict], rows_yesterday: list[dict], had_yesterday: bool) -> list[dict]:
-    """Leads per city (every city listed, even with none), then one row for leads outside the province."""
+def regions(groups_today: list[tuple], groups_yesterday: list[tuple], had_yesterday: bool,
+            shops: dict[str | None, int]) -> list[dict]:
+    """Leads per city (every city listed, even with none), then one row for leads outside the province; `shops`
+    is `data.region_shops` (distinct shops with a lead per city, None for the rest)."""
     out = []
     for code, (zh, en) in LIAONING_CITIES.items():
-        rows = [r for r in rows_today if r.get("region_code") == code]
-        before = sum(1 for r in rows_yesterday if r.get("region_code") == code)
+        rows = [g for g in groups_today if g[1] == code]
+        before = sum(g[2] for g in groups_yesterday if g[1] == code)
+        leads = sum(g[2] for g in rows)
         fams = _count_by_family(rows)
-        out.append({"code": code, "zh": zh, "en": en, "leads": len(rows),
-                    "change": (len(rows) - before) if had_yesterday else None,
-                    "high": sum(1 for r in rows if r.get("severity") == "high"),
-                    "shops": len({r.get("shop_id") for r in rows if r.get("shop_id")}),
+        out.append({"code": code, "zh": zh, "en": en, "leads": leads,
+                    "change": (leads - before) if had_yesterday else None,
+                    "high": sum(g[3] for g in rows), "shops": shops.get(code, 0),
                     "families": "、".join(f"{family_label(f)[0]} {n}" for f, n in sorted(fams.items()))})
-    other = [r for r in rows_today if r.get("region_code") not in LIAONING_CITIES]
+    other = [g for g in groups_today if g[1] not in LIAONING_CITIES]
     if other:
-        out.append({"code": "—", "zh": "省外/未登记", "en": "Other or unregistered", "leads": len(other),
-                    "change": None, "high": sum(1 for r in other if r.get("severity") == "high"),
-                    "shops": len({r.get("shop_id") for r in other if r.get("shop_id")}), "families": ""})
+        out.append({"code": "—", "zh": "省外/未登记", "en": "Other or unregistered", "leads": sum(g[2] for g in other),
+                    "change": None, "high": sum(g[3] for g in other), "shops": shops.get(None, 0), "families": ""})
     return out
 
 
@@ -101,9 +103,11 @@ def trends(con, home: Home, run_date: date) -> list[dict]:
 
 
 def top_leads(flags: list[dict], indicator_names: dict[str, str], charts: dict | None = None,
-              dossiers: dict[str, str] | None = None) -> list[dict]:
+              dossiers: dict[str, str] | None = None, counts: dict[str, int] | None = None) -> list[dict]:
     """Per family, its TOP_PER_FAMILY leads: most severe first, then furthest beyond the threshold; each with
-    its sentence (Chinese, English), its chart (`charts`, by flag_id) and links to the dossiers it names."""
+    its sentence (Chinese, English), its chart (`charts`, by flag_id) and links to the dossiers it names.
+    `flags` may be the day's top rows only (`data.top_flags`, same rank); `counts` then gives each family's
+    number of leads (default: counted in `flags`)."""
     charts, dossiers = charts or {}, dossiers or {}
     def rank(r):
         ratio = 0.0
@@ -120,7 +124,7 @@ def top_leads(flags: list[dict], indicator_names: dict[str, str], charts: dict |
         if not rows:
             continue
         zh, en = family_label(fam)
-        groups.append({"zh": zh, "en": en, "count": len(rows), "rows": [
+        groups.append({"zh": zh, "en": en, "count": (counts or {}).get(fam, len(rows)), "rows": [
             dict(r, plain=plain_evidence(r), sentence=explain(r), chart=charts.get(r.get("flag_id")),
                  dossiers=_dossier_links(r, dossiers), name_zh=indicator_names.get(r["indicator_id"], ""),
                  severity_zh=SEVERITY_ZH.get(r.get("severity"), r.get("severity")),
@@ -159,38 +163,49 @@ def _interval_chart(rows: list[dict], who: str | None, est: str, lo: str | None,
         f"投诉率及区间 Complaint rate with interval ({est}; {lo or '-'} – {hi or '-'})")
 
 
+def _complaint_columns(cols: list[str]) -> dict[str, str | None]:
+    """The complaint_rates columns the section shows, found by name (estimate, interval, merchant)."""
+    return {
+        "est": _pick(cols, r"posterior.*rate|eb_rate|rate_post", r"rate_per_10k|raw_rate|rate$"),
+        "lo": _pick(cols, r"wilson.*(lo|lower)", r"(ci|interval).*(lo|lower)", r"(lo|lower).*(ci|bound)", r"_lo$|_lower$"),
+        "hi": _pick(cols, r"wilson.*(hi|upper)", r"(ci|interval).*(hi|upper)", r"(hi|upper).*(ci|bound)", r"_hi$|_upper$"),
+        "who": _pick(cols, r"^shop_id$", r"merchant", r"^uscc$", r"entity_id"),
+    }
+
+
+def _complaint_rank(cols: list[str]) -> str | None:
+    """Highest estimated rate first (a missing rate last), then the merchant: the ORDER BY of the top 15."""
+    c = _complaint_columns(cols)
+    if not c["est"]:
+        return None
+    return f'coalesce(TRY_CAST("{c["est"]}" AS DOUBLE), -1) DESC' + (f', "{c["who"]}"' if c["who"] else "")
+
+
 def complaints(con, home: Home, run_date: date) -> dict | None:
     """The 15 highest complaint rates of the latest complaint_rates partition, with their intervals."""
-    as_of, rows = data.read_latest(con, home, "complaint_rates", run_date)
+    as_of, n, top = data.read_latest_top(con, home, "complaint_rates", run_date, _complaint_rank, 15)
     if as_of is None:
         return None
-    cols = list(rows[0]) if rows else []
-    est = _pick(cols, r"posterior.*rate|eb_rate|rate_post", r"rate_per_10k|raw_rate|rate$")
-    lo = _pick(cols, r"wilson.*(lo|lower)", r"(ci|interval).*(lo|lower)", r"(lo|lower).*(ci|bound)", r"_lo$|_lower$")
-    hi = _pick(cols, r"wilson.*(hi|upper)", r"(ci|interval).*(hi|upper)", r"(hi|upper).*(ci|bound)", r"_hi$|_upper$")
-    who = _pick(cols, r"^shop_id$", r"merchant", r"^uscc$", r"entity_id")
+    cols = list(top[0]) if top else []
+    picked = _complaint_columns(cols)
+    est, lo, hi, who = picked["est"], picked["lo"], picked["hi"], picked["who"]
     show = [c for c in (who, _pick(cols, r"^platform$"), _pick(cols, r"^region_code$"), _pick(cols, r"^month|period"),
                         _pick(cols, r"^complaints$|complaint_count|n_complaints"),
                         _pick(cols, r"exposure|orders"), _pick(cols, r"raw_rate|rate_per_10k"), est, lo, hi,
                         _pick(cols, r"timely"), _pick(cols, r"relief|recovered"), _pick(cols, r"surge"))
-            if c] if rows else []
+            if c] if top else []
     show = list(dict.fromkeys(show))
-    if est:
-        rows = sorted(rows, key=lambda r: -(float(r[est]) if r.get(est) is not None else -1))
-    top = rows[:15]
     chart = _interval_chart(top, who, est, lo, hi) if est and top else None
-    return {"as_of": as_of, "n": len(rows), "columns": show, "labels": data.column_labels("complaint_rates", show),
+    return {"as_of": as_of, "n": n, "columns": show, "labels": data.column_labels("complaint_rates", show),
             "rows": [[fmt(r.get(c)) for c in show] for r in top], "chart": chart}
 
 
 def credit(con, home: Home, run_date: date) -> dict | None:
     """Merchants per credit tier (A–D first) in the latest merchant_credit_tiers partition."""
-    as_of, rows = data.read_latest(con, home, "merchant_credit_tiers", run_date)
+    as_of, counts = data.latest_summary(con, home, "merchant_credit_tiers", run_date, "tier")
     if as_of is None:
         return None
-    tiers = {}
-    for r in rows:
-        tiers[r.get("tier")] = tiers.get(r.get("tier"), 0) + 1
+    tiers = dict(counts)
     order = ["A", "B", "C", "D"] + sorted(str(t) for t in tiers if t not in ("A", "B", "C", "D"))
     bars = [(t, tiers.get(t, 0)) for t in order]
     total = sum(tiers.values())
