@@ -15,11 +15,13 @@ WITH usable_observations AS (
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
 daily_all AS (
+    -- min(category), not any_value(): when observations (or a cell's sellers) disagree on the category, every run
+    -- picks the same one, so a lead is the same on a rerun of its date (any_value depends on thread timing)
     -- one offered price per seller x SKU x region x day: the median of its observations that day, read off the
     -- group's window partition at one row. A window partition is sorted and spills; a median() state per group
     -- (millions of groups) does not (docs/BENCHMARKS.md, "Bounded plans")
     SELECT shop_id, sku_id, region_code, observed_date AS d,
-           any_value(category) OVER day_group                AS category,
+           min(category) OVER day_group                AS category,
            (median(price) OVER day_group)::DOUBLE            AS price,
            bool_or(price_type = 'promo') OVER day_group      AS on_promo
     FROM usable_observations
@@ -42,7 +44,7 @@ daily AS (
 seller_week AS (
     -- the seller's price in the week: the median of its daily prices, a window over the seller-week as daily_all
     SELECT shop_id, sku_id, region_code, week_start,
-           any_value(category) OVER seller_week_group AS category,
+           min(category) OVER seller_week_group AS category,
            median(price) OVER seller_week_group       AS price
     FROM (SELECT *, date_trunc('week', d)::DATE AS week_start FROM daily)
     WINDOW seller_week_group AS (PARTITION BY shop_id, sku_id, region_code, week_start)
@@ -54,7 +56,7 @@ cell_prices AS (
     -- bytes on every run. One cell's sellers in one week: bounded by the market, not by the history. The cells of
     -- the current week and of the cover_weeks - 1 weeks before it (the rounds) also carry their sellers in (price,
     -- shop) order: only these weeks carry shop lists
-    SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
+    SELECT sku_id, region_code, week_start, min(category) AS category, count(*) AS n_sellers,
            list_sort(list(price)) AS prices,
            list_sort(list({'price': price, 'shop_id': shop_id}) FILTER (
                WHERE week_start >= date_trunc('week', $run_date::DATE) - to_days(7 * (CAST($cover_weeks AS INTEGER) - 1))

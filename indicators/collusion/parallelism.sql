@@ -17,7 +17,9 @@ WITH usable_observations AS (
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
 daily_groups AS (
-    SELECT shop_id, sku_id, region_code, observed_date AS d, any_value(category) AS category,
+    -- min(category), not any_value(): when observations (or a cell's sellers) disagree on the category, every run
+    -- picks the same one, so a lead is the same on a rerun of its date (any_value depends on thread timing)
+    SELECT shop_id, sku_id, region_code, observed_date AS d, min(category) AS category,
            count(*) AS n_obs, min(price) AS min_price
     FROM usable_observations
     GROUP BY shop_id, sku_id, region_code, observed_date

@@ -14,12 +14,14 @@ WITH usable_observations AS NOT MATERIALIZED (
       AND price_type IN ('list', 'promo') AND account_cohort IS NULL
 ),
 daily_all AS (
+    -- min(category), not any_value(): when observations (or a cell's sellers) disagree on the category, every run
+    -- picks the same one, so a lead is the same on a rerun of its date (any_value depends on thread timing)
     -- one offered price per seller x SKU x region x day: the median of its observations that day, read off the
     -- group's window partition at one row. A window partition is sorted and spills; a median() state per group
     -- (millions of groups) does not, and groups joined back to their rows hold hash tables of millions at once
     -- (docs/BENCHMARKS.md, "Bounded plans")
     SELECT shop_id, sku_id, region_code, observed_date AS d,
-           any_value(category) OVER day_group                AS category,
+           min(category) OVER day_group                AS category,
            (median(price) OVER day_group)::DOUBLE            AS price,
            bool_or(price_type = 'promo') OVER day_group      AS on_promo
     FROM usable_observations
@@ -42,7 +44,7 @@ daily AS (
 seller_week AS (
     -- the seller's price in the week: the median of its daily prices, a window over the seller-week as daily_all
     SELECT shop_id, sku_id, region_code, week_start,
-           any_value(category) OVER seller_week_group AS category,
+           min(category) OVER seller_week_group AS category,
            median(price) OVER seller_week_group       AS price
     FROM (SELECT *, date_trunc('week', d)::DATE AS week_start FROM daily)
     WINDOW seller_week_group AS (PARTITION BY shop_id, sku_id, region_code, week_start)
@@ -62,7 +64,7 @@ cell_prices AS (
     -- (materialised) held every seller of the day at once (docs/BENCHMARKS.md, "Bounded plans")
     SELECT sku_id, region_code, week_start, category, n_sellers, sku_week_median,
            list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price
-    FROM (SELECT sku_id, region_code, week_start, any_value(category) AS category, count(*) AS n_sellers,
+    FROM (SELECT sku_id, region_code, week_start, min(category) AS category, count(*) AS n_sellers,
                  any_value(sku_week_median) AS sku_week_median, list_sort(list(price)) AS prices
           FROM seller_week_level
           GROUP BY sku_id, region_code, week_start)

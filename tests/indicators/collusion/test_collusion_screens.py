@@ -166,3 +166,21 @@ def test_parallelism_control_pairs_are_a_fixed_sample_of_at_most_max_control_pai
     assert sampled[0]["control_pairs"] == 5
     assert sampled[0] == sampled[1]                      # the same pairs on a rerun
     assert sampled[0]["parallel_pairs"] == full["parallel_pairs"] == 3   # the cell's own pairs are all kept
+
+
+def test_a_cell_whose_sellers_disagree_on_the_category_gets_the_same_one_every_run(mem_warehouse):
+    """Sellers (and one seller's own observations) that file the SKU under different categories: the cell's category
+    is the smallest (min, not any_value, which depends on thread timing), in both screens that read it."""
+    con = mem_warehouse
+    _history(con)
+    _cell(con, "K1", [120.0, 120.1, 120.2, 120.3, 120.4])
+    _obs_category(con)
+    con.execute("UPDATE staging.price_observations SET category = '副食' WHERE shop_id IN ('X3', 'X4')")
+    # one seller's observations disagree with each other too: a second observation of X0 a day, filed as 副食
+    for d in days(date(2026, 11, 9), 4):
+        observation(con, d.isoformat(), "X0", "K1", 120.0, price_type="list", region_code="210100",
+                    observation_id=f"x0-second-{d}")
+    con.execute("UPDATE staging.price_observations SET category = '副食' WHERE observation_id LIKE 'x0-second-%'")
+    for rule in ("collusion.variance_screen", "collusion.cover_distance"):
+        out = {r["entity_id"]: r for r in rows(con, indicator(rule), RUN)}
+        assert json.loads(out["K1:210100:2026-W46"]["evidence"])["category"] == "副食", rule
