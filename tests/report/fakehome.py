@@ -142,3 +142,15 @@ def build_fake_home(root: Path, seed: int = 7) -> Home:
     finally:
         con.close()
     return home
+
+
+def fake_home_with_bulletin(root: Path):
+    """(home, Bulletin): the fake home with RUN_DATE's bulletin built through the real report code."""
+    from pipelines.serve.bulletin import build_bulletin
+
+    home = build_fake_home(root)
+    con = connect_writer(home.db_path)
+    try:
+        return home, build_bulletin(con, home, RUN_DATE)
+    finally:
+        con.close()

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.core.home import Home
-from pipelines.serve.bulletin import build_bulletin, data, page, sections
+from pipelines.serve.bulletin import data, page, sections
 from pipelines.serve.bulletin.dossier import file_name, merchants_of_leads
-from tests.report.fakehome import RUN_DATE, _flag_schema, _publish, build_fake_home
+from tests.report.fakehome import RUN_DATE, _flag_schema, _publish, fake_home_with_bulletin
 from warehouse.db import connect_writer
 
 
@@ -87,13 +87,7 @@ def small_page(tmp_path_factory, monkeypatch_module):
     """The fake home's bulletin with room for one lead a family and two tier C/D dossiers."""
     monkeypatch_module.setattr(sections, "TOP_PER_FAMILY", 1)
     monkeypatch_module.setattr(page, "DOSSIER_TIERS", 2)
-    home = build_fake_home(tmp_path_factory.mktemp("small-page"))
-    con = connect_writer(home.db_path)
-    try:
-        bulletin = build_bulletin(con, home, RUN_DATE)
-    finally:
-        con.close()
-    return home, bulletin
+    return fake_home_with_bulletin(tmp_path_factory.mktemp("small-page"))
 
 
 @pytest.fixture(scope="module")
