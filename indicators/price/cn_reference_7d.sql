@@ -17,8 +17,9 @@ promotions_today AS (
     -- One row per promotion seen on the run date; the most severe shown 原价 is the one checked.
     SELECT
         shop_id, sku_id, promo_start,
-        any_value(platform)                          AS platform,
-        any_value(region_code)                       AS region_code,
+        -- min(), not any_value(): the same platform and region on every rerun when a listing's observations disagree
+        min(platform)                          AS platform,
+        min(region_code)                       AS region_code,
         max(reference_price)                         AS reference_price_shown,
         arg_max(price, (reference_price, price))              AS promo_price,
         bool_or(coalesce(basis_disclosed, false))    AS basis_disclosed,

@@ -20,8 +20,9 @@ promotion_observations AS (
 promotions_today AS (
     SELECT
         shop_id, sku_id, promo_start,
-        any_value(platform)                          AS platform,
-        any_value(region_code)                       AS region_code,
+        -- min(), not any_value(): the same platform and region on every rerun when a listing's observations disagree
+        min(platform)                          AS platform,
+        min(region_code)                       AS region_code,
         max(reference_price)                         AS reference_price_shown,
         arg_max(price, (reference_price, price))              AS promo_price,
         bool_or(coalesce(basis_disclosed, false))    AS basis_disclosed,

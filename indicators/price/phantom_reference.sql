@@ -17,7 +17,8 @@ WITH usable_observations AS NOT MATERIALIZED (
 ),
 shown AS (
     SELECT shop_id, sku_id, observed_date, min(reference_price) AS reference_price, arg_min(observation_id, (reference_price, observation_id)) AS observation_id,
-           any_value(platform) AS platform, any_value(region_code) AS region_code
+           -- min(), not any_value(): the same platform and region on every rerun when a listing's observations disagree
+           min(platform) AS platform, min(region_code) AS region_code
     FROM usable_observations
     WHERE price_type = 'promo' AND reference_price IS NOT NULL
     GROUP BY ALL
@@ -34,7 +35,7 @@ history AS (
 ),
 per_listing AS (
     SELECT s.shop_id, s.sku_id,
-           any_value(s.platform) AS platform, any_value(s.region_code) AS region_code,
+           min(s.platform) AS platform, min(s.region_code) AS region_code,
            count(DISTINCT s.observed_date)                AS days_shown,
            min(s.observed_date)                           AS first_shown,
            min(s.reference_price)::DOUBLE                 AS lowest_reference,

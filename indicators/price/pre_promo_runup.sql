@@ -12,7 +12,8 @@ WITH usable_observations AS NOT MATERIALIZED (
 ),
 promotions_today AS (
     SELECT shop_id, sku_id, promo_start,
-           any_value(platform) AS platform, any_value(region_code) AS region_code,
+           -- min(), not any_value(): the same platform and region on every rerun when a listing's observations disagree
+           min(platform) AS platform, min(region_code) AS region_code,
            max(reference_price) AS reference_price_shown,
            arg_max(price, (reference_price, price)) AS promo_price,
            list(DISTINCT observation_id ORDER BY observation_id) AS observation_ids

@@ -15,7 +15,8 @@ WITH usable_observations AS NOT MATERIALIZED (
 daily_groups AS (
     -- almost every seller x SKU x day has one observation: a holistic median per group (millions of groups) is
     -- what ran a province-scale day out of memory, so the median is taken only where there are several prices
-    SELECT shop_id, sku_id, observed_date AS d, any_value(platform) AS platform, any_value(region_code) AS region_code,
+    -- min(), not any_value(): the same platform and region on every rerun when a listing's observations disagree
+    SELECT shop_id, sku_id, observed_date AS d, min(platform) AS platform, min(region_code) AS region_code,
            count(*) AS n_obs, min(price) AS min_price, arg_max(observation_id, (price, observation_id)) AS observation_id
     FROM usable_observations
     GROUP BY shop_id, sku_id, observed_date

@@ -18,7 +18,8 @@ WITH usable_observations AS NOT MATERIALIZED (
 daily_groups AS (
     -- one observation per seller x SKU x day is the rule: the holistic median only where there are several
     -- (a median per group over millions of groups does not fit a small server's memory)
-    SELECT shop_id, sku_id, observed_date AS d, any_value(platform) AS platform, any_value(region_code) AS region_code,
+    -- min(), not any_value(): the same platform and region on every rerun when a listing's observations disagree
+    SELECT shop_id, sku_id, observed_date AS d, min(platform) AS platform, min(region_code) AS region_code,
            count(*) AS n_obs, min(price) AS min_price
     FROM usable_observations
     GROUP BY shop_id, sku_id, observed_date
