@@ -49,6 +49,12 @@ def _timed(fn):
     return out, time.perf_counter() - t, time.process_time() - c
 
 
+def _time_daily(con, part: str, values: dict) -> tuple[int, float, float]:
+    """(rows of `daily`, wall, CPU) of the cut statement `part`, bound with the values it names."""
+    (n, _), wall, cpu = _timed(lambda: con.execute(part, used_parameters(part, values)).fetchone())
+    return n, wall, cpu
+
+
 def operators(profile: dict, top: int) -> list[tuple[float, str, int, str]]:
     """(CPU seconds, operator, rows out, first projection or condition) of the `top` heaviest operators."""
     found = []
@@ -89,16 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             part = daily_sql(ind.sql)
             if a.daily_only:
                 if part is not None:
-                    (n_daily, _), d_wall, d_cpu = _timed(
-                        lambda part=part, values=values: con.execute(part, used_parameters(part, values)).fetchone())
+                    n_daily, d_wall, d_cpu = _time_daily(con, part, values)
                     print(f"RESULT {rule}: its `daily` alone {n_daily} rows, {d_wall:.1f} s wall, {d_cpu:.1f} s cpu",
                           flush=True)
                 continue
             n_rule, wall, cpu = _timed(lambda ind=ind: run_indicator(con, ind, a.date, {}))
             line = f"RESULT {rule}: whole rule {n_rule} rows, {wall:.1f} s wall, {cpu:.1f} s cpu"
             if part is not None:
-                used = used_parameters(part, values)
-                (n_daily, _), d_wall, d_cpu = _timed(lambda part=part, used=used: con.execute(part, used).fetchone())
+                n_daily, d_wall, d_cpu = _time_daily(con, part, values)
                 line += (f"; its `daily` alone {n_daily} rows, {d_wall:.1f} s wall, {d_cpu:.1f} s cpu "
                          f"({d_wall / wall:.0%} of the rule's wall)")
             print(line, flush=True)

@@ -127,20 +127,25 @@ def top_flags(con, home: Home, day: date, per_family: int) -> list[dict]:
     return _dicts(con.execute(TOP_FLAGS_SQL.format(src=src), {"d": day, "n": per_family})) if src else []
 
 
-def read_latest(con, home: Home, mart: str, day: date) -> tuple[date | None, list[dict]]:
-    """The mart's newest partition on or before `day` (a monthly mart is not published every day)."""
+def _latest_source(home: Home, mart: str, day: date) -> tuple[date | None, str | None]:
+    """(the mart's newest partition on or before `day`, the mart as a table expression), or (None, None)."""
     latest = latest_partition(home, mart, day)
     src = published_source(home, mart)
-    if latest is None or src is None:
+    return (latest, src) if latest is not None and src is not None else (None, None)
+
+
+def read_latest(con, home: Home, mart: str, day: date) -> tuple[date | None, list[dict]]:
+    """The mart's newest partition on or before `day` (a monthly mart is not published every day)."""
+    latest, src = _latest_source(home, mart, day)
+    if latest is None:
         return None, []
     return latest, _dicts(con.execute(f"SELECT * FROM {src} WHERE dt = $d", {"d": latest}))  # noqa: S608 - path quoted by quote_literal, values bound
 
 
 def latest_summary(con, home: Home, mart: str, day: date, column: str) -> tuple[date | None, list[tuple]]:
     """(newest partition on or before `day`, [(value of `column`, rows)]) of the mart: counts, not rows."""
-    latest = latest_partition(home, mart, day)
-    src = published_source(home, mart)
-    if latest is None or src is None:
+    latest, src = _latest_source(home, mart, day)
+    if latest is None:
         return None, []
     return latest, con.execute(f'SELECT "{column}", count(*) FROM {src} WHERE dt = $d GROUP BY 1', {"d": latest}).fetchall()  # noqa: S608 - column from the mart catalogue's code, path quoted, values bound
 
@@ -148,9 +153,8 @@ def latest_summary(con, home: Home, mart: str, day: date, column: str) -> tuple[
 def read_latest_top(con, home: Home, mart: str, day: date, rank, limit: int) -> tuple[date | None, int, list[dict]]:
     """(newest partition on or before `day`, its row count, its first `limit` rows by `rank`): `rank` turns the
     partition's column names into an ORDER BY expression (or None for file order)."""
-    latest = latest_partition(home, mart, day)
-    src = published_source(home, mart)
-    if latest is None or src is None:
+    latest, src = _latest_source(home, mart, day)
+    if latest is None:
         return None, 0, []
     columns = [c[0] for c in con.execute(f"SELECT * FROM {src} LIMIT 0").description]  # noqa: S608 - path quoted by quote_literal
     order = rank(columns)
@@ -162,9 +166,8 @@ def read_latest_top(con, home: Home, mart: str, day: date, rank, limit: int) -> 
 
 def tiers_of(con, home: Home, day: date, usccs: list[str]) -> dict[str, str]:
     """USCC -> tier in the newest merchant_credit_tiers partition on or before `day`, for `usccs` only."""
-    latest = latest_partition(home, "merchant_credit_tiers", day)
-    src = published_source(home, "merchant_credit_tiers")
-    if latest is None or src is None or not usccs:
+    latest, src = _latest_source(home, "merchant_credit_tiers", day)
+    if latest is None or not usccs:
         return {}
     return dict(con.execute(f"SELECT uscc, tier FROM {src} WHERE dt = $d AND list_contains($u, uscc)",  # noqa: S608 - path quoted by quote_literal, values bound
                             {"d": latest, "u": usccs}).fetchall())
@@ -173,9 +176,8 @@ def tiers_of(con, home: Home, day: date, usccs: list[str]) -> dict[str, str]:
 def riskiest_merchants(con, home: Home, day: date, limit: int) -> tuple[list[str], int]:
     """(the `limit` tier D then C merchants with the highest scores, how many tier C/D merchants there are) in the
     newest merchant_credit_tiers partition on or before `day`."""
-    latest = latest_partition(home, "merchant_credit_tiers", day)
-    src = published_source(home, "merchant_credit_tiers")
-    if latest is None or src is None:
+    latest, src = _latest_source(home, "merchant_credit_tiers", day)
+    if latest is None:
         return [], 0
     where = f"FROM {src} WHERE dt = $d AND tier IN ('C', 'D') AND uscc IS NOT NULL"
     total = con.execute(f"SELECT count(*) {where}", {"d": latest}).fetchone()[0]  # noqa: S608 - path quoted by quote_literal, values bound

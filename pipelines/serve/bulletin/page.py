@@ -77,8 +77,7 @@ def build_bulletin(con, home: Home, run_date: date) -> Bulletin:
     wanted = dossier.merchants_of_leads(shown_flags) | set(risky)
     dossiers = dossier.write_dossiers(con, home, run_date, wanted, _template("dossier.html.j2").render,
                                       _write_atomically)
-    counts = {f["id"]: f["today"] for f in families}
-    top = sections.top_leads(shown_flags, data.indicator_names(), dossiers=dossiers, counts=counts)
+    top = sections.top_leads(shown_flags, data.indicator_names(), dossiers=dossiers, counts=headline["by_family"])
     shown = [r for g in top for r in g["rows"]]
     charts_by_flag = leadcharts.lead_charts(con, home, run_date, shown)
     for r in shown:
