@@ -54,8 +54,8 @@ observed AS (
 ),
 per_listing AS (
     SELECT o.shop_id, o.sku_id,
-           any_value(o.platform ORDER BY o.observed_date DESC)                          AS platform,
-           any_value(o.region_code ORDER BY o.observed_date DESC)                       AS observed_region,
+           arg_max(o.platform, (o.observed_date, o.platform))                           AS platform,
+           arg_max(o.region_code, (o.observed_date, o.region_code))                     AS observed_region,
            min(o.observed_date)                                                         AS first_seen,
            max(o.observed_date)                                                         AS last_seen,
            count(DISTINCT o.observed_date)                                              AS days_seen,

@@ -80,7 +80,7 @@ parallel_floor AS (
     -- matched / m, matched / m > par_threshold too. The floor is the least such matched (k / m, the very division the
     -- candidate test makes; m + 1 when no k <= m passes, i.e. par_threshold >= 1: no pair can be parallel):
     -- 4 with the defaults (3 / 4 = 0.75 is not above 0.75)
-    SELECT coalesce(min(k), any_value(m) + 1) AS min_matched
+    SELECT coalesce(min(k), min(m) + 1) AS min_matched
     FROM (SELECT greatest(1, ceil(CAST($min_events AS DOUBLE)))::BIGINT AS m) AS e,
          range(1, e.m + 1) AS r(k)
     WHERE k::DOUBLE / e.m > $par_threshold
@@ -214,7 +214,7 @@ control_spread AS (
     WINDOW sku AS (PARTITION BY sku_id)
 ),
 controls AS (
-    SELECT sku_id, count(*) AS control_pairs, any_value(control_par_q) AS control_par_q
+    SELECT sku_id, count(*) AS control_pairs, min(control_par_q) AS control_par_q
     FROM control_spread GROUP BY sku_id
 ),
 cell_pairs AS (

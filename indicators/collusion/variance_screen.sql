@@ -65,7 +65,7 @@ cell_prices AS (
     SELECT sku_id, region_code, week_start, category, n_sellers, sku_week_median,
            list_aggregate(prices, 'avg') AS mean_price, list_aggregate(prices, 'stddev_samp') AS sd_price
     FROM (SELECT sku_id, region_code, week_start, min(category) AS category, count(*) AS n_sellers,
-                 any_value(sku_week_median) AS sku_week_median, list_sort(list(price)) AS prices
+                 min(sku_week_median) AS sku_week_median, list_sort(list(price)) AS prices
           FROM seller_week_level
           GROUP BY sku_id, region_code, week_start)
 ),

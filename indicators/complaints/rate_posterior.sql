@@ -15,7 +15,7 @@ registry_asof AS (
     SELECT platform, shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 uscc_single_shop AS (
-    SELECT uscc, any_value(shop_id) AS shop_id
+    SELECT uscc, min(shop_id) AS shop_id
     FROM registry_asof WHERE uscc IS NOT NULL
     GROUP BY uscc HAVING count(*) = 1
 ),
@@ -49,7 +49,7 @@ complaints_mtd AS (
 complaint_samples AS (
     -- the first 20 complaint ids of each entity (its evidence), ranked by a window and listed after, so that the list
     -- is capped inside the aggregate (docs/BENCHMARKS.md, "Bounded plans"); joined to the totals after, so that their
-    -- any_value() columns read complaints_mtd as before
+    -- per-entity columns read complaints_mtd as before
     SELECT source, entity_type, entity_id, list(complaint_id ORDER BY complaint_id) AS complaint_ids
     FROM (SELECT source, entity_type, entity_id, complaint_id FROM complaints_mtd
           QUALIFY row_number() OVER (PARTITION BY source, entity_type, entity_id ORDER BY complaint_id) <= 20)
@@ -57,8 +57,8 @@ complaint_samples AS (
 ),
 complaint_totals AS (
     SELECT source, entity_type, entity_id,
-           any_value(platform) AS platform, any_value(shop_id) AS shop_id, any_value(uscc) AS uscc,
-           any_value(company) AS company, mode(region_code ORDER BY region_code) AS region_code,
+           min(platform) AS platform, min(shop_id) AS shop_id, mode(uscc ORDER BY uscc) AS uscc,
+           min(company) AS company, mode(region_code ORDER BY region_code) AS region_code,
            count(*) AS complaints
     FROM complaints_mtd
     GROUP BY source, entity_type, entity_id
@@ -89,7 +89,7 @@ exposure AS (
     SELECT shop_id, sum(orders) AS orders FROM shop_day_orders GROUP BY shop_id
 ),
 shop_day_complaints AS (
-    SELECT entity_id AS shop_id, any_value(platform) AS platform, complaint_date AS day, count(*) AS complaints
+    SELECT entity_id AS shop_id, min(platform) AS platform, complaint_date AS day, count(*) AS complaints
     FROM complaints_mtd
     WHERE source = 'complaints_12315' AND entity_type = 'shop'
     GROUP BY entity_id, complaint_date

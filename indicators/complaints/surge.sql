@@ -19,7 +19,7 @@ registry_asof AS (
     SELECT platform, shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 uscc_single_shop AS (
-    SELECT uscc, any_value(shop_id) AS shop_id
+    SELECT uscc, min(shop_id) AS shop_id
     FROM registry_asof WHERE uscc IS NOT NULL
     GROUP BY uscc HAVING count(*) = 1
 ),
@@ -45,7 +45,7 @@ complaints AS (
 entity_raw AS (
     SELECT c.source, c.entity_type, c.entity_id,
            min(c.complaint_date) AS first_complaint_day,
-           any_value(c.platform) AS platform, any_value(c.shop_id) AS shop_id, any_value(c.uscc) AS uscc,
+           min(c.platform) AS platform, min(c.shop_id) AS shop_id, mode(c.uscc ORDER BY c.uscc) AS uscc,
            mode(c.region_code ORDER BY c.region_code) AS region_code,
            count(*) FILTER (WHERE c.complaint_date = b.run_date) AS complaints_today,
            count(*) FILTER (WHERE c.complaint_date < b.run_date) AS baseline_complaints,
@@ -107,12 +107,12 @@ dispersion AS (
            greatest(0.0, sum(round(v - m, 10)::DECIMAL(28, 10))::DOUBLE
                          / nullif(sum(round(m * m, 10)::DECIMAL(28, 10))::DOUBLE, 0)) AS alpha
     FROM (SELECT source, entity_type, entity_id,
-                 sum(n)::DOUBLE / any_value(e.active_days) AS m,
-                 (sum(n * n) - sum(n) * sum(n)::DOUBLE / any_value(e.active_days)) / (any_value(e.active_days) - 1) AS v
+                 sum(n)::DOUBLE / min(e.active_days) AS m,
+                 (sum(n * n) - sum(n) * sum(n)::DOUBLE / min(e.active_days)) / (min(e.active_days) - 1) AS v
           FROM baseline_days_counts
           JOIN entity_counts AS e USING (source, entity_type, entity_id)
           GROUP BY source, entity_type, entity_id
-          HAVING any_value(e.active_days) >= 2)
+          HAVING min(e.active_days) >= 2)
     GROUP BY source
 ),
 risers AS (
@@ -134,7 +134,7 @@ first_market AS (
            coalesce(max(base_full) FILTER (WHERE rise_rank = 1), 0) AS top1_baseline,
            coalesce(max(complaints_today) FILTER (WHERE rise_rank = 2), 0) AS top2_today,
            coalesce(max(base_full) FILTER (WHERE rise_rank = 2), 0) AS top2_baseline,
-           coalesce(any_value(d.alpha), 0.0) AS alpha
+           coalesce(min(d.alpha), 0.0) AS alpha
     FROM risers AS r
     LEFT JOIN dispersion AS d USING (source)
     GROUP BY r.source

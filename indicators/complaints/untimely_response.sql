@@ -12,7 +12,7 @@ registry_asof AS (
     SELECT platform, shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 uscc_single_shop AS (
-    SELECT uscc, any_value(shop_id) AS shop_id
+    SELECT uscc, min(shop_id) AS shop_id
     FROM registry_asof WHERE uscc IS NOT NULL
     GROUP BY uscc HAVING count(*) = 1
 ),
@@ -49,7 +49,7 @@ complaints AS (
 ),
 per_entity AS (
     SELECT c.source, c.entity_type, c.entity_id,
-           any_value(c.platform) AS platform, any_value(c.shop_id) AS shop_id, any_value(c.uscc) AS uscc,
+           min(c.platform) AS platform, min(c.shop_id) AS shop_id, mode(c.uscc ORDER BY c.uscc) AS uscc,
            mode(c.region_code ORDER BY c.region_code) AS region_code,
            -- trailing window (the flag)
            count(*) FILTER (WHERE c.complaint_date >= b.window_start)                                   AS window_complaints,

@@ -50,8 +50,8 @@ groups AS (
     SELECT shop_id, sku_id,
            count(*) FILTER (WHERE repeat_buyer)                 AS repeat_orders,
            count(*) FILTER (WHERE NOT repeat_buyer)             AS first_orders,
-           any_value(class_median) FILTER (WHERE repeat_buyer)     AS repeat_median,
-           any_value(class_median) FILTER (WHERE NOT repeat_buyer) AS first_median,
+           min(class_median) FILTER (WHERE repeat_buyer)        AS repeat_median,
+           min(class_median) FILTER (WHERE NOT repeat_buyer)    AS first_median,
            list(order_id ORDER BY unit_price DESC, order_id) FILTER (WHERE repeat_buyer AND sample_rank <= 5) AS repeat_order_ids,
            list(order_id ORDER BY unit_price, order_id) FILTER (WHERE NOT repeat_buyer AND sample_rank <= 5)  AS first_order_ids
     FROM classified

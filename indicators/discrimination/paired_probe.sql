@@ -83,14 +83,14 @@ round_gaps AS (
 ),
 cohort_day AS (
     -- a round is (day, round number of the day): rounds on different days count separately
-    SELECT g.platform, g.shop_id, g.sku_id, any_value(g.region_code) AS region_code, g.account_cohort,
+    SELECT g.platform, g.shop_id, g.sku_id, min(g.region_code) AS region_code, g.account_cohort,
            count(DISTINCT (g.observed_date, g.round_no))                               AS rounds,
            count(DISTINCT (g.observed_date, g.round_no)) FILTER (WHERE g.gap > greatest(n.noise_gap, $min_gap)) AS rounds_above,
            count(DISTINCT g.observed_date)                                             AS round_days,
            min(g.observed_date)                                                        AS first_round_date,
-           any_value(g.cohort_median_gap)                                              AS median_gap,
-           any_value(n.noise_gap)                                                      AS noise_gap,
-           any_value(n.control_pairs)                                                  AS control_pairs,
+           min(g.cohort_median_gap)                                                    AS median_gap,
+           min(n.noise_gap)                                                            AS noise_gap,
+           min(n.control_pairs)                                                        AS control_pairs,
            list(g.observation_id ORDER BY g.observation_id) FILTER (WHERE g.gap > greatest(n.noise_gap, $min_gap)) AS observation_ids,
            list(DISTINCT g.control_observation_id ORDER BY g.control_observation_id)  AS control_observation_ids
     FROM round_gaps AS g
@@ -105,11 +105,11 @@ cohort_judged AS (
     FROM cohort_day
 ),
 listing AS (
-    SELECT platform, shop_id, sku_id, any_value(region_code) AS region_code,
+    SELECT platform, shop_id, sku_id, min(region_code) AS region_code,
            min(first_round_date)                                        AS first_round_date,
            max(median_gap) FILTER (WHERE charged_more)                  AS worst_gap,
            max(median_gap)                                              AS max_median_gap,
-           any_value(noise_gap) AS noise_gap, any_value(control_pairs) AS control_pairs,
+           min(noise_gap) AS noise_gap, min(control_pairs) AS control_pairs,
            list(json_object('cohort', account_cohort, 'rounds', rounds, 'rounds_above', rounds_above,
                             'round_days', round_days, 'first_round_date', first_round_date,
                             'median_gap', round(median_gap, 4), 'observation_ids', observation_ids,

@@ -72,7 +72,7 @@ activity AS (
     LEFT JOIN window_orders AS w USING (shop_id)
 ),
 seller_platform AS (
-    SELECT shop_id, coalesce(any_value(platform), 'olist') AS platform
+    SELECT shop_id, coalesce(min(platform), 'olist') AS platform
     FROM dim_merchant_as_of($run_date)
     GROUP BY shop_id
 ),
@@ -80,7 +80,7 @@ market_sellers AS (
     -- every seller with 5-star reviews in the baseline window: its baseline mean a day (over its active days) and
     -- today's count
     SELECT s.shop_id, coalesce(p.platform, 'olist') AS platform,
-           count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date)::DOUBLE / any_value(a.active_days) AS lam,
+           count(*) FILTER (WHERE s.score = 5 AND s.day < $run_date)::DOUBLE / min(a.active_days) AS lam,
            count(*) FILTER (WHERE s.score = 5 AND s.day = $run_date)                                  AS x
     FROM seller_reviews AS s
     JOIN activity AS a USING (shop_id)
@@ -98,7 +98,7 @@ market_ranked AS (
 market AS (
     -- the weighted median ratio per platform (the first ratio at which half the baseline weight is reached);
     -- a market of fewer than market_min_sellers sellers gives no ratio (R = 1)
-    SELECT platform, any_value(n_sellers) AS market_sellers,
+    SELECT platform, min(n_sellers) AS market_sellers,
            min(ratio) FILTER (WHERE cum_lam >= total_lam / 2) AS median_ratio
     FROM market_ranked
     GROUP BY platform
@@ -149,8 +149,8 @@ baseline AS (
     SELECT shop_id,
            count(*)                AS active_days,
            avg(five)               AS five_mean,
-           any_value(five_median)  AS five_median,
-           any_value(five_mad)     AS five_mad,
+           min(five_median)        AS five_median,
+           min(five_mad)           AS five_mad,
            sum(five)               AS five_base,
            sum(reviews)            AS reviews_base
     FROM baseline_spread

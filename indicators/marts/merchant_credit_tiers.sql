@@ -22,7 +22,7 @@ merchants AS (
            bool_and(coalesce(r.uscc_valid, false))          AS uscc_valid,
            arg_max(r.company_name, (r._business_date, r.shop_id)) AS company_name,
            count(*)                                          AS n_shops,
-           any_value(g.region_code)                          AS region_code
+           min(g.region_code)                                AS region_code
     FROM registry_asof AS r
     JOIN entity_region AS g USING (uscc)
     GROUP BY r.uscc

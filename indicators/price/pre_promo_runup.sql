@@ -94,7 +94,7 @@ shop_windows AS (
            max(d.price) FILTER (WHERE d.d >= d.promo_start - to_days(CAST($runup_days AS INTEGER)))        AS runup_high,
            arg_max(d.observation_id, (d.price, d.observation_id)) FILTER (WHERE d.d >= d.promo_start - to_days(CAST($runup_days AS INTEGER))) AS runup_high_observation_id,
            arg_max(d.d, (d.price, d.d)) FILTER (WHERE d.d >= d.promo_start - to_days(CAST($runup_days AS INTEGER)))  AS runup_high_date,
-           any_value(d.baseline_median)                                                                      AS baseline_median,
+           min(d.baseline_median)                                                                            AS baseline_median,
            count(*) FILTER (WHERE d.d < d.promo_start - to_days(CAST($runup_days AS INTEGER)))               AS baseline_days_observed
     FROM promotion_days AS d
     GROUP BY d.shop_id, d.sku_id, d.promo_start
@@ -128,7 +128,7 @@ seller_runups AS (
     -- every seller's own run-up ratio for each SKU and start date promoted today (computed once per SKU and date; a
     -- per-seller maximum ignores campaign dips in the run-up window)
     SELECT w.sku_id, w.promo_start, w.shop_id,
-           max(w.price) FILTER (WHERE w.in_runup) / any_value(b.baseline_median) AS seller_runup
+           max(w.price) FILTER (WHERE w.in_runup) / min(b.baseline_median) AS seller_runup
     FROM seller_window_rows AS w
     LEFT JOIN seller_baseline AS b USING (sku_id, promo_start, shop_id)
     GROUP BY w.sku_id, w.promo_start, w.shop_id

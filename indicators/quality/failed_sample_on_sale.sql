@@ -71,8 +71,8 @@ registry_asof AS (
     SELECT shop_id, uscc, region_code FROM registry_as_of($run_date)
 ),
 per_record AS (
-    SELECT m.shop_id, m.sku_id, m.sampling_id, any_value(m.matched_by) AS matched_by,
-           coalesce(f.shop_id = m.shop_id, f.uscc = any_value(r.uscc), false) AS sampled_shop,
+    SELECT m.shop_id, m.sku_id, m.sampling_id, min(m.matched_by) AS matched_by,
+           coalesce(f.shop_id = m.shop_id, f.uscc = min(r.uscc), false) AS sampled_shop,
            min(m.observed_date) AS first_offered, max(m.observed_date) AS last_offered
     FROM matched AS m
     JOIN failed AS f USING (sampling_id)
@@ -101,8 +101,8 @@ per_listing_records AS (
 per_listing AS (
     -- the listing's observations after publication (an observation matching two records counts once)
     SELECT m.shop_id, m.sku_id,
-           any_value(m.platform ORDER BY m.observed_date DESC)                         AS platform,
-           any_value(m.region_code ORDER BY m.observed_date DESC)                      AS observed_region,
+           arg_max(m.platform, (m.observed_date, m.platform))                          AS platform,
+           arg_max(m.region_code, (m.observed_date, m.region_code))                    AS observed_region,
            min(m.observed_date)                                                        AS first_offered,
            max(m.observed_date)                                                        AS last_offered,
            count(DISTINCT m.observed_date)                                             AS days_offered,

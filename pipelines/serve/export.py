@@ -102,7 +102,7 @@ drawn AS (SELECT uscc, tier AS drawn_tier, sampling_ratio, draw_order FROM {samp
 ratios AS (
     SELECT t.tier, coalesce(r.sampling_ratio, t.configured) AS sampling_ratio
     FROM (SELECT unnest($tiers) AS tier, unnest($configured) AS configured) AS t
-    LEFT JOIN (SELECT drawn_tier AS tier, any_value(sampling_ratio) AS sampling_ratio FROM drawn GROUP BY ALL) AS r
+    LEFT JOIN (SELECT drawn_tier AS tier, min(sampling_ratio) AS sampling_ratio FROM drawn GROUP BY ALL) AS r
         USING (tier)
 ),
 labels AS (SELECT unnest($tiers) AS tier, unnest($labels) AS label)

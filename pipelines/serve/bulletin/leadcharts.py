@@ -68,7 +68,7 @@ WHERE o.observed_date BETWEEN $a AND $b AND o.account_cohort IS NULL AND coalesc
 GROUP BY ALL"""
 TRADES_SQL = """
 WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id),
-orders AS (SELECT order_id, any_value(order_purchase_timestamp) AS paid_at, any_value(order_status) AS status
+orders AS (SELECT order_id, min(order_purchase_timestamp) AS paid_at, min(order_status) AS status
            FROM staging.olist_orders GROUP BY order_id)
 SELECT i.seller_id AS shop_id, i.product_id AS sku_id, o.paid_at::DATE AS d, min(i.price)::DOUBLE AS low, count(*) AS n
 FROM staging.olist_order_items AS i
@@ -246,7 +246,7 @@ def _competition_chart(flag: dict) -> Markup:
 ADVERTISING_SQL = """
 WITH keys AS (SELECT unnest($shops) AS shop_id, unnest($skus) AS sku_id, unnest($terms) AS terms),
 days AS (
-    SELECT o.shop_id, o.sku_id, o.observed_date AS d, any_value(k.terms) AS terms,
+    SELECT o.shop_id, o.sku_id, o.observed_date AS d, min(k.terms) AS terms,
            list(DISTINCT CASE WHEN $exceptions = '' THEN mm_fold_text(o.product_name)
                               ELSE regexp_replace(mm_fold_text(o.product_name), $exceptions, '□', 'g') END) AS titles
     FROM staging.price_observations AS o
