@@ -51,8 +51,8 @@ promotions_of_traded_skus AS (
 lowest_7d AS (
     SELECT p.shop_id, p.sku_id, p.promo_start,
            min(t.unit_price)                           AS lowest_tx_price_7d,
-           arg_min(t.order_id, (t.unit_price, t.paid_at))   AS lowest_tx_order_id,
-           arg_min(t.paid_at, (t.unit_price, t.paid_at))    AS lowest_tx_paid_at,
+           arg_min(t.order_id, (t.unit_price, t.paid_at, t.order_id)) AS lowest_tx_order_id,
+           arg_min(t.paid_at, (t.unit_price, t.paid_at))               AS lowest_tx_paid_at,
            count(*)                                    AS tx_count_7d
     FROM promotions_of_traded_skus AS p
     JOIN completed_trades AS t

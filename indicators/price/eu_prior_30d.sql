@@ -53,7 +53,7 @@ offered_before AS (
 in_window AS (
     SELECT shop_id, sku_id, promo_start,
            min(day_low)                                    AS lowest_in_window,
-           arg_min(day_low_observation_id, (day_low, observed_date)) AS lowest_observation_id,
+           arg_min(day_low_observation_id, (day_low, observed_date, day_low_observation_id)) AS lowest_observation_id,
            arg_min(observed_date, (day_low, observed_date))          AS lowest_date,
            min(observed_date)                              AS first_day_observed,
            count(*)                                        AS days_observed

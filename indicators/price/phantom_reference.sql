@@ -40,7 +40,7 @@ per_listing AS (
            min(s.observed_date)                           AS first_shown,
            min(s.reference_price)::DOUBLE                 AS lowest_reference,
            max(s.reference_price)::DOUBLE                 AS highest_reference,
-           arg_min(s.observation_id, (s.reference_price, s.observed_date)) AS lowest_reference_observation_id,
+           arg_min(s.observation_id, (s.reference_price, s.observed_date, s.observation_id)) AS lowest_reference_observation_id,
            arg_max(s.observation_id, (s.observed_date, s.observation_id))     AS latest_observation_id
     FROM shown AS s
     JOIN listings_today USING (shop_id, sku_id)

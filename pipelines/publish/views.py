@@ -91,14 +91,19 @@ LEADS = DerivedView(
         "published, its earliest window start and latest window end, figures and evidence; a day without the "
         "flag ends the episode. Count leads here, not in indicator_flags (which repeats a running lead every day)"),
     select=f"""
+        -- every figure from one flag row: the latest day's, and on that day the latest window (a day's flags of one
+        -- indicator and entity differ by window_start, the mart's key), so a day with two windows is no tie
         WITH flagged AS (SELECT *, {LEAD_EPISODE} AS episode FROM {{base}})
-        SELECT indicator_id, arg_max(family, dt) AS family, arg_max(entity_type, dt) AS entity_type, entity_id,
+        SELECT indicator_id, arg_max(family, (dt, window_start)) AS family,
+               arg_max(entity_type, (dt, window_start)) AS entity_type, entity_id,
                min(window_start) AS window_start, max(window_end) AS window_end,
                min(dt) AS first_seen, max(dt) AS last_seen, count(DISTINCT dt) AS days_seen,
-               arg_max(flag_id, dt) AS flag_id, arg_max(platform, dt) AS platform, arg_max(shop_id, dt) AS shop_id,
-               arg_max(uscc, dt) AS uscc, arg_max(sku_id, dt) AS sku_id, arg_max(region_code, dt) AS region_code,
-               arg_max(severity, dt) AS severity, arg_max(value, dt) AS value, arg_max(threshold, dt) AS threshold,
-               arg_max(evidence, dt) AS evidence, arg_max(policy_ref, dt) AS policy_ref
+               arg_max(flag_id, (dt, window_start)) AS flag_id, arg_max(platform, (dt, window_start)) AS platform,
+               arg_max(shop_id, (dt, window_start)) AS shop_id, arg_max(uscc, (dt, window_start)) AS uscc,
+               arg_max(sku_id, (dt, window_start)) AS sku_id, arg_max(region_code, (dt, window_start)) AS region_code,
+               arg_max(severity, (dt, window_start)) AS severity, arg_max(value, (dt, window_start)) AS value,
+               arg_max(threshold, (dt, window_start)) AS threshold, arg_max(evidence, (dt, window_start)) AS evidence,
+               arg_max(policy_ref, (dt, window_start)) AS policy_ref
         FROM flagged
         GROUP BY indicator_id, entity_id, episode""",  # noqa: S608 - LEAD_EPISODE is a constant of this module
     columns=(

@@ -99,6 +99,28 @@ def test_a_day_without_the_flag_ends_a_lead():
     ]
 
 
+@pytest.mark.parametrize("later_first", [True, False])
+def test_a_day_with_two_windows_gives_the_lead_one_rows_figures(later_first):
+    """Given rows: one indicator flags one entity in two behaviour windows on the same day (indicator_flags' key is
+    indicator, entity and window_start). The lead carries every figure of one row, the latest window's, whichever
+    order the rows come in (by the day alone the two rows tie, and each column could come from either)."""
+    from pipelines.publish.views import LEADS
+
+    rows = ["('price.pre_promo_runup', 'price', 'listing', 'S1:K1', DATE '2026-10-20', DATE '2026-11-02', "
+            "DATE '2026-11-02', 'late', 't', 'S1', 'U1', 'K1', '210100', 'high', 7.0, 1.5, '{\"w\": 2}', 'p')",
+            "('price.pre_promo_runup', 'price', 'listing', 'S1:K1', DATE '2026-10-01', DATE '2026-11-02', "
+            "DATE '2026-11-02', 'early', 't', 'S1', 'U1', 'K1', '210100', 'low', 2.0, 1.5, '{\"w\": 1}', 'p')"]
+    if not later_first:
+        rows.reverse()
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE indicator_flags AS SELECT * FROM (VALUES {', '.join(rows)}) AS t(indicator_id, "
+                "family, entity_type, entity_id, window_start, window_end, dt, flag_id, platform, shop_id, uscc, "
+                "sku_id, region_code, severity, value, threshold, evidence, policy_ref)")
+    got = con.execute(f"SELECT window_start, flag_id, severity, value, evidence FROM ({LEADS.sql()})").fetchall()
+    d = __import__("datetime").date
+    assert got == [(d(2026, 10, 1), "late", "high", 7.0, '{"w": 2}')]
+
+
 def test_leads_carry_the_figures_of_their_last_day(home):
     con = duckdb.connect()
     rows = con.execute(f"SELECT indicator_id, entity_id, dt, window_start, window_end, severity, value, evidence "
