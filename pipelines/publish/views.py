@@ -88,8 +88,9 @@ LEADS = DerivedView(
     en=("One row per distinct lead across all published days: a lead is an indicator and an entity flagged on "
         "consecutive business dates (an episode), so a running lead is one row whether its behaviour window "
         "grows day by day or slides with the run date (the 28-day rules), with the first and last day it was "
-        "published, its earliest window start and latest window end, figures and evidence; a day without the "
-        "flag ends the episode. Count leads here, not in indicator_flags (which repeats a running lead every day)"),
+        "published, its earliest window start and latest window end, and the figures and evidence of its last day "
+        "(of the later window when that day flagged two); a day without the flag ends the episode. Count leads "
+        "here, not in indicator_flags (which repeats a running lead every day)"),
     select=f"""
         -- every figure from one flag row: the latest day's, and on that day the latest window (a day's flags of one
         -- indicator and entity differ by window_start, the mart's key), so a day with two windows is no tie
