@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -49,6 +50,21 @@ GATE_BLOCKED_RE = re.compile(r"quality gate blocked (\d+) mart\(s\).*\n\s+(.*)")
 COMPLETED = ("ok", "gate blocked")  # the run went through every stage: its times are a whole day's
 SVG_NAME = "scale_curve.svg"
 JSON_NAME = "scale_curve.json"
+
+
+def code_commit() -> str:
+    """The commit of the code measured (short hash, `+changes` when the working tree differs from it), so that a
+    ratio between two points can say whether they ran the same code."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short=7", "HEAD")
+    if not head:
+        return "unknown"
+    # the docs are what the benchmark itself rewrites: a change there is not a change of the code measured
+    changed = [ln for ln in git("status", "--porcelain").splitlines() if ln and not ln[3:].startswith("docs/")]
+    return head + ("+changes" if changed else "")
 
 
 # ------------------------------------------------------------------ points
@@ -180,6 +196,7 @@ def run_point(rows: int, cal: dict, a: argparse.Namespace, deadline: float) -> d
     work = a.work / f"rows_{rows}"
     rec: dict = {"rows_target": rows, "label": label(rows), "scale": scale, "history_days": a.history,
                  "density": a.density, "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                 "commit": code_commit(),
                  "command": a.command, "memory_limit": os.environ.get("MARKET_MONITOR_MEMORY_LIMIT",
                                                                       f"{DEFAULT_MEMORY_LIMIT} (default)"),
                  "status": "ok", "where": ""}
@@ -274,6 +291,7 @@ def linearity(points: list[dict], lo: int = RATIO_POINTS[0], hi: int = RATIO_POI
     for key in ("wall", "cpu"):
         a, b = (per_row(by[r], key) if r in by else None for r in (lo, hi))
         out[key] = None if a is None or b is None else b / a
+    out["commits"] = tuple(by.get(r, {}).get("commit") or "not recorded" for r in (lo, hi))
     out["missing"] = ", ".join(f"{label(r)} {by[r]['status'] if r in by else 'not measured'}"
                                for r in (lo, hi) if per_row(by.get(r, {}), "wall") is None)
     return out
@@ -293,7 +311,8 @@ def _by_command(points: list[dict]) -> dict[str, list[dict]]:
 def render(points: list[dict], svg_rel: str) -> str:
     lines = ["### Scale curve: the daily run against the day's price observations", "", "Measured by:", ""]
     lines += [f"- `{cmd}`: {', '.join(label(p['rows_target']) for p in ps)}; started {ps[0]['measured_at']}, "
-              f"{ps[-1]['command_seconds']:.0f} s in all; {ps[-1]['machine']}"
+              f"{ps[-1]['command_seconds']:.0f} s in all; code {ps[0].get('commit') or 'not recorded'}; "
+              f"{ps[-1]['machine']}"
               for cmd, ps in _by_command(points).items()]
     lines += [
         "",
@@ -327,6 +346,9 @@ def render(points: list[dict], svg_rel: str) -> str:
     else:
         verdict = (f"wall {lin['wall']:.2f}, CPU {lin['cpu']:.2f} — "
                    + ("met" if lin["wall"] <= 1.0 else "**NO**: time per row grows with the day"))
+    if lin["wall"] is not None and lin["commits"][0] != lin["commits"][1]:
+        verdict += (f" The two points ran different code ({lo}: {lin['commits'][0]}, {hi}: {lin['commits'][1]}): "
+                    "the ratio holds only as far as the changes between them did not change the time")
     lines += ["", f"Time grows no faster than linearly between {lo} and {hi} (time per row at {hi} ÷ time per row at "
                   f"{lo}, ≤ 1.00): {verdict}."]
     ok = sorted((p for p in points if per_row(p, "wall") is not None), key=lambda p: p["rows_target"])

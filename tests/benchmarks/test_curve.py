@@ -17,8 +17,8 @@ from benchmarks.curve import linearity, main, parse_rows, per_row, render, svg, 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def _point(rows, status="ok", wall=10.0, cpu=15.0, day_rows=None):
-    return {"rows_target": rows, "label": "", "scale": rows / 1e5, "history_days": 30, "density": 0.02,
+def _point(rows, status="ok", wall=10.0, cpu=15.0, day_rows=None, commit="abc1234"):
+    return {"rows_target": rows, "label": "", "scale": rows / 1e5, "history_days": 30, "density": 0.02, "commit": commit,
             "measured_at": "2026-12-06 16:00 UTC", "command": "python -m benchmarks.curve", "memory_limit": "2.5GB",
             "machine": "2 cores", "command_seconds": 60.0,
             "status": status, "where": "here" if status != "ok" else "peak RSS in: x",
@@ -57,6 +57,20 @@ def test_linearity_is_time_per_row_at_100m_over_10m():
     root = ET.fromstring(svg([lo, died]))
     crosses = list(root.iter(f"{SVG_NS}path"))
     assert len(crosses) == 4  # wall, CPU, RSS and spill of the point that died
+
+
+def test_a_ratio_between_points_of_different_code_says_so():
+    lo = _point(10_000_000, wall=100.0, day_rows=10_000_000)
+    same = render([lo, _point(100_000_000, wall=1000.0, day_rows=100_000_000)], "x.svg")
+    assert "wall 1.00" in same and "ran different code" not in same and "code abc1234;" in same
+    other = render([lo, _point(100_000_000, wall=1000.0, day_rows=100_000_000, commit="def5678+changes")], "x.svg")
+    assert "The two points ran different code (10 M: abc1234, 100 M: def5678+changes)" in other
+
+
+def test_the_code_measured_is_recorded():
+    from benchmarks.curve import code_commit
+
+    assert re.fullmatch(r"[0-9a-f]{7,}(\+changes)?|unknown", code_commit())
 
 
 def test_watchdog_stops_a_child_past_its_memory_cap_or_its_time():
