@@ -291,6 +291,13 @@ def linearity(points: list[dict], lo: int = RATIO_POINTS[0], hi: int = RATIO_POI
     for key in ("wall", "cpu"):
         a, b = (per_row(by[r], key) if r in by else None for r in (lo, hi))
         out[key] = None if a is None or b is None else b / a
+    # against the floor of each point's own command: a machine that is faster or slower between two commands hours
+    # apart moves the product's and the floor's times alike, so the ratio of the two multiples is the product's own
+    # growth beyond the floor's (the floor reads the same rows with a plan that grows about linearly)
+    multiples = [by[r]["product"]["wall"] / by[r]["floor"]["wall"]
+                 if r in by and per_row(by[r], "wall") is not None and (by[r].get("floor") or {}).get("rc") == 0
+                 and by[r]["floor"].get("wall") else None for r in (lo, hi)]
+    out["vs_floor"] = None if None in multiples else multiples[1] / multiples[0]
     out["commits"] = tuple(by.get(r, {}).get("commit") or "not recorded" for r in (lo, hi))
     out["missing"] = ", ".join(f"{label(r)} {by[r]['status'] if r in by else 'not measured'}"
                                for r in (lo, hi) if per_row(by.get(r, {}), "wall") is None)
@@ -342,15 +349,18 @@ def render(points: list[dict], svg_rel: str) -> str:
     lin = linearity(points)
     lo, hi = label(lin["lo"]), label(lin["hi"])
     if lin["wall"] is None:
-        verdict = f"not measured: {lin['missing']}"
+        verdict = f"not measured: {lin['missing']}."
     else:
         verdict = (f"wall {lin['wall']:.2f}, CPU {lin['cpu']:.2f} — "
-                   + ("met" if lin["wall"] <= 1.0 else "**NO**: time per row grows with the day"))
+                   + ("met" if lin["wall"] <= 1.0 else "**NO**: time per row grows with the day") + ".")
+        if lin["vs_floor"] is not None:
+            verdict += (f" Against each point's own floor (× floor at {hi} ÷ × floor at {lo}): {lin['vs_floor']:.2f}, "
+                        "which a faster or slower machine between the two commands does not move.")
     if lin["wall"] is not None and lin["commits"][0] != lin["commits"][1]:
         verdict += (f" The two points ran different code ({lo}: {lin['commits'][0]}, {hi}: {lin['commits'][1]}): "
-                    "the ratio holds only as far as the changes between them did not change the time")
+                    "the ratio holds only as far as the changes between them did not change the time.")
     lines += ["", f"Time grows no faster than linearly between {lo} and {hi} (time per row at {hi} ÷ time per row at "
-                  f"{lo}, ≤ 1.00): {verdict}."]
+                  f"{lo}, ≤ 1.00): {verdict}"]
     ok = sorted((p for p in points if per_row(p, "wall") is not None), key=lambda p: p["rows_target"])
     if len(ok) > 1:
         lines.append("Between neighbouring measured points (wall, CPU): " + "; ".join(

@@ -45,6 +45,8 @@ def test_linearity_is_time_per_row_at_100m_over_10m():
     assert lin["cpu"] == pytest.approx((1300 / 99_400_000) / (150 / 9_940_000))
     text = render([lo, hi], "x.svg")
     assert "wall 1.20, CPU 0.87 — **NO**" in text
+    assert lin["vs_floor"] == pytest.approx(1200 / 100)  # both floors 1 s: the multiples are the walls
+    assert "Against each point's own floor (× floor at 100 M ÷ × floor at 10 M): 12.00" in text
     # a point that died is kept, and the ratio says it was not measured (instead of using a partial time)
     died = _point(100_000_000, status="died", wall=1800.0)
     assert per_row(died, "wall") is None
@@ -63,6 +65,10 @@ def test_a_ratio_between_points_of_different_code_says_so():
     lo = _point(10_000_000, wall=100.0, day_rows=10_000_000)
     same = render([lo, _point(100_000_000, wall=1000.0, day_rows=100_000_000)], "x.svg")
     assert "wall 1.00" in same and "ran different code" not in same and "code abc1234;" in same
+    # a machine twice as fast for the second command: both the product and the floor take half the time
+    fast = _point(100_000_000, wall=500.0, day_rows=100_000_000)
+    fast["floor"]["wall"] = 0.5
+    assert linearity([lo, fast])["vs_floor"] == pytest.approx(10.0)  # 1000 s / 1 s at 100 M over 100 s / 1 s
     other = render([lo, _point(100_000_000, wall=1000.0, day_rows=100_000_000, commit="def5678+changes")], "x.svg")
     assert "The two points ran different code (10 M: abc1234, 100 M: def5678+changes)" in other
 
