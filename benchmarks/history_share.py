@@ -13,19 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.alone import add_options, child, measured
 
 
 def without_history(src: Path, dst: Path, day: date) -> dict:
@@ -50,24 +46,12 @@ def one_rule(db: Path, rule: str, day: date, memory_limit: str, spill: Path) -> 
     from indicators.registry import load_catalogue
 
     ind = next(i for i in load_catalogue() if i.id == rule)
-    con = duckdb.connect(str(db), config={"memory_limit": memory_limit, "threads": 2, "temp_directory": str(spill),
-                                          "preserve_insertion_order": "false"})
-    try:
-        t, c = time.perf_counter(), time.process_time()
-        rows = run_indicator(con, ind, day, {})
-        wall, cpu = time.perf_counter() - t, time.process_time() - c
-    finally:
-        con.close()
-    return {"rows": rows, "wall": wall, "cpu": cpu, "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+    return measured(db, memory_limit, spill, lambda con: run_indicator(con, ind, day, {}))
 
 
 def timed_child(db: Path, rule: str, day: date, memory_limit: str, spill: Path) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.history_share", "--child", "--db", str(db),
-                           "--date", day.isoformat(), "--memory-limit", memory_limit, "--spill", str(spill), rule],
-                          cwd=REPO, capture_output=True, text=True)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1][:300]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child("benchmarks.history_share", ["--child", "--db", str(db), "--date", day.isoformat(),
+                                              "--memory-limit", memory_limit, "--spill", str(spill), rule])
 
 
 def measure(db: Path, day: date, rules: list[str], rounds: int, memory_limit: str, work: Path) -> dict:
@@ -120,14 +104,9 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", type=Path, required=True, help="a warehouse that has run the day (copied, not changed)")
-    ap.add_argument("--date", required=True, type=date.fromisoformat)
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--memory-limit", default="2.5GB", help="DuckDB memory_limit of each run (the product's default)")
-    ap.add_argument("--work", type=Path, help="folder for the two copies (default: a temporary folder)")
+    add_options(ap, "folder for the two copies (default: a temporary folder)")
     ap.add_argument("--json", type=Path, help="also write the measurements here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--spill", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("rules", nargs="+", help="indicator ids, e.g. price.sustained_below_market")
     a = ap.parse_args(argv)
     if a.child:

@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.alone import add_options, child, measured
+
 RULE = "price.sustained_below_market"
 STATE_TABLE = "main.bench_state_seller_day"
 CANDIDATES = "\n      AND (sku_id, region_code) IN (SELECT (sku_id, region_code) FROM candidate_cells)"
@@ -83,27 +80,18 @@ def run_child(db: Path, what: str, day: date, memory_limit: str, spill: Path) ->
     ind = next(i for i in load_catalogue() if i.id == RULE)
     sql = {"state": state_sql, "rule": lambda s: s, "incremental": incremental_sql}[what](ind.sql)
     target = {"state": STATE_TABLE, "rule": "main.bench_out_rule", "incremental": "main.bench_out_incremental"}[what]
-    con = duckdb.connect(str(db), config={"memory_limit": memory_limit, "threads": 2, "temp_directory": str(spill),
-                                          "preserve_insertion_order": "false"})
-    try:
+
+    def build(con) -> int:
         create_macros(con)
-        t, c = time.perf_counter(), time.process_time()
-        con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}",
-                    bind(sql, ind.parameters({}) | {"run_date": day}))
-        wall, cpu = time.perf_counter() - t, time.process_time() - c
-        rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # noqa: S608 - constant table names
-    finally:
-        con.close()
-    return {"rows": rows, "wall": wall, "cpu": cpu, "rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS {sql}", bind(sql, ind.parameters({}) | {"run_date": day}))
+        return con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # noqa: S608 - constant table names
+
+    return measured(db, memory_limit, spill, build)
 
 
 def _child(db: Path, what: str, day: date, memory_limit: str, spill: Path) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.incremental_window", "--child", what, "--db", str(db),
-                           "--date", day.isoformat(), "--memory-limit", memory_limit, "--spill", str(spill)],
-                          cwd=REPO, capture_output=True, text=True)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:300]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child("benchmarks.incremental_window", ["--child", what, "--db", str(db), "--date", day.isoformat(),
+                                                   "--memory-limit", memory_limit, "--spill", str(spill)])
 
 
 def identical(db: Path) -> dict:
@@ -157,13 +145,8 @@ def table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", type=Path, required=True, help="a warehouse that has run the day (copied, not changed)")
-    ap.add_argument("--date", required=True, type=date.fromisoformat)
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--memory-limit", default="2.5GB", help="DuckDB memory_limit of each run (the product's default)")
-    ap.add_argument("--work", type=Path, help="folder for the copy (default: a temporary folder)")
+    add_options(ap, "folder for the copy (default: a temporary folder)")
     ap.add_argument("--child", choices=("state", "rule", "incremental"), help=argparse.SUPPRESS)
-    ap.add_argument("--spill", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(run_child(a.db, a.child, a.date, a.memory_limit, a.spill)))
