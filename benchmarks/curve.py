@@ -52,19 +52,25 @@ SVG_NAME = "scale_curve.svg"
 JSON_NAME = "scale_curve.json"
 
 
-def code_commit() -> str:
-    """The commit of the code measured (short hash, `+changes` when the working tree differs from it), so that a
-    ratio between two points can say whether they ran the same code."""
+# What a point runs: the product, the floor and the history it is measured on (benchmarks/run.py, benchmarks/history.py).
+# A commit that changes none of them (docs, tests, this harness's recording and drawing, other benchmarks) does not
+# change a point's figures, so two points measured at such commits ran the same code: a like-for-like ratio.
+MEASURED_PATHS = ("dags", "pipelines", "indicators", "warehouse", "expectations", "pyproject.toml", "constraints.txt",
+                  "benchmarks/run.py", "benchmarks/history.py")
+
+
+def code_commit(repo: Path = REPO) -> str:
+    """The last commit that changed the code a point runs (MEASURED_PATHS; short hash, `+changes` when the working tree
+    differs from it there), so that a ratio between two points can say whether they ran the same code."""
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    head = git("rev-parse", "--short=7", "HEAD")
-    if not head:
+    last = git("log", "-1", "--format=%h", "--abbrev=7", "HEAD", "--", *MEASURED_PATHS)
+    if not last:
         return "unknown"
-    # the docs are what the benchmark itself rewrites: a change there is not a change of the code measured
-    changed = [ln for ln in git("status", "--porcelain").splitlines() if ln and not ln[3:].startswith("docs/")]
-    return head + ("+changes" if changed else "")
+    changed = git("status", "--porcelain", "--", *MEASURED_PATHS).splitlines()
+    return last + ("+changes" if any(changed) else "")
 
 
 # ------------------------------------------------------------------ points

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -77,6 +78,36 @@ def test_the_code_measured_is_recorded():
     from benchmarks.curve import code_commit
 
     assert re.fullmatch(r"[0-9a-f]{7,}(\+changes)?|unknown", code_commit())
+
+
+def test_the_recorded_commit_is_the_last_that_changed_what_a_point_runs(tmp_path):
+    # a point measured after a commit of docs or tests ran the same code as one measured before it: same commit
+    from benchmarks.curve import code_commit
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    assert code_commit(tmp_path) == "unknown"
+    (tmp_path / "indicators").mkdir()
+    (tmp_path / "indicators" / "rule.sql").write_text("SELECT 1\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "rule")
+    rule = git("rev-parse", "--short=7", "HEAD")
+    assert code_commit(tmp_path) == rule
+    for path in ("docs/BENCHMARKS.md", "tests/test_rule.py", "benchmarks/curve.py"):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        (tmp_path / path).write_text("x\n")
+        git("add", "-A")
+        git("commit", "-q", "-m", path)
+        assert code_commit(tmp_path) == rule, path
+    (tmp_path / "docs" / "BENCHMARKS.md").write_text("uncommitted\n")
+    assert code_commit(tmp_path) == rule
+    (tmp_path / "indicators" / "rule.sql").write_text("SELECT 2\n")
+    assert code_commit(tmp_path) == rule + "+changes"
+    git("commit", "-q", "-am", "rule 2")
+    assert code_commit(tmp_path) == git("rev-parse", "--short=7", "HEAD") != rule
 
 
 def test_watchdog_stops_a_child_past_its_memory_cap_or_its_time():
