@@ -52,11 +52,11 @@ SVG_NAME = "scale_curve.svg"
 JSON_NAME = "scale_curve.json"
 
 
-# What a point runs: the product, the floor and the history it is measured on (benchmarks/run.py, benchmarks/history.py).
+# What a point runs: the product, the floor and the history it is measured on (benchmarks/run.py, floor.py, history.py).
 # A commit that changes none of them (docs, tests, this harness's recording and drawing, other benchmarks) does not
 # change a point's figures, so two points measured at such commits ran the same code: a like-for-like ratio.
 MEASURED_PATHS = ("dags", "pipelines", "indicators", "warehouse", "expectations", "pyproject.toml", "constraints.txt",
-                  "benchmarks/run.py", "benchmarks/history.py")
+                  "benchmarks/run.py", "benchmarks/floor.py", "benchmarks/history.py")
 
 
 def code_commit(repo: Path = REPO) -> str:
@@ -249,6 +249,13 @@ def _measure(rec: dict, work: Path, a: argparse.Namespace, deadline: float, left
                  max(deadline - time.monotonic(), 1), a.rss_cap)
     rec["floor"] = _slim(fl) | {"rc": fl["rc"], "killed": fl["killed"]}
     shutil.rmtree(out, ignore_errors=True)
+    # the same floor held to the product's DuckDB memory limit, spilling as the product does: the floor above takes
+    # what the machine has (17 GB at 100 M), so how much of the product's growth per row is the bound's, not its plans'
+    bound = os.environ.get("MARKET_MONITOR_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    fb = watched(_py("benchmarks.floor", "floor", str(gen / "landing"), str(tpl), str(out), ds, bound),
+                 max(deadline - time.monotonic(), 1), a.rss_cap)
+    rec["floor_bounded"] = _slim(fb) | {"rc": fb["rc"], "killed": fb["killed"], "memory_limit": bound}
+    shutil.rmtree(out, ignore_errors=True)
 
     home = fresh_home(work, gen, tpl, "home")
     free = shutil.disk_usage(a.work).free
@@ -304,6 +311,14 @@ def linearity(points: list[dict], lo: int = RATIO_POINTS[0], hi: int = RATIO_POI
                  if r in by and per_row(by[r], "wall") is not None and (by[r].get("floor") or {}).get("rc") == 0
                  and by[r]["floor"].get("wall") else None for r in (lo, hi)]
     out["vs_floor"] = None if None in multiples else multiples[1] / multiples[0]
+    # the floor held to the product's memory limit: its own growth per row (the engine's under that bound) and the
+    # product's multiple of it at hi over lo (the product's growth beyond the engine's under the same bound)
+    bounded = [by[r]["floor_bounded"]["wall"] / by[r]["day_rows"]
+               if r in by and (by[r].get("floor_bounded") or {}).get("rc") == 0 and by[r].get("day_rows") else None
+               for r in (lo, hi)]
+    out["bounded_floor"] = None if None in bounded else bounded[1] / bounded[0]
+    out["vs_bounded_floor"] = (None if out["bounded_floor"] is None or out["wall"] is None
+                               else out["wall"] / out["bounded_floor"])
     out["commits"] = tuple(by.get(r, {}).get("commit") or "not recorded" for r in (lo, hi))
     out["missing"] = ", ".join(f"{label(r)} {by[r]['status'] if r in by else 'not measured'}"
                                for r in (lo, hi) if per_row(by.get(r, {}), "wall") is None)
@@ -362,11 +377,31 @@ def render(points: list[dict], svg_rel: str) -> str:
         if lin["vs_floor"] is not None:
             verdict += (f" Against each point's own floor (× floor at {hi} ÷ × floor at {lo}): {lin['vs_floor']:.2f}, "
                         "which a faster or slower machine between the two commands does not move.")
+    if lin["wall"] is not None and lin.get("bounded_floor") is not None:
+        verdict += (f" The floor held to the product's memory limit grows {lin['bounded_floor']:.2f} per row from {lo} "
+                    f"to {hi} by itself; the product's growth beyond it: {lin['vs_bounded_floor']:.2f}.")
     if lin["wall"] is not None and lin["commits"][0] != lin["commits"][1]:
         verdict += (f" The two points ran different code ({lo}: {lin['commits'][0]}, {hi}: {lin['commits'][1]}): "
                     "the ratio holds only as far as the changes between them did not change the time.")
     lines += ["", f"Time grows no faster than linearly between {lo} and {hi} (time per row at {hi} ÷ time per row at "
                   f"{lo}, ≤ 1.00): {verdict}"]
+    held = [p for p in sorted(points, key=lambda p: p["rows_target"]) if p.get("floor_bounded")]
+    if held:
+        lines += ["", "The floor again, held to the product's DuckDB memory limit (its temp folder beside it), where "
+                      "the floor above takes the machine's memory:", "",
+                  "| day's price obs. | memory limit | floor wall s | held floor wall s | held floor CPU s "
+                  "| held floor RSS GB | held floor wall µs/row | product × held floor (wall) |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for p in held:
+            fb, fl, pr = p["floor_bounded"], p.get("floor") or {}, p.get("product")
+            ok_b = fb["rc"] == 0
+            lines.append(
+                f"| {label(p['rows_target'])} | {fb['memory_limit']} "
+                f"| {_fmt(fl.get('wall') if fl.get('rc') == 0 else None)} "
+                f"| {_fmt(fb['wall']) if ok_b else 'did not finish: ' + str(fb['killed'] or 'exit ' + str(fb['rc']))} "
+                f"| {_fmt(fb['cpu'] if ok_b else None)} | {_fmt(fb['rss'] / GB if ok_b else None, '.2f')} "
+                f"| {_fmt(fb['wall'] / p['day_rows'] * 1e6 if ok_b and p.get('day_rows') else None, '.2f')} "
+                f"| {_fmt(pr['wall'] / fb['wall'] if ok_b and pr and p['status'] in COMPLETED else None)} |")
     ok = sorted((p for p in points if per_row(p, "wall") is not None), key=lambda p: p["rows_target"])
     if len(ok) > 1:
         lines.append("Between neighbouring measured points (wall, CPU): " + "; ".join(

@@ -1,6 +1,6 @@
 """The floor and the peer of the benchmark (docs/BENCHMARKS.md), each run as its own process.
 
-    python -m benchmarks.floor floor  DAY_DIR HISTORY_DIR OUT_DIR DATE   # hand-written DuckDB SQL
+    python -m benchmarks.floor floor  DAY_DIR HISTORY_DIR OUT_DIR DATE [MEMORY_LIMIT]  # hand-written DuckDB SQL
     python -m benchmarks.floor check  DAY_DIR HISTORY_DIR OUT_DIR DATE   # the 7-day check only, DuckDB
     python -m benchmarks.floor pandas DAY_DIR HISTORY_DIR OUT_DIR DATE   # the 7-day check only, pandas
 
@@ -76,12 +76,18 @@ FROM daily d JOIN cs USING (sku_id)
 """
 
 
-def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True) -> None:
+def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True, memory_limit: str | None = None) -> None:
+    """The floor's SQL. With `memory_limit` (the product's, e.g. 2.5GB) DuckDB is held to it and spills under OUT_DIR,
+    as the product is: the same work within the product's memory, so that how time grows with the rows under that
+    bound can be told apart from how the product's own plans grow (docs/BENCHMARKS.md, "Scale curve")."""
     # each mode imports only its own engine: the process's peak memory is the measurement
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = '{out / '.spill'}'")
     _duckdb_inputs(con, landing, hist, d)
     con.execute(CHECK_SQL, {"d": d, "rpi": RPI})
     con.execute(f"COPY (SELECT *, DATE '{d}' AS dt FROM checks) TO '{out / 'price_reference_checks'}' "
@@ -138,11 +144,11 @@ def pandas_check(landing: Path, hist: Path, out: Path, d: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    mode, landing, hist, out, d = argv
+    mode, landing, hist, out, d, *bound = argv
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if mode == "floor":
-        floor(Path(landing), Path(hist), out, d)
+        floor(Path(landing), Path(hist), out, d, memory_limit=bound[0] if bound else None)
     elif mode == "check":
         floor(Path(landing), Path(hist), out, d, spike=False)
     elif mode == "pandas":

@@ -74,6 +74,25 @@ def test_a_ratio_between_points_of_different_code_says_so():
     assert "The two points ran different code (10 M: abc1234, 100 M: def5678+changes)" in other
 
 
+def test_the_floor_held_to_the_products_memory_limit_separates_the_bounds_growth_from_the_products():
+    lo = _point(10_000_000, wall=100.0, day_rows=10_000_000)
+    hi = _point(100_000_000, wall=1500.0, day_rows=100_000_000)
+    assert linearity([lo, hi])["bounded_floor"] is None  # points measured before the held floor: not claimed
+    assert "held to the product's memory limit grows" not in render([lo, hi], "x.svg")
+    lo["floor_bounded"] = {"wall": 2.0, "cpu": 3.0, "rss": 2.6e9, "rc": 0, "killed": None, "memory_limit": "2.5GB"}
+    hi["floor_bounded"] = {"wall": 24.0, "cpu": 40.0, "rss": 2.7e9, "rc": 0, "killed": None, "memory_limit": "2.5GB"}
+    lin = linearity([lo, hi])
+    assert lin["wall"] == pytest.approx(1.5) and lin["bounded_floor"] == pytest.approx(1.2)
+    assert lin["vs_bounded_floor"] == pytest.approx(1.25)  # 1.5 of the product's growth, 1.2 of it the bound's
+    text = render([lo, hi], "x.svg")
+    assert "grows 1.20 per row from 10 M to 100 M by itself; the product's growth beyond it: 1.25." in text
+    row = next(ln for ln in text.splitlines() if ln.startswith("| 100 M | 2.5GB |"))
+    assert [c.strip() for c in row.split("|")[3:-1]] == ["1.0", "24.0", "40.0", "2.70", "0.24", "62.5"]
+    hi["floor_bounded"] |= {"rc": -9, "killed": "out of time: stopped after 60 s"}
+    assert linearity([lo, hi])["bounded_floor"] is None
+    assert "did not finish: out of time: stopped after 60 s" in render([lo, hi], "x.svg")
+
+
 def test_the_code_measured_is_recorded():
     from benchmarks.curve import code_commit
 
@@ -148,6 +167,9 @@ def test_curve_end_to_end(tmp_path):
     assert "![time and memory against the day's rows](benchmarks/scale_curve.svg)" in text
     store = json.loads((tmp_path / "benchmarks" / "scale_curve.json").read_text())
     assert [p["rows_target"] for p in store["points"]] == [20_000, 30_000]
+    held = store["points"][0]["floor_bounded"]
+    assert held["rc"] == 0 and held["wall"] > 0 and held["memory_limit"], held
+    assert any(ln.startswith("| 20 k | ") and f"| {held['wall']:.1f} |" in ln for ln in text.splitlines())
     root = ET.parse(tmp_path / "benchmarks" / "scale_curve.svg").getroot()
     assert root.tag == f"{SVG_NS}svg"
     circles = list(root.iter(f"{SVG_NS}circle"))
