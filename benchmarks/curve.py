@@ -404,6 +404,7 @@ def render(points: list[dict], svg_rel: str) -> str:
                 f"| {_fmt(pr['wall'] / fb['wall'] if ok_b and pr and p['status'] in COMPLETED else None)} |")
     ok = sorted((p for p in points if per_row(p, "wall") is not None), key=lambda p: p["rows_target"])
     if len(ok) > 1:
+        lines += [""] if held else []
         lines.append("Between neighbouring measured points (wall, CPU): " + "; ".join(
             f"{label(x['rows_target'])} → {label(y['rows_target'])}: {per_row(y, 'wall') / per_row(x, 'wall'):.2f}, "
             f"{per_row(y, 'cpu') / per_row(x, 'cpu'):.2f}" for x, y in zip(ok, ok[1:], strict=False)) + ".")

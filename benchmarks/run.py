@@ -302,7 +302,33 @@ def render(res: dict) -> str:
     for k, v in sorted(res["steps"].items(), key=lambda kv: -kv[1]):
         if v >= 1.0:
             lines.append(f"| {k} | {v:.1f} |")
+    lines += growth_lines(res)
     return "\n".join(lines) + "\n"
+
+
+def growth_lines(res: dict) -> list[str]:
+    """What grows with the history: each product run's wall time, then the steps whose median seconds differ most
+    between the two histories (every step that grew or shrank by 1 s or more), with their share of the difference."""
+    by = res.get("steps_by_history")
+    if not by:
+        return []
+    hs, hb = res["histories"]
+    small, big = by[hs], by[hb]
+    walls = res.get("product_walls", {})
+    diff = {k: big.get(k, 0.0) - small.get(k, 0.0) for k in set(small) | set(big)
+            if not k.startswith("ingest ") or " · " not in k}  # an ingest's phases are inside its own step
+    total = sum(diff.values())
+    lines = ["", f"What grows with the history ({hb} against {hs} days; medians over the product runs, whose wall "
+                 f"times were {', '.join(f'{w:.1f}' for w in walls.get(hs, []))} s ({hs} d) and "
+                 f"{', '.join(f'{w:.1f}' for w in walls.get(hb, []))} s ({hb} d)). Steps that differ by 1 s or more; "
+                 f"all steps together differ by {total:+.1f} s:", "",
+             f"| step | seconds ({hs} d) | seconds ({hb} d) | difference | share of the difference |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for k, v in sorted(diff.items(), key=lambda kv: (-abs(kv[1]), kv[0])):
+        if abs(v) >= 1.0:
+            share = f"{v / total:.0%}" if total > 0 else ""
+            lines.append(f"| {k} | {small.get(k, 0.0):.1f} | {big.get(k, 0.0):.1f} | {v:+.1f} | {share} |")
+    return lines
 
 
 def write_report(path: Path, section: str, marker: str = "results") -> None:
@@ -364,6 +390,10 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
     # seconds per indicator, mart and quality suite: medians over the runs with the smaller history
     names = sorted({k for r in prod[h_small] for k in r["steps"]})
     steps = {k: statistics.median(r["steps"].get(k, 0.0) for r in prod[h_small]) for k in names}
+    # the same medians with the longer history: what grows with the history is the profile of the 180-day target
+    names_big = sorted({k for h in histories for r in prod[h] for k in r["steps"]})
+    steps_by_history = {h: {k: statistics.median(r["steps"].get(k, 0.0) for r in prod[h]) for k in names_big}
+                        for h in histories}
     indicators = {k.split(" ", 1)[1]: v for k, v in steps.items() if k.startswith("indicator ")}
     stages = {h: {st: statistics.median(r["stages"].get(st, 0.0) for r in prod[h]) for st in STAGES}
               for h in histories}
@@ -412,6 +442,8 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
     ).fetchall()[0][0]
     res = {"command": command, "machine": machine(), "memory_limit": memory_limit or f"{DEFAULT_MEMORY_LIMIT} (default)", "scale": scale, "density": density, "repeats": repeats,
            "product_repeats": product_repeats, "rows": rows, "stages": stages, "indicators": indicators, "steps": steps,
+           "steps_by_history": steps_by_history,
+           "product_walls": {h: [round(r["wall"], 1) for r in prod[h]] for h in histories},
            "day_rows": day_rows,
            "history_rows": {h: json.loads((tpls[h] / "counts.json").read_text())["price_observations"]
                             for h in histories},

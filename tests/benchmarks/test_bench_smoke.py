@@ -59,7 +59,29 @@ def test_bench_smoke(tmp_path):
     assert all(float(v.rstrip("%")) > 0 for v in ratios.values() if v)
     assert res["day_rows"]["price_observations"] > 0
     assert res["history_rows"]["4"] > res["history_rows"]["2"] > 0
+    # what grows with the history is profiled per step, for both histories, from the same logs
+    assert "What grows with the history (4 against 2 days" in text
+    assert set(res["steps_by_history"]["4"]) >= {f"indicator {i.id}" for i in load_catalogue()}
+    assert len(res["product_walls"]["2"]) == len(res["product_walls"]["4"]) == 1
     # every child really ran: positive wall seconds and max RSS
     for r in res["rows"]:
         if r.get("rss") is not None:
             assert int(r["rss"]) > 10 * 2**20
+
+
+def test_what_grows_with_the_history_names_the_steps_and_their_share():
+    from benchmarks.run import growth_lines
+
+    res = {"histories": (30, 180), "product_walls": {30: [280.0], 180: [340.0]},
+           "steps_by_history": {30: {"indicator a": 5.0, "indicator b": 40.0, "indicator c": 3.0,
+                                     "ingest f.csv": 40.0, "ingest f.csv · read": 12.0},
+                                180: {"indicator a": 20.0, "indicator b": 45.0, "indicator c": 3.4,
+                                      "ingest f.csv": 45.0, "ingest f.csv · read": 16.0}}}
+    lines = growth_lines(res)
+    text = "\n".join(lines)
+    assert "280.0 s (30 d) and 340.0 s (180 d)" in text
+    assert "all steps together differ by +25.4 s" in text  # a phase of an ingest is not counted twice
+    rows = [ln for ln in lines if ln.startswith("| indicator") or ln.startswith("| ingest")]
+    assert rows == ["| indicator a | 5.0 | 20.0 | +15.0 | 59% |", "| indicator b | 40.0 | 45.0 | +5.0 | 20% |",
+                    "| ingest f.csv | 40.0 | 45.0 | +5.0 | 20% |"]  # c moved by less than 1 s
+    assert growth_lines({"histories": (30, 180)}) == []  # results stored before the table existed
