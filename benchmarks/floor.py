@@ -16,6 +16,7 @@ price.spike_mad (median and MAD of the SKU's sellers that day).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -88,6 +89,10 @@ def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True, memo
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{out / '.spill'}'")
+        # its tables are in memory, so they spill uncompressed (57 GB at 100 M observations): stop with DuckDB's own
+        # message before the disk is full, leaving 5 GB for others, as the curve caps the product's spill
+        cap = max(1, (shutil.disk_usage(out).free - 5 * 2**30) // 2**30)
+        con.execute(f"SET max_temp_directory_size = '{cap}GiB'")
     _duckdb_inputs(con, landing, hist, d)
     con.execute(CHECK_SQL, {"d": d, "rpi": RPI})
     con.execute(f"COPY (SELECT *, DATE '{d}' AS dt FROM checks) TO '{out / 'price_reference_checks'}' "
