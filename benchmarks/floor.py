@@ -1,6 +1,6 @@
 """The floor and the peer of the benchmark (docs/BENCHMARKS.md), each run as its own process.
 
-    python -m benchmarks.floor floor  DAY_DIR HISTORY_DIR OUT_DIR DATE [MEMORY_LIMIT]  # hand-written DuckDB SQL
+    python -m benchmarks.floor floor  DAY_DIR HISTORY_DIR OUT_DIR DATE [MEMORY_LIMIT [file]]  # hand-written DuckDB SQL
     python -m benchmarks.floor check  DAY_DIR HISTORY_DIR OUT_DIR DATE   # the 7-day check only, DuckDB
     python -m benchmarks.floor pandas DAY_DIR HISTORY_DIR OUT_DIR DATE   # the 7-day check only, pandas
 
@@ -77,20 +77,22 @@ FROM daily d JOIN cs USING (sku_id)
 """
 
 
-def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True, memory_limit: str | None = None) -> None:
+def floor(landing: Path, hist: Path, out: Path, d: str, spike: bool = True, memory_limit: str | None = None,
+          on_file: bool = False) -> None:
     """The floor's SQL. With `memory_limit` (the product's, e.g. 2.5GB) DuckDB is held to it and spills under OUT_DIR,
     as the product is: the same work within the product's memory, so that how time grows with the rows under that
-    bound can be told apart from how the product's own plans grow (docs/BENCHMARKS.md, "Scale curve")."""
+    bound can be told apart from how the product's own plans grow (docs/BENCHMARKS.md, "Scale curve"). `on_file`
+    keeps its tables in a database file under OUT_DIR (compressed, as the product's warehouse) instead of memory."""
     # each mode imports only its own engine: the process's peak memory is the measurement
     import duckdb
 
-    con = duckdb.connect()
+    con = duckdb.connect(str(out / "floor.duckdb") if on_file else ":memory:")
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{out / '.spill'}'")
-        # its tables are in memory, so they spill uncompressed (57 GB at 100 M observations): stop with DuckDB's own
-        # message before the disk is full, leaving 5 GB for others, as the curve caps the product's spill
+        # tables in memory spill uncompressed (57 GB at 100 M observations): stop with DuckDB's own message before the
+        # disk is full, leaving 5 GB for others, as the curve caps the product's spill
         cap = max(1, (shutil.disk_usage(out).free - 5 * 2**30) // 2**30)
         con.execute(f"SET max_temp_directory_size = '{cap}GiB'")
     _duckdb_inputs(con, landing, hist, d)
@@ -153,7 +155,7 @@ def main(argv: list[str]) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if mode == "floor":
-        floor(Path(landing), Path(hist), out, d, memory_limit=bound[0] if bound else None)
+        floor(Path(landing), Path(hist), out, d, memory_limit=bound[0] if bound else None, on_file=bound[1:] == ["file"])
     elif mode == "check":
         floor(Path(landing), Path(hist), out, d, spike=False)
     elif mode == "pandas":
