@@ -245,17 +245,17 @@ def _measure(rec: dict, work: Path, a: argparse.Namespace, deadline: float, left
 
     out = work / "out_floor"
     shutil.rmtree(out, ignore_errors=True)
-    fl = watched(_py("benchmarks.floor", "floor", str(gen / "landing"), str(tpl), str(out), ds),
-                 max(deadline - time.monotonic(), 1), a.rss_cap)
-    rec["floor"] = _slim(fl) | {"rc": fl["rc"], "killed": fl["killed"]}
-    shutil.rmtree(out, ignore_errors=True)
-    # the same floor held to the product's DuckDB memory limit, spilling as the product does: the floor above takes
-    # what the machine has (17 GB at 100 M), so how much of the product's growth per row is the bound's, not its plans'
+    # the floor with the machine's memory, then held to the product's DuckDB memory limit, spilling as the product
+    # does: the first takes what the machine has (17 GB at 100 M), so the second tells how much of the product's
+    # growth per row is the bound's, not its plans'
     bound = os.environ.get("MARKET_MONITOR_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-    fb = watched(_py("benchmarks.floor", "floor", str(gen / "landing"), str(tpl), str(out), ds, bound),
-                 max(deadline - time.monotonic(), 1), a.rss_cap)
-    rec["floor_bounded"] = _slim(fb) | {"rc": fb["rc"], "killed": fb["killed"], "memory_limit": bound}
-    shutil.rmtree(out, ignore_errors=True)
+    for key, limit in (("floor", ()), ("floor_bounded", (bound,))):
+        r = watched(_py("benchmarks.floor", "floor", str(gen / "landing"), str(tpl), str(out), ds, *limit),
+                    max(deadline - time.monotonic(), 1), a.rss_cap)
+        rec[key] = _slim(r) | {"rc": r["rc"], "killed": r["killed"]}
+        shutil.rmtree(out, ignore_errors=True)
+    rec["floor_bounded"]["memory_limit"] = bound
+    fl = rec["floor"]
 
     home = fresh_home(work, gen, tpl, "home")
     free = shutil.disk_usage(a.work).free
@@ -297,6 +297,12 @@ def per_row(p: dict, key: str) -> float | None:
     return p["product"][key] / p["day_rows"] * 1e6
 
 
+def held_per_row(p: dict) -> float | None:
+    """Microseconds of the held floor's wall time per price observation of the day; None unless it finished."""
+    fb = p.get("floor_bounded") or {}
+    return fb["wall"] / p["day_rows"] * 1e6 if fb.get("rc") == 0 and p.get("day_rows") else None
+
+
 def linearity(points: list[dict], lo: int = RATIO_POINTS[0], hi: int = RATIO_POINTS[1]) -> dict:
     """Time per row at `hi` over time per row at `lo` (≤ 1: time grows no faster than linearly with the rows)."""
     by = {p["rows_target"]: p for p in points}
@@ -313,9 +319,7 @@ def linearity(points: list[dict], lo: int = RATIO_POINTS[0], hi: int = RATIO_POI
     out["vs_floor"] = None if None in multiples else multiples[1] / multiples[0]
     # the floor held to the product's memory limit: its own growth per row (the engine's under that bound) and the
     # product's multiple of it at hi over lo (the product's growth beyond the engine's under the same bound)
-    bounded = [by[r]["floor_bounded"]["wall"] / by[r]["day_rows"]
-               if r in by and (by[r].get("floor_bounded") or {}).get("rc") == 0 and by[r].get("day_rows") else None
-               for r in (lo, hi)]
+    bounded = [held_per_row(by[r]) if r in by else None for r in (lo, hi)]
     out["bounded_floor"] = None if None in bounded else bounded[1] / bounded[0]
     out["vs_bounded_floor"] = (None if out["bounded_floor"] is None or out["wall"] is None
                                else out["wall"] / out["bounded_floor"])
@@ -400,7 +404,7 @@ def render(points: list[dict], svg_rel: str) -> str:
                 f"| {_fmt(fl.get('wall') if fl.get('rc') == 0 else None)} "
                 f"| {_fmt(fb['wall']) if ok_b else 'did not finish: ' + str(fb['killed'] or 'exit ' + str(fb['rc']))} "
                 f"| {_fmt(fb['cpu'] if ok_b else None)} | {_fmt(fb['rss'] / GB if ok_b else None, '.2f')} "
-                f"| {_fmt(fb['wall'] / p['day_rows'] * 1e6 if ok_b and p.get('day_rows') else None, '.2f')} "
+                f"| {_fmt(held_per_row(p), '.2f')} "
                 f"| {_fmt(pr['wall'] / fb['wall'] if ok_b and pr and p['status'] in COMPLETED else None)} |")
     ok = sorted((p for p in points if per_row(p, "wall") is not None), key=lambda p: p["rows_target"])
     if len(ok) > 1:

@@ -388,12 +388,11 @@ def bench(scale: float, repeats: int, product_repeats: int, work: Path, out: Pat
             home = fresh_home(work, gen, tpls[h], f"home_{h}")
             prod[h].append(product_run(home, work / f"product_{h}_{i}.log", env))
     # seconds per indicator, mart and quality suite: medians over the runs with the smaller history
-    names = sorted({k for r in prod[h_small] for k in r["steps"]})
-    steps = {k: statistics.median(r["steps"].get(k, 0.0) for r in prod[h_small]) for k in names}
-    # the same medians with the longer history: what grows with the history is the profile of the 180-day target
-    names_big = sorted({k for h in histories for r in prod[h] for k in r["steps"]})
-    steps_by_history = {h: {k: statistics.median(r["steps"].get(k, 0.0) for r in prod[h]) for k in names_big}
+    # with the longer history too: what grows with the history is the profile of the 180-day target
+    names = sorted({k for h in histories for r in prod[h] for k in r["steps"]})
+    steps_by_history = {h: {k: statistics.median(r["steps"].get(k, 0.0) for r in prod[h]) for k in names}
                         for h in histories}
+    steps = {k: v for k, v in steps_by_history[h_small].items() if any(k in r["steps"] for r in prod[h_small])}
     indicators = {k.split(" ", 1)[1]: v for k, v in steps.items() if k.startswith("indicator ")}
     stages = {h: {st: statistics.median(r["stages"].get(st, 0.0) for r in prod[h]) for st in STAGES}
               for h in histories}
